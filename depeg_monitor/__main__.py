@@ -1,0 +1,3 @@
+from depeg_monitor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""Settings for alert policy (who hears what, when) and the delivery channels."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+
+class ChannelSettings(BaseModel):
+    """A named delivery channel: an apprise URL, Twilio SMS, or the console (demo)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["apprise", "twilio", "console"] = "apprise"
+    # apprise URL (discord://…, mailtos://…); secret: set it with DEPEG_CHANNELS__<NAME>__URL.
+    url: SecretStr | None = None
+    # Twilio: sender and recipients; credentials from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN.
+    from_number: str | None = None
+    to_numbers: list[str] = Field(default_factory=list)
+    # Twilio API base URL, for a local stand-in in tests; None: Twilio's own.
+    api_base: str | None = None
+    fallback: list[str] = Field(default_factory=list, description="Used when this one fails.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChannelSettings:
+        if self.type == "twilio" and not self.to_numbers:
+            raise ValueError("a twilio channel needs to_numbers")
+        return self
+
+
+class RouteSettings(BaseModel):
+    """Which channels hear a severity, and at which hours (local time of [alerts] timezone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[str]
+    hours: str = Field("00:00-24:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    weekdays_only: bool = False
+
+
+class AlertSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = "UTC"
+    reminder_critical: float = Field(900.0, gt=0, description="Seconds between reminders.")
+    reminder_major: float = Field(3600.0, gt=0)
+    reminder_minor: float = Field(14_400.0, gt=0)
+    # A minor deviation alerts only with supporting context: these are its tests.
+    confirm_minor_hold: float = Field(600.0, ge=0)
+    confirm_volume_spike: float = Field(3.0, gt=1)
+    confirm_spread: float = Field(0.01, gt=0)
+    routes: dict[str, list[RouteSettings]] = Field(default_factory=dict)
+    delivery_deadline: float = Field(120.0, gt=0, description="Seconds to keep retrying.")
+    outbox_max_age: float = Field(3600.0, gt=0, description="Older pending deliveries expire.")

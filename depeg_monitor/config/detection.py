@@ -1,0 +1,47 @@
+"""Settings for aggregation (one price per coin) and classification (how bad)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from depeg_monitor.config.venues import CoinThresholds
+
+
+class AggregationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_venues: int = Field(2, ge=1, description="Fresh, agreeing venues needed for a price.")
+    max_quote_age: float = Field(60.0, gt=0, description="Seconds before a quote is stale.")
+    outlier_mad_k: float = Field(5.0, gt=0, description="Drop quotes this many MADs away.")
+    outlier_min_band: float = Field(
+        0.002, ge=0, description="Never call a quote an outlier within this fraction of median."
+    )
+    arbitrage_fee: float = Field(0.002, ge=0, description="Round-trip fees for the arb hint.")
+    reference_quotes: list[str] = Field(
+        default_factory=lambda: ["USDT", "USDC"],
+        description="Quote currencies converted to USD through a same-cycle reference rate.",
+    )
+    baseline_window: float = Field(86_400.0, gt=0, description="Volume baseline (seconds).")
+    volatility_window: float = Field(3_600.0, gt=0, description="Volatility window (seconds).")
+
+
+class ClassificationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    thresholds: CoinThresholds = Field(default_factory=CoinThresholds)
+    # How long a level must hold before it fires (seconds); critical fastest.
+    hold_minor: float = Field(120.0, ge=0)
+    hold_major: float = Field(30.0, ge=0)
+    hold_critical: float = Field(0.0, ge=0)
+    # A level clears only after the deviation stays below clear_ratio × its threshold this long.
+    clear_ratio: float = Field(0.7, gt=0, lt=1)
+    clear_hold: float = Field(300.0, ge=0)
+    # In a noisy market minor/major thresholds widen, by at most this factor.
+    volatility_widen_max: float = Field(1.5, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClassificationSettings:
+        t = self.thresholds
+        if not t.minor < t.major < t.critical:
+            raise ValueError("thresholds must satisfy minor < major < critical")
+        return self

@@ -1,0 +1,57 @@
+"""Settings for exchanges and the coins they quote."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class CoinThresholds(BaseModel):
+    """Deviation from peg (fraction: 0.005 = 0.5 %) at which each severity begins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minor: float = Field(0.005, gt=0, lt=1)
+    major: float = Field(0.015, gt=0, lt=1)
+    critical: float = Field(0.03, gt=0, lt=1)
+
+
+class CoinSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    peg: float = Field(1.0, gt=0, description="The value the coin is meant to hold, in USD.")
+    thresholds: CoinThresholds | None = None  # None: the [classification] defaults
+    alert_on_discount: bool = True
+    alert_on_premium: bool = True
+    coingecko_id: str | None = None
+
+
+class VenueSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # Everything before the documented path, e.g. https://api.binance.com; None: the venue's own.
+    base_url: str | None = None
+    poll_interval: float = Field(10.0, gt=0, description="Seconds between polls.")
+    timeout: float = Field(5.0, gt=0, description="Seconds for one HTTP request.")
+    # Markets as BASE/QUOTE, e.g. "USDC/USDT"; the venue module spells them its own way.
+    markets: list[str] = Field(default_factory=list)
+    weight: float = Field(1.0, ge=0, description="Multiplies this venue's volume weight.")
+    max_age: float = Field(120.0, gt=0, description="Drop answers older than this (seconds).")
+
+    @field_validator("markets")
+    @classmethod
+    def _markets_are_pairs(cls, v: list[str]) -> list[str]:
+        out = []
+        for m in v:
+            base, sep, quote = m.strip().upper().partition("/")
+            if not sep or not base or not quote:
+                raise ValueError(f"market {m!r} must look like BASE/QUOTE, e.g. USDC/USDT")
+            out.append(f"{base}/{quote}")
+        return out
+
+    @field_validator("base_url")
+    @classmethod
+    def _url_is_http(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return v.rstrip("/") if v else v

@@ -1,0 +1,1 @@
+"""The monitor watching itself: component reports, the /health endpoint, self-alerts."""

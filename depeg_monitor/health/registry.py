@@ -1,0 +1,58 @@
+"""Components report successes and failures here; /health and the health history read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class ComponentState:
+    name: str
+    last_ok: float | None = None
+    last_error: float | None = None
+    error: str | None = None  # last error text, already free of secrets
+    consecutive_failures: int = 0
+    detail: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def failing(self) -> bool:
+        return self.error is not None and (
+            self.last_ok is None or (self.last_error or 0) >= self.last_ok
+        )
+
+
+class HealthRegistry:
+    """A plain in-memory board: 'venue:binance', 'aggregator', 'db', 'notifier:discord', …"""
+
+    def __init__(self) -> None:
+        self._states: dict[str, ComponentState] = {}
+
+    def _get(self, name: str) -> ComponentState:
+        st = self._states.get(name)
+        if st is None:
+            st = self._states[name] = ComponentState(name)
+        return st
+
+    def ok(self, name: str, now: float, **detail: object) -> None:
+        st = self._get(name)
+        st.last_ok = now
+        st.error = None
+        st.consecutive_failures = 0
+        st.detail.update(detail)
+
+    def error(self, name: str, now: float, error: str, **detail: object) -> None:
+        st = self._get(name)
+        st.last_error = now
+        st.error = error
+        st.consecutive_failures += 1
+        st.detail.update(detail)
+
+    def register(self, name: str) -> None:
+        """Make a component known before it first reports (so /health can say 'never')."""
+        self._get(name)
+
+    def get(self, name: str) -> ComponentState | None:
+        return self._states.get(name)
+
+    def all(self) -> dict[str, ComponentState]:
+        return dict(self._states)

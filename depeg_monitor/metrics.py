@@ -1,0 +1,59 @@
+"""Prometheus metrics, one registry per monitor instance (so tests can build several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.quotes = Counter(
+            "depeg_quotes",
+            "Quotes received, by venue and outcome",
+            ["venue", "outcome"],
+            registry=r,
+        )
+        self.drops = Counter(
+            "depeg_drops",
+            "Quotes or answers dropped, by venue and reason",
+            ["venue", "reason"],
+            registry=r,
+        )
+        self.requests = Counter(
+            "depeg_requests",
+            "HTTP requests to venues, by venue and outcome",
+            ["venue", "outcome"],
+            registry=r,
+        )
+        self.cycle_seconds = Histogram(
+            "depeg_cycle_seconds",
+            "Aggregate-classify-alert cycle duration",
+            registry=r,
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
+        )
+        self.alerts = Counter(
+            "depeg_alerts", "Alerts decided, by severity and kind", ["severity", "kind"], registry=r
+        )
+        self.deliveries = Counter(
+            "depeg_deliveries",
+            "Delivery attempts' final outcomes, by channel",
+            ["channel", "outcome"],
+            registry=r,
+        )
+        self.buffer_rows = Gauge(
+            "depeg_buffer_rows", "Rows waiting for the database, by table", ["table"], registry=r
+        )
+        self.buffer_dropped = Counter(
+            "depeg_buffer_dropped",
+            "Price rows dropped because the buffer was full",
+            ["table"],
+            registry=r,
+        )
+        self.price = Gauge("depeg_price_usd", "Aggregate USD price per coin", ["coin"], registry=r)
+        self.deviation = Gauge(
+            "depeg_deviation", "Deviation from peg per coin", ["coin"], registry=r
+        )
+        self.severity = Gauge(
+            "depeg_severity", "Firing severity per coin (0-3)", ["coin"], registry=r
+        )

@@ -1,0 +1,158 @@
+"""The values that flow through the monitor, one direction, as frozen dataclasses.
+
+venues → Quote → aggregate → Snapshot → classify → Assessment → alerts → Alert → notify.
+Timestamps are UTC epoch seconds (float): cheap on the hot path, converted at the edges.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    """How far a coin has left its peg; ordered so comparisons mean 'worse than'."""
+
+    NONE = 0
+    MINOR = 1
+    MAJOR = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        return cls[text.strip().upper()]
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One venue's answer for one market, already parsed and unit-normalised."""
+
+    venue: str
+    coin: str  # base asset, e.g. "USDC"
+    quote_ccy: str  # "USD", "USDT", "USDC", ...
+    price: float  # last trade price, in quote_ccy
+    bid: float | None
+    ask: float | None
+    volume_base_24h: float | None  # 24h volume in base-asset units
+    volume_quote_24h: float | None  # 24h volume in quote_ccy units, where the venue gives it
+    ts_exchange: float | None  # when the venue says the data is from; None if it doesn't say
+    ts_received: float  # when we received it
+
+    @property
+    def ts(self) -> float:
+        """The best timestamp we have for this price."""
+        return self.ts_exchange if self.ts_exchange is not None else self.ts_received
+
+
+@dataclass(frozen=True, slots=True)
+class VenuePrice:
+    """A venue's USD price for a coin as used by the aggregate."""
+
+    venue: str
+    quote_ccy: str
+    price_usd: float
+    weight: float  # effective weight (volume × venue weight) used in the average
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedQuote:
+    """A quote left out of an aggregate, and why (stale, outlier, no_reference, ...)."""
+
+    venue: str
+    quote_ccy: str
+    reason: str
+    price: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotContext:
+    """What surrounds a price: spread, volume, speed, and whether others move too."""
+
+    spread: float | None = None  # (dearest - cheapest) / price
+    cheapest_venue: str | None = None
+    dearest_venue: str | None = None
+    arbitrage_net: float | None = None  # spread minus configured round-trip fees
+    volume_usd_24h: float | None = None
+    volume_spike: float | None = None  # volume / rolling baseline
+    velocity_per_min: float | None = None  # change in deviation per minute (fraction)
+    volatility: float | None = None  # rolling std-dev of deviation (fraction)
+    correlated: tuple[str, ...] = ()  # other coins deviating beyond minor in the same cycle
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One coin's aggregate for one cycle. price is None when the quorum was not met."""
+
+    coin: str
+    ts: float
+    peg: float
+    price: float | None
+    deviation: float | None  # (price - peg) / peg, signed
+    used: tuple[VenuePrice, ...]
+    dropped: tuple[DroppedQuote, ...]
+    context: SnapshotContext = field(default_factory=SnapshotContext)
+
+    @property
+    def has_price(self) -> bool:
+        return self.price is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The classifier's verdict for one coin at one moment.
+
+    severity is the confirmed level after persistence and hysteresis; raw_severity is what the
+    deviation alone says right now. held_for is how long severity has been in force (seconds).
+    """
+
+    coin: str
+    ts: float
+    severity: Severity
+    raw_severity: Severity
+    deviation: float | None
+    held_for: float
+    reasons: tuple[str, ...]
+    snapshot: Snapshot
+
+
+class AlertKind(enum.Enum):
+    """Why a notification goes out (carried into the message and the history)."""
+
+    FIRST = "first"
+    ESCALATED = "escalated"
+    REMINDER = "reminder"
+    RESOLVED = "resolved"
+    MONITOR_DEGRADED = "monitor_degraded"
+    MONITOR_RECOVERED = "monitor_recovered"
+    TEST = "test"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """One coin's part of an alert."""
+
+    coin: str
+    severity: Severity
+    kind: AlertKind
+    assessment: Assessment | None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A decision to notify: one or more coins (grouped per cycle) and the channels to use."""
+
+    id: str
+    ts: float
+    severity: Severity
+    kind: AlertKind
+    items: tuple[AlertItem, ...]
+    channels: tuple[str, ...]
+    suppressed: str | None = None  # reason if recorded but not sent (silenced, quiet hours)
+
+    @property
+    def coins(self) -> tuple[str, ...]:
+        return tuple(i.coin for i in self.items)
