@@ -1,0 +1,35 @@
+"""`depeg-monitor run`: the daemon. SIGTERM/SIGINT stop it cleanly (exit 0)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+import structlog
+
+from depeg_monitor.commands import add_config_argument, settings_or_exit
+from depeg_monitor.logsetup import configure_logging
+
+log = structlog.get_logger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from depeg_monitor.daemon import Daemon
+
+    settings = settings_or_exit(args)
+    configure_logging(settings.logging)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await Daemon(settings).run(stop)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_serve(args))

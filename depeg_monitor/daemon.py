@@ -1,0 +1,275 @@
+"""The one composition root: builds every long-lived object in dependency order, runs the
+main loop, and tears everything down in reverse on stop.
+
+Signals are handled by the entry point (commands/run.py), which sets `stop`; so the whole
+daemon can run inside a test with a stop event of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+import structlog
+
+from depeg_monitor.alerts.policy import AlertPolicy
+from depeg_monitor.alerts.silences import Silence
+from depeg_monitor.clock import Clock, SystemClock
+from depeg_monitor.collect import build_collectors
+from depeg_monitor.collect.book import QuoteBook
+from depeg_monitor.collect.session import make_session
+from depeg_monitor.config import Settings
+from depeg_monitor.detect.detector import Detector
+from depeg_monitor.health.evaluate import HealthReport, evaluate
+from depeg_monitor.health.heartbeat import Heartbeat
+from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.sdnotify import SdNotifier
+from depeg_monitor.health.selfwatch import SelfWatch
+from depeg_monitor.health.server import HealthServer
+from depeg_monitor.metrics import Metrics
+from depeg_monitor.model import Alert, Assessment, Quote, Severity
+from depeg_monitor.notify.channels import build_channels
+from depeg_monitor.notify.outbox import Outbox
+from depeg_monitor.store import alert_history
+from depeg_monitor.store.db import create_engine, upgrade
+from depeg_monitor.store.retention import RetentionJob
+from depeg_monitor.store.writer import HistoryWriter
+
+log = structlog.get_logger(__name__)
+
+# The main loop wakes on new quotes, or at the latest this often (hold timers, health).
+MAX_CYCLE_GAP = 1.0
+# Silences are re-read from the database this often, so `silence add` takes effect quickly.
+SILENCE_REFRESH = 5.0
+# One summary line per coin at most this often (plus every severity change).
+PRICE_LOG_INTERVAL = 60.0
+SHUTDOWN_GRACE = 10.0
+
+
+@dataclass
+class LoopState:
+    """What the main loop has seen; read by /health."""
+
+    last_cycle: float | None = None
+    last_price: dict[str, float | None] = field(default_factory=dict)
+    last_price_ts: dict[str, float] = field(default_factory=dict)
+    last_logged: dict[str, float] = field(default_factory=dict)
+    last_severity: dict[str, Severity] = field(default_factory=dict)
+    silences: tuple[Silence, ...] = ()
+    silences_read: float = float("-inf")
+
+
+class Daemon:
+    """Everything the monitor runs, wired once. `run(stop)` returns when stop is set."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.health = HealthRegistry()
+        self.metrics = Metrics()
+        self.state = LoopState()
+        self.book = QuoteBook()
+        self._new_quotes = asyncio.Event()
+        self.health_port: int | None = None
+
+    def report(self) -> HealthReport:
+        return evaluate(
+            self.health,
+            self.clock.now(),
+            self.settings,
+            self.state.last_price_ts,
+            self.state.last_cycle,
+        )
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        s, clock = self.settings, self.clock
+        sd = SdNotifier()
+        async with AsyncExitStack() as stack:
+            engine = create_engine(s.database.resolved_url())
+            stack.push_async_callback(engine.dispose)
+            db_ok = await self._upgrade(engine)
+
+            writer = HistoryWriter(engine, s.database, clock, self.health, self.metrics)
+            channels = build_channels(s)
+            outbox = Outbox(engine, channels, s, clock, self.health, self.metrics)
+            policy = AlertPolicy(s)
+            detector = Detector(s)
+            if db_ok:
+                await self._restore(engine, policy, detector)
+
+            session = make_session()
+            stack.push_async_callback(session.close)
+
+            def sink(quotes: Sequence[Quote]) -> None:
+                self.book.update(quotes)
+                writer.add_quotes(quotes)
+                self._new_quotes.set()
+
+            collectors = build_collectors(s, session, clock, self.health, self.metrics, sink)
+            await asyncio.gather(*(c.start() for c in collectors))
+
+            server: HealthServer | None = None
+            if s.health.enabled:
+                server = HealthServer(s.health, self.report, self.metrics)
+                await server.start()
+                self.health_port = server.port
+                stack.push_async_callback(server.stop)
+
+            selfwatch = SelfWatch(s.health, tuple(channels))
+            heartbeat = Heartbeat(s.health, session, clock)
+            retention = RetentionJob(engine, s.database, clock, self.health)
+
+            # Background work stops on its own stop event, after the main loop has ended,
+            # so the writer can flush what the last cycle produced.
+            bg_stop = asyncio.Event()
+            tasks = [asyncio.create_task(c.run(bg_stop), name=f"collect:{c.name}") for c in collectors]
+            tasks.append(asyncio.create_task(writer.run(bg_stop), name="writer"))
+            tasks.append(asyncio.create_task(retention.run(bg_stop), name="retention"))
+            if db_ok:
+                tasks.append(asyncio.create_task(outbox.resume_pending(), name="resume"))
+
+            sd.ready(f"monitoring {len(s.coins)} coins on {len(collectors)} venues")
+            if ready is not None:
+                ready.set()
+            log.info(
+                "started",
+                coins=list(s.coins),
+                venues=[c.name for c in collectors],
+                channels=list(channels),
+                health_port=self.health_port,
+            )
+            try:
+                await self._main_loop(stop, detector, policy, outbox, writer, selfwatch,
+                                      heartbeat, engine, sd)
+            finally:
+                sd.stopping()
+                log.info("stopping")
+                bg_stop.set()
+                done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+                for t in pending:
+                    t.cancel()
+                for t in done:
+                    if not t.cancelled() and t.exception() is not None:
+                        log.error("task failed", task=t.get_name(), error=repr(t.exception()))
+                with contextlib.suppress(Exception):
+                    await writer.flush()
+                await outbox.drain(SHUTDOWN_GRACE)
+                log.info("stopped")
+
+    async def _upgrade(self, engine: object) -> bool:
+        try:
+            await upgrade(engine)  # type: ignore[arg-type]
+            return True
+        except Exception as e:  # a down database must not stop alerting
+            log.error("database unavailable at start-up; alerting goes on", error=type(e).__name__)
+            self.health.error("db", self.clock.now(), f"unavailable at start-up: {type(e).__name__}")
+            return False
+
+    async def _restore(self, engine: object, policy: AlertPolicy, detector: Detector) -> None:
+        """Rebuild firing state from the alert history: a restart neither re-alerts nor forgets."""
+        try:
+            state = await alert_history.load_policy_state(engine)  # type: ignore[arg-type]
+        except Exception as e:
+            log.error("could not read alert history", error=type(e).__name__)
+            return
+        policy.restore(state)
+        for coin, (severity, since) in policy.firing().items():
+            detector.restore(coin, severity, since)
+        if policy.firing():
+            log.info("restored open alerts", coins=sorted(policy.firing()))
+
+    async def _silences(self, engine: object) -> tuple[Silence, ...]:
+        now = self.clock.now()
+        if now - self.state.silences_read >= SILENCE_REFRESH:
+            try:
+                self.state.silences = tuple(
+                    await alert_history.active_silences(engine, now)  # type: ignore[arg-type]
+                )
+            except Exception as e:
+                log.warning("could not read silences; keeping the last known", error=type(e).__name__)
+            self.state.silences_read = now
+        return self.state.silences
+
+    async def _main_loop(
+        self,
+        stop: asyncio.Event,
+        detector: Detector,
+        policy: AlertPolicy,
+        outbox: Outbox,
+        writer: HistoryWriter,
+        selfwatch: SelfWatch,
+        heartbeat: Heartbeat,
+        engine: object,
+        sd: SdNotifier,
+    ) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait_any(stop), timeout=MAX_CYCLE_GAP)
+            if stop.is_set():
+                break
+            self._new_quotes.clear()
+            started = self.clock.monotonic()
+            now = self.clock.now()
+            assessments = detector.step(self.book.current(), now)
+            writer.add_assessments(assessments)
+            self._observe(assessments, now)
+            alerts = policy.decide(assessments, now, await self._silences(engine))
+            report = self.report()
+            degraded = selfwatch.observe(report, now)
+            for alert in [*alerts, *([degraded] if degraded else [])]:
+                self._count(alert)
+                await outbox.submit(alert)
+            writer.maybe_add_health(report, now)
+            if report.status != "fail":
+                heartbeat.maybe_ping(now)
+            self.state.last_cycle = self.clock.now()
+            self.health.ok("aggregator", self.state.last_cycle)
+            self.metrics.cycle_seconds.observe(self.clock.monotonic() - started)
+            # Only the real loop's progress feeds the systemd watchdog.
+            sd.watchdog()
+
+    async def _wait_any(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self._new_quotes.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    def _count(self, alert: Alert) -> None:
+        self.metrics.alerts.labels(alert.severity.label, alert.kind.value).inc()
+        log.info(
+            "alert",
+            kind=alert.kind.value,
+            severity=alert.severity.label,
+            coins=list(alert.coins),
+            channels=list(alert.channels),
+            suppressed=alert.suppressed,
+        )
+
+    def _observe(self, assessments: Sequence[Assessment], now: float) -> None:
+        st, m = self.state, self.metrics
+        for a in assessments:
+            snap = a.snapshot
+            st.last_price[a.coin] = snap.price
+            if snap.price is not None:
+                st.last_price_ts[a.coin] = now
+                m.price.labels(a.coin).set(snap.price)
+                m.deviation.labels(a.coin).set(snap.deviation or 0.0)
+            m.severity.labels(a.coin).set(int(a.severity))
+            changed = st.last_severity.get(a.coin, Severity.NONE) != a.severity
+            if changed or now - st.last_logged.get(a.coin, float("-inf")) >= PRICE_LOG_INTERVAL:
+                st.last_logged[a.coin] = now
+                st.last_severity[a.coin] = a.severity
+                log.info(
+                    "price",
+                    coin=a.coin,
+                    price=None if snap.price is None else round(snap.price, 5),
+                    deviation_pct=None if a.deviation is None else round(a.deviation * 100, 3),
+                    severity=a.severity.label,
+                    venues=len(snap.used),
+                    reasons=list(a.reasons),
+                )
