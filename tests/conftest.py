@@ -1,0 +1,89 @@
+"""Shared fixtures: a throwaway PostgreSQL server for the run, and database URLs for tests.
+
+- pg_server (session): a real PostgreSQL started with initdb + pg_ctl on 127.0.0.1 (free port),
+  as the postgres OS user when running as root; .host, .port, .user (trust auth, superuser).
+- pg_url: a fresh, empty database per test (`postgresql+psycopg://…`), dropped afterwards.
+- sqlite_url: `sqlite+aiosqlite:///<tmp_path>/test.db`.
+- db_url: parametrised over both, so a test runs once on SQLite and once on PostgreSQL.
+- pg_control: .stop() / .start() the server in the middle of a test (database outage);
+  the server is started again after the test whatever happens.
+
+Without the server binaries the PostgreSQL tests skip, unless $CI is set: then they fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+
+def _load_pg_module() -> ModuleType:
+    path = Path(__file__).parents[1] / "bench" / "_pg.py"
+    spec = importlib.util.spec_from_file_location("depeg_bench_pg", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_pg = _load_pg_module()
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A PostgreSQL server for the whole test session (skipped, or failed in CI, if absent)."""
+    try:
+        server = _pg.TempPostgres.create()
+    except _pg.PostgresUnavailable as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"{e}; CI must install postgresql (see .ci/run)")
+        pytest.skip(f"{e}; install postgresql to run the PostgreSQL tests")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test."""
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    url = str(pg_server.create_database(name))
+    yield url
+    if pg_server.running():
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file URL in this test's temp dir (the file does not exist yet)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The same test on a SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def pg_control(pg_server: Any) -> Iterator[Any]:
+    """Stop and start the session's PostgreSQL server mid-test; restarted afterwards."""
+    yield pg_server
+    if not pg_server.running():
+        pg_server.start()
