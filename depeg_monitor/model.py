@@ -152,6 +152,7 @@ class Alert:
     items: tuple[AlertItem, ...]
     channels: tuple[str, ...]
     suppressed: str | None = None  # reason if recorded but not sent (silenced, quiet hours)
+    note: str = ""  # free text for monitor/test alerts (what degraded, who asked for a test)
 
     @property
     def coins(self) -> tuple[str, ...]:
