@@ -1,0 +1,1 @@
+"""Detection: many venues' quotes → one price per coin (aggregate) → how bad (classify)."""

@@ -1,0 +1,290 @@
+"""Many venues' quotes → one honest USD price per coin per cycle, with its context.
+
+Per cycle: USDT/USDC-quoted quotes are converted through a reference rate computed from the
+same cycle's USD-quoted markets of that quote coin (never assumed 1.0); stale quotes are
+dropped; outliers are rejected by median absolute deviation with a minimum band; the rest
+are averaged by USD volume × venue weight; fewer than min_venues distinct venues → no price.
+
+When the quorum is not met the Snapshot still lists the agreeing quotes in `used` (with
+price None), so the classifier can say how much data there was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from depeg_monitor.config import Settings
+from depeg_monitor.model import DroppedQuote, Quote, Snapshot, SnapshotContext, VenuePrice
+
+USD = "USD"
+# Velocity compares with the newest deviation at least this old (a per-minute rate).
+_VELOCITY_LOOKBACK = 60.0
+# Bounds on per-coin history so a long run never grows memory.
+_MAX_HISTORY = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    quote: Quote
+    price_usd: float
+    volume_usd: float | None
+
+
+def _median(values: Sequence[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    mid = n // 2
+    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2.0
+
+
+class _CoinHistory:
+    """Rolling state for one coin: deviations for volatility/velocity, volume baseline."""
+
+    __slots__ = ("baseline", "baseline_ts", "dev_sq", "dev_sum", "devs", "velocity_refs")
+
+    def __init__(self) -> None:
+        self.devs: deque[tuple[float, float]] = deque()
+        self.dev_sum = 0.0
+        self.dev_sq = 0.0
+        self.velocity_refs: deque[tuple[float, float]] = deque()
+        self.baseline: float | None = None
+        self.baseline_ts = 0.0
+
+    def add_deviation(self, now: float, dev: float, window: float) -> tuple[float | None, float]:
+        """Record a deviation; return (velocity per minute, rolling std-dev)."""
+        refs = self.velocity_refs
+        while len(refs) >= 2 and refs[1][0] <= now - _VELOCITY_LOOKBACK:
+            refs.popleft()
+        velocity = None
+        if refs and refs[0][0] < now:
+            t0, d0 = refs[0]
+            velocity = (dev - d0) / ((now - t0) / 60.0)
+        refs.append((now, dev))
+        if len(refs) > _MAX_HISTORY:
+            refs.popleft()
+
+        devs = self.devs
+        devs.append((now, dev))
+        self.dev_sum += dev
+        self.dev_sq += dev * dev
+        cutoff = now - window
+        while devs and (devs[0][0] < cutoff or len(devs) > _MAX_HISTORY):
+            _, old = devs.popleft()
+            self.dev_sum -= old
+            self.dev_sq -= old * old
+        n = len(devs)
+        if n < 2:
+            return velocity, 0.0
+        mean = self.dev_sum / n
+        var = max(0.0, self.dev_sq / n - mean * mean)
+        return velocity, math.sqrt(var)
+
+    def add_volume(self, now: float, volume: float, window: float) -> float | None:
+        """Update the volume baseline (time-weighted EWMA); return current / previous baseline."""
+        prev = self.baseline
+        if prev is None:
+            self.baseline = volume
+            self.baseline_ts = now
+            return None
+        alpha = 1.0 - math.exp(-max(0.0, now - self.baseline_ts) / window)
+        self.baseline = prev + alpha * (volume - prev)
+        self.baseline_ts = now
+        return volume / prev if prev > 0 else None
+
+
+class Aggregator:
+    """Turns one cycle's quotes into a Snapshot for every configured coin.
+
+    assumed_rates is for replays of data that has no USD market for a quote coin at all
+    (e.g. Binance *USDT history): it fixes that coin's rate, and the replay report says so.
+    The live daemon never passes it.
+    """
+
+    def __init__(self, settings: Settings, *, assumed_rates: Mapping[str, float] | None = None):
+        agg = settings.aggregation
+        self._coins = {c: cs.peg for c, cs in settings.coins.items()}
+        self._minor = {c: settings.thresholds_for(c).minor for c in settings.coins}
+        self._weights = {name: v.weight for name, v in settings.venues.items()}
+        self._max_age = agg.max_quote_age
+        self._mad_k = agg.outlier_mad_k
+        self._min_band = agg.outlier_min_band
+        self._min_venues = agg.min_venues
+        self._fee = agg.arbitrage_fee
+        self._refs = frozenset(agg.reference_quotes)
+        self._assumed = dict(assumed_rates or {})
+        self._baseline_window = agg.baseline_window
+        self._vol_window = agg.volatility_window
+        self._history: dict[str, _CoinHistory] = {c: _CoinHistory() for c in self._coins}
+
+    # -- reference rates -------------------------------------------------------------------
+
+    def reference_rates(self, quotes: Sequence[Quote], now: float) -> dict[str, float]:
+        """USD per unit of each reference quote coin, from its fresh USD-quoted markets."""
+        by_ref: dict[str, list[_Priced]] = {}
+        for q in quotes:
+            if (
+                q.quote_ccy == USD
+                and q.coin in self._refs
+                and self._fresh(q, now)
+                and q.price > 0
+                and math.isfinite(q.price)
+            ):
+                by_ref.setdefault(q.coin, []).append(_Priced(q, q.price, _usd_volume(q, 1.0)))
+        rates = dict(self._assumed)
+        for coin, priced in by_ref.items():
+            kept, _ = self._reject_outliers(priced)
+            rates[coin] = self._weighted_price(kept)
+        return rates
+
+    # -- the cycle --------------------------------------------------------------------------
+
+    def aggregate(self, quotes: Sequence[Quote], now: float) -> dict[str, Snapshot]:
+        rates = self.reference_rates(quotes, now)
+        by_coin: dict[str, list[Quote]] = {}
+        for q in quotes:
+            if q.coin in self._coins:
+                by_coin.setdefault(q.coin, []).append(q)
+
+        partial: dict[str, tuple[list[_Priced], list[DroppedQuote], float | None]] = {}
+        deviating: list[str] = []
+        for coin, peg in self._coins.items():
+            kept, dropped = self._convert(by_coin.get(coin, ()), rates, now)
+            kept, outliers = self._reject_outliers(kept)
+            dropped.extend(outliers)
+            venues = {p.quote.venue for p in kept}
+            price = self._weighted_price(kept) if kept and len(venues) >= self._min_venues else None
+            partial[coin] = (kept, dropped, price)
+            if price is not None and abs(price - peg) / peg >= self._minor[coin]:
+                deviating.append(coin)
+
+        out: dict[str, Snapshot] = {}
+        for coin, (kept, dropped, price) in partial.items():
+            peg = self._coins[coin]
+            used = tuple(
+                VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
+                for p, w in zip(kept, self._weights_of(kept), strict=True)
+            )
+            if price is None:
+                out[coin] = Snapshot(coin, now, peg, None, None, used, tuple(dropped))
+                continue
+            deviation = (price - peg) / peg
+            context = self._context(coin, kept, price, deviation, deviating, now)
+            out[coin] = Snapshot(coin, now, peg, price, deviation, used, tuple(dropped), context)
+        return out
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _fresh(self, q: Quote, now: float) -> bool:
+        return now - q.ts <= self._max_age
+
+    def _convert(
+        self, quotes: Sequence[Quote], rates: Mapping[str, float], now: float
+    ) -> tuple[list[_Priced], list[DroppedQuote]]:
+        kept: dict[tuple[str, str], _Priced] = {}
+        dropped: list[DroppedQuote] = []
+        for q in quotes:
+            if not (q.price > 0 and math.isfinite(q.price)):
+                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "bad_price", q.price))
+                continue
+            if not self._fresh(q, now):
+                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "stale", q.price))
+                continue
+            if q.quote_ccy == USD:
+                rate = 1.0
+            elif q.quote_ccy in self._refs or q.quote_ccy in self._assumed:
+                found = rates.get(q.quote_ccy)
+                if found is None:
+                    dropped.append(DroppedQuote(q.venue, q.quote_ccy, "no_reference", q.price))
+                    continue
+                rate = found
+            else:
+                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "unsupported_quote", q.price))
+                continue
+            if self._weights.get(q.venue, 1.0) <= 0:
+                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "zero_weight", q.price))
+                continue
+            key = (q.venue, q.quote_ccy)
+            old = kept.get(key)
+            if old is not None:
+                # Two answers for one market: the newer wins, the older is recorded.
+                if old.quote.ts > q.ts:
+                    dropped.append(DroppedQuote(q.venue, q.quote_ccy, "superseded", q.price))
+                    continue
+                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "superseded", old.quote.price))
+            kept[key] = _Priced(q, q.price * rate, _usd_volume(q, rate))
+        return list(kept.values()), dropped
+
+    def _reject_outliers(self, priced: list[_Priced]) -> tuple[list[_Priced], list[DroppedQuote]]:
+        if len(priced) < 3:
+            # Two prices cannot say which one is wrong; the spread shows the disagreement.
+            return priced, []
+        prices = [p.price_usd for p in priced]
+        med = _median(prices)
+        mad = _median([abs(x - med) for x in prices])
+        band = max(self._mad_k * mad, self._min_band * med)
+        kept: list[_Priced] = []
+        dropped: list[DroppedQuote] = []
+        for p in priced:
+            if abs(p.price_usd - med) > band:
+                dropped.append(
+                    DroppedQuote(p.quote.venue, p.quote.quote_ccy, "outlier", p.quote.price)
+                )
+            else:
+                kept.append(p)
+        return kept, dropped
+
+    def _weights_of(self, priced: Sequence[_Priced]) -> list[float]:
+        vols = [p.volume_usd for p in priced]
+        use_volume = all(v is not None for v in vols) and sum(v or 0.0 for v in vols) > 0
+        return [
+            self._weights.get(p.quote.venue, 1.0) * ((v or 0.0) if use_volume else 1.0)
+            for p, v in zip(priced, vols, strict=True)
+        ]
+
+    def _weighted_price(self, priced: Sequence[_Priced]) -> float:
+        weights = self._weights_of(priced)
+        total = sum(weights)
+        if total <= 0:
+            return _median([p.price_usd for p in priced])
+        return sum(p.price_usd * w for p, w in zip(priced, weights, strict=True)) / total
+
+    def _context(
+        self,
+        coin: str,
+        kept: Sequence[_Priced],
+        price: float,
+        deviation: float,
+        deviating: Sequence[str],
+        now: float,
+    ) -> SnapshotContext:
+        cheap = min(kept, key=lambda p: p.price_usd)
+        dear = max(kept, key=lambda p: p.price_usd)
+        spread = (dear.price_usd - cheap.price_usd) / price
+        hist = self._history[coin]
+        velocity, volatility = hist.add_deviation(now, deviation, self._vol_window)
+        vols = [p.volume_usd for p in kept]
+        volume = sum(v for v in vols if v is not None) if all(v is not None for v in vols) else None
+        spike = hist.add_volume(now, volume, self._baseline_window) if volume else None
+        return SnapshotContext(
+            spread=spread,
+            cheapest_venue=cheap.quote.venue,
+            dearest_venue=dear.quote.venue,
+            arbitrage_net=spread - self._fee,
+            volume_usd_24h=volume,
+            volume_spike=spike,
+            velocity_per_min=velocity,
+            volatility=volatility,
+            correlated=tuple(c for c in deviating if c != coin),
+        )
+
+
+def _usd_volume(q: Quote, rate: float) -> float | None:
+    """The quote's 24h volume in USD, from quote-currency volume if given, else base volume."""
+    if q.volume_quote_24h is not None:
+        return q.volume_quote_24h * rate
+    if q.volume_base_24h is not None:
+        return q.volume_base_24h * q.price * rate
+    return None

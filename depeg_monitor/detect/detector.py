@@ -1,0 +1,46 @@
+"""The detection stage the daemon and replay call each cycle: aggregate, then classify."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import structlog
+
+from depeg_monitor.config import Settings
+from depeg_monitor.detect.aggregate import Aggregator
+from depeg_monitor.detect.classify import CoinState, classify
+from depeg_monitor.model import Assessment, Quote, Severity
+
+log = structlog.get_logger(__name__)
+
+
+class Detector:
+    """Keeps the aggregator's rolling state and each coin's classifier state between cycles."""
+
+    def __init__(
+        self, settings: Settings, *, assumed_rates: Mapping[str, float] | None = None
+    ) -> None:
+        self._settings = settings
+        self.aggregator = Aggregator(settings, assumed_rates=assumed_rates)
+        self._states: dict[str, CoinState] = {}
+
+    def step(self, quotes: Sequence[Quote], now: float) -> list[Assessment]:
+        """One cycle: an Assessment for every configured coin, in configuration order."""
+        snapshots = self.aggregator.aggregate(quotes, now)
+        out: list[Assessment] = []
+        for coin, snapshot in snapshots.items():
+            assessment, self._states[coin] = classify(
+                snapshot, self._states.get(coin), self._settings, now
+            )
+            out.append(assessment)
+        return out
+
+    def restore(self, coin: str, severity: Severity, since: float) -> None:
+        """Resume a firing level after a restart (from alert history): it must clear normally."""
+        if coin not in self._settings.coins:
+            log.warning("restore_unknown_coin", coin=coin)
+            return
+        self._states[coin] = CoinState(severity=severity, since=since)
+
+    def state(self, coin: str) -> CoinState | None:
+        return self._states.get(coin)
