@@ -1,0 +1,162 @@
+"""Is the monitor able to do its job? A pure function of the health board and the clock.
+
+The answer follows the health-check RFC draft (application/health+json): pass and warn mean
+"still watching" (HTTP 200), fail means "cannot warn anyone right now" (HTTP 503).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from depeg_monitor.config import Settings
+from depeg_monitor.health.registry import ComponentState, HealthRegistry
+
+Status = Literal["pass", "warn", "fail"]
+_RANK: dict[Status, int] = {"pass": 0, "warn": 1, "fail": 2}
+
+# A coin without a price for this fraction of stale_after is a warning (quorum lost briefly).
+QUORUM_WARN_FRACTION = 0.25
+
+
+def worst(*statuses: Status) -> Status:
+    return max(statuses, key=_RANK.__getitem__, default="pass")
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One component's line in the report."""
+
+    status: Status
+    output: str | None = None  # why it is not pass; free of secrets
+    observed_value: float | None = None
+    observed_unit: str | None = None
+    time: float | None = None  # when the component last did its job
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status}
+        if self.observed_value is not None:
+            out["observedValue"] = round(self.observed_value, 3)
+            if self.observed_unit:
+                out["observedUnit"] = self.observed_unit
+        if self.time is not None:
+            out["time"] = _iso(self.time)
+        if self.output:
+            out["output"] = self.output
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    status: Status
+    checks: Mapping[str, Check]
+    ts: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "serviceId": "depeg-monitor",
+            "time": _iso(self.ts),
+            "checks": {name: [c.to_json()] for name, c in sorted(self.checks.items())},
+        }
+
+    def failing(self) -> list[str]:
+        return [n for n, c in self.checks.items() if c.status == "fail"]
+
+
+def _age_check(st: ComponentState, now: float, what: str) -> Check:
+    age = None if st.last_ok is None else now - st.last_ok
+    if st.failing:
+        return Check("warn", st.error, age, "s", st.last_ok)
+    if st.last_ok is None:
+        return Check("warn", f"no {what} yet")
+    return Check("pass", None, age, "s", st.last_ok)
+
+
+def _coin_check(
+    coin: str, last: float | None, now: float, settings: Settings, started: float | None
+) -> Check:
+    stale_after = settings.health.stale_after
+    if last is None:
+        if started is not None and now - started < stale_after:
+            return Check("warn", "no price yet")
+        return Check("fail", f"no price for {stale_after:g}s")
+    age = now - last
+    if age > stale_after:
+        return Check("fail", f"no fresh price for {age:.0f}s", age, "s", last)
+    if age > stale_after * QUORUM_WARN_FRACTION:
+        return Check("warn", f"no quorum for {age:.0f}s", age, "s", last)
+    return Check("pass", None, age, "s", last)
+
+
+def _db_check(st: ComponentState, now: float) -> Check:
+    dropped = st.detail.get("dropped")
+    note = f"; {dropped} price rows dropped" if isinstance(dropped, int) and dropped else ""
+    age = None if st.last_ok is None else now - st.last_ok
+    if st.failing:
+        return Check("warn", f"{st.error}{note}", age, "s", st.last_ok)
+    if note:
+        return Check("warn", note.lstrip("; "), age, "s", st.last_ok)
+    return Check("pass", None, age, "s", st.last_ok)
+
+
+def evaluate(
+    registry: HealthRegistry,
+    now: float,
+    settings: Settings,
+    coins_last_price: Mapping[str, float | None],
+    last_cycle: float | None,
+    started: float | None = None,
+) -> HealthReport:
+    """The report for now. coins_last_price: when each coin last had a priced aggregate.
+
+    started (optional) gives coins that never had a price a grace of stale_after.
+    """
+    checks: dict[str, Check] = {}
+    for coin in settings.coins:
+        checks[f"coin:{coin}"] = _coin_check(
+            coin, coins_last_price.get(coin), now, settings, started
+        )
+
+    if last_cycle is None:
+        checks["aggregator"] = Check("warn", "no cycle yet")
+    else:
+        age = now - last_cycle
+        stalled = age > settings.health.stall_after
+        checks["aggregator"] = Check(
+            "fail" if stalled else "pass",
+            f"main loop stalled for {age:.0f}s" if stalled else None,
+            age,
+            "s",
+            last_cycle,
+        )
+
+    venues_failing: list[bool] = []
+    for name, st in sorted(registry.all().items()):
+        if name == "aggregator":
+            continue
+        if name == "db":
+            checks[name] = _db_check(st, now)
+        elif name.startswith("venue:"):
+            venues_failing.append(st.failing)
+            checks[name] = _age_check(st, now, "answer")
+        else:
+            checks[name] = (
+                _age_check(st, now, "report")
+                if st.failing
+                else Check(
+                    "pass", None, None if st.last_ok is None else now - st.last_ok, "s", st.last_ok
+                )
+            )
+
+    if venues_failing and all(venues_failing):
+        checks["venues"] = Check("fail", "every venue is failing")
+
+    status = worst(*(c.status for c in checks.values()))
+    return HealthReport(status=status, checks=checks, ts=now)

@@ -1,0 +1,241 @@
+"""Price, aggregate and health history written in batches, off the hot path.
+
+add_* only append to memory and never wait. run() flushes by count or time. While the database
+is down rows wait in a bounded buffer; rows that do not fit are dropped, counted (metrics and
+the 'db' health component) and the rows already buffered are kept until the database is back.
+Alert rows do not pass through here: the notifier's outbox writes them and never drops them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from depeg_monitor.clock import Clock
+from depeg_monitor.config import DatabaseSettings
+from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.metrics import Metrics
+from depeg_monitor.model import Assessment, Quote
+from depeg_monitor.store.schema import aggregates, health_history, quotes
+from depeg_monitor.store.times import to_dt
+
+if TYPE_CHECKING:
+    from depeg_monitor.health.evaluate import HealthReport
+
+log = structlog.get_logger(__name__)
+
+COMPONENT = "db"
+BACKOFF_START = 0.5
+BACKOFF_MAX = 30.0
+_TABLES: tuple[Table, ...] = (quotes, aggregates, health_history)
+
+
+def describe_db_error(e: BaseException) -> str:
+    """A short, secret-free description: the class names only, never the URL or message."""
+    orig = getattr(e, "orig", None)
+    inner = f" ({type(orig).__name__})" if orig is not None else ""
+    return f"database unavailable: {type(e).__name__}{inner}"
+
+
+class HistoryWriter:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: DatabaseSettings,
+        clock: Clock,
+        health: HealthRegistry,
+        metrics: Metrics,
+        health_interval: float = 60.0,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._clock = clock
+        self._health = health
+        self._metrics = metrics
+        self._health_interval = health_interval
+        self._buffers: dict[str, deque[dict[str, Any]]] = {t.name: deque() for t in _TABLES}
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._last_health_row = float("-inf")
+        self._failures = 0
+        self.dropped = 0
+        self.written = 0
+        health.register(COMPONENT)
+
+    # -- the hot path: append only --------------------------------------------------------
+
+    @property
+    def buffered(self) -> int:
+        return sum(len(b) for b in self._buffers.values())
+
+    def _add(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        room = max(0, self._settings.buffer_max - self.buffered)
+        if len(rows) > room:
+            # Keep what is already waiting (older history is not rewritten); drop the overflow.
+            lost = len(rows) - room
+            rows = rows[:room]
+            self.dropped += lost
+            self._metrics.buffer_dropped.labels(table.name).inc(lost)
+            self._health.error(
+                COMPONENT,
+                self._clock.now(),
+                f"write buffer full ({self._settings.buffer_max} rows)",
+                dropped=self.dropped,
+            )
+            log.warning("history rows dropped", table=table.name, dropped=lost, total=self.dropped)
+        buf = self._buffers[table.name]
+        buf.extend(rows)
+        self._metrics.buffer_rows.labels(table.name).set(len(buf))
+        if self.buffered >= self._settings.batch_size:
+            self._wake.set()
+
+    def add_quotes(self, items: Sequence[Quote]) -> None:
+        self._add(
+            quotes,
+            [
+                {
+                    "ts": to_dt(q.ts_received),
+                    "ts_exchange": None if q.ts_exchange is None else to_dt(q.ts_exchange),
+                    "venue": q.venue,
+                    "coin": q.coin,
+                    "quote_ccy": q.quote_ccy,
+                    "price": q.price,
+                    "bid": q.bid,
+                    "ask": q.ask,
+                    "volume_base_24h": q.volume_base_24h,
+                    "volume_quote_24h": q.volume_quote_24h,
+                }
+                for q in items
+            ],
+        )
+
+    def add_assessments(self, items: Sequence[Assessment]) -> None:
+        """One 'raw' aggregates row per assessment: the snapshot's price and the severity."""
+        self._add(
+            aggregates,
+            [
+                {
+                    "ts": to_dt(a.snapshot.ts),
+                    "coin": a.coin,
+                    "resolution": "raw",
+                    "price": a.snapshot.price,
+                    "price_min": a.snapshot.price,
+                    "price_max": a.snapshot.price,
+                    "deviation": a.snapshot.deviation,
+                    "venues_used": len(a.snapshot.used),
+                    "spread": a.snapshot.context.spread,
+                    "severity": int(a.severity),
+                }
+                for a in items
+            ],
+        )
+
+    def add_health_rows(self, report: HealthReport) -> None:
+        """One health_history row per check of the report."""
+        ts = to_dt(report.ts)
+        self._add(
+            health_history,
+            [
+                {
+                    "ts": ts,
+                    "component": name,
+                    "status": check.status,
+                    "error": check.output,
+                    "detail": {
+                        k: v for k, v in check.to_json().items() if k not in ("status", "output")
+                    }
+                    or None,
+                }
+                for name, check in sorted(report.checks.items())
+            ],
+        )
+
+    def maybe_add_health(self, report: HealthReport, now: float) -> None:
+        """add_health_rows at most once per health_interval."""
+        if now - self._last_health_row >= self._health_interval:
+            self._last_health_row = now
+            self.add_health_rows(report)
+
+    # -- off the hot path -----------------------------------------------------------------
+
+    async def flush(self) -> int:
+        """Write everything buffered, batch by batch; returns rows written.
+
+        On a database error the rows stay buffered, 'db' reports the error, and the error is
+        raised for the caller to retry later.
+        """
+        written = 0
+        async with self._lock:
+            while self.buffered:
+                batch = {
+                    name: [buf[i] for i in range(min(len(buf), self._settings.batch_size))]
+                    for name, buf in self._buffers.items()
+                }
+                try:
+                    async with self._engine.begin() as conn:
+                        for table in _TABLES:
+                            rows = batch[table.name]
+                            if rows:
+                                await conn.execute(insert(table), rows)
+                except (SQLAlchemyError, OSError) as e:
+                    self._failures += 1
+                    self._health.error(
+                        COMPONENT, self._clock.now(), describe_db_error(e), dropped=self.dropped
+                    )
+                    raise
+                for name, rows in batch.items():
+                    buf = self._buffers[name]
+                    for _ in rows:
+                        buf.popleft()
+                    self._metrics.buffer_rows.labels(name).set(len(buf))
+                n = sum(len(r) for r in batch.values())
+                written += n
+                self.written += n
+                if self._failures:
+                    log.info("database back; buffered history written", rows=n)
+                self._failures = 0
+                self._health.ok(COMPONENT, self._clock.now(), dropped=self.dropped)
+        return written
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush every flush_interval or batch_size rows until stop; a last flush at the end."""
+        delay = self._settings.flush_interval
+        while not stop.is_set():
+            waiters = [asyncio.ensure_future(stop.wait())]
+            if not self._failures:  # while backing off, a full batch does not hurry a retry
+                waiters.append(asyncio.ensure_future(self._wake.wait()))
+            try:
+                await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+            if stop.is_set():
+                break
+            self._wake.clear()
+            try:
+                await self.flush()
+                delay = self._settings.flush_interval
+            except (SQLAlchemyError, OSError) as e:
+                # Retry with backoff; the rows stay buffered (bounded) meanwhile.
+                delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** (self._failures - 1))
+                log.warning(
+                    "history write failed; will retry",
+                    error=describe_db_error(e),
+                    buffered=self.buffered,
+                    retry_in=delay,
+                )
+        try:
+            await self.flush()
+        except (SQLAlchemyError, OSError) as e:
+            log.error(
+                "history not written at shutdown", error=describe_db_error(e), lost=self.buffered
+            )
