@@ -1,0 +1,231 @@
+"""What every venue module provides: request descriptions, parsed answers, classified errors.
+
+A venue module does no I/O. It turns markets into Requests and an HTTP answer (Response) into
+Quotes, raising VenueError with a kind the collector knows how to react to.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from depeg_monitor.model import Quote
+
+
+class ErrorKind(enum.Enum):
+    """How a venue's refusal is handled: retried, paused for, or given up on."""
+
+    RATE_LIMITED = "rate-limited"
+    BANNED = "banned"
+    GEO_BLOCKED = "geo-blocked"
+    UNKNOWN_MARKET = "unknown market"
+    SERVER_ERROR = "server error"
+    CLIENT_ERROR = "client error"
+    MALFORMED = "malformed answer"
+    TIMEOUT = "timeout"
+    NETWORK = "network error"
+
+    @property
+    def retryable(self) -> bool:
+        return self in _RETRYABLE
+
+
+_RETRYABLE = {ErrorKind.SERVER_ERROR, ErrorKind.TIMEOUT, ErrorKind.NETWORK, ErrorKind.MALFORMED}
+
+
+class VenueError(Exception):
+    """A classified failure; str() is safe to show (no URLs, no secrets)."""
+
+    def __init__(self, kind: ErrorKind, detail: str = "", retry_after: float | None = None):
+        self.kind = kind
+        self.detail = detail
+        self.retry_after = retry_after
+        text = kind.value + (f": {detail}" if detail else "")
+        if retry_after is not None:
+            text += f" (retry after {retry_after:g}s)"
+        super().__init__(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One GET: the documented path (appended to base_url), its query, and its limiter cost."""
+
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    weight: float = 1.0
+    symbols: tuple[str, ...] = ()  # the request spellings it asks for (empty: all / listing)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP answer as received; headers keys are matched case-insensitively."""
+
+    status: int
+    text: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        low = name.lower()
+        for k, v in self.headers.items():
+            if k.lower() == low:
+                return v
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The venue's documented limit: `limit` request-weight units per `period` seconds."""
+
+    limit: float
+    period: float
+    note: str = ""
+
+
+# market → the spelling used in requests (e.g. "USDC/USDT" → "USDCUSDT")
+SymbolFn = Callable[[str], str]
+# request spellings → the requests that fetch them
+RequestsFn = Callable[[Sequence[str]], list[Request]]
+# (request, answer, response key → market, received) → quotes; raises VenueError
+ParseFn = Callable[[Request, Response, Mapping[str, str], float], list[Quote]]
+# listing answer → {request spelling: response key} for every market that trades
+ParseListingFn = Callable[[Response], dict[str, str]]
+
+
+def _same_key(market: str, symbol: str) -> tuple[str, ...]:
+    return (symbol,)
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSpec:
+    """A venue as data plus a few functions (no class hierarchy)."""
+
+    name: str
+    base_url: str
+    rate_limit: RateLimit
+    paths: tuple[str, ...]  # the documented request paths this module uses
+    symbol: SymbolFn
+    requests: RequestsFn
+    parse: ParseFn
+    listing: Request
+    parse_listing: ParseListingFn
+    # keys a ticker answer may use for a market when the listing is not known (Kraken)
+    fallback_keys: Callable[[str, str], tuple[str, ...]] = _same_key
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def split_market(market: str) -> tuple[str, str]:
+    base, _, quote = market.partition("/")
+    return base, quote
+
+
+def retry_after(resp: Response) -> float | None:
+    """Retry-After in seconds (the venues here send seconds, not HTTP dates)."""
+    raw = resp.header("Retry-After")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def http_error(resp: Response, detail: str = "") -> VenueError | None:
+    """The classification every venue shares for non-2xx statuses (None for 2xx)."""
+    s = resp.status
+    if 200 <= s < 300:
+        return None
+    if s == 429:
+        return VenueError(ErrorKind.RATE_LIMITED, detail or "HTTP 429", retry_after(resp))
+    if s == 418:
+        return VenueError(ErrorKind.BANNED, detail or "HTTP 418", retry_after(resp))
+    if s == 451:
+        return VenueError(ErrorKind.GEO_BLOCKED, detail or "HTTP 451")
+    if s >= 500:
+        return VenueError(ErrorKind.SERVER_ERROR, f"HTTP {s}")
+    return VenueError(ErrorKind.CLIENT_ERROR, f"HTTP {s}" + (f" {detail}" if detail else ""))
+
+
+def load_json(resp: Response) -> Any:
+    """Decode the body; an undecodable body is a server error on 5xx, malformed otherwise."""
+    try:
+        return json.loads(resp.text)
+    except ValueError:
+        err = http_error(resp)
+        if err is not None:
+            raise err from None
+        raise VenueError(ErrorKind.MALFORMED, "body is not JSON") from None
+
+
+def number(value: Any, what: str) -> float:
+    """A required numeric field (exchanges send strings); NaN/inf pass, for quality checks."""
+    if isinstance(value, bool) or value is None:
+        raise VenueError(ErrorKind.MALFORMED, f"{what} missing")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise VenueError(ErrorKind.MALFORMED, f"{what} is not a number: {value!r:.40}") from None
+
+
+def optional(value: Any) -> float | None:
+    """An optional numeric field: empty string, null or junk become None."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def ms(value: Any) -> float | None:
+    v = optional(value)
+    return v / 1000.0 if v is not None else None
+
+
+def iso(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def field_of(obj: Any, key: str) -> Any:
+    if not isinstance(obj, dict):
+        raise VenueError(ErrorKind.MALFORMED, f"expected an object around {key!r}")
+    return obj.get(key)
+
+
+def quote(
+    venue: str,
+    market: str,
+    received: float,
+    *,
+    price: float,
+    bid: float | None = None,
+    ask: float | None = None,
+    volume_base: float | None = None,
+    volume_quote: float | None = None,
+    ts_exchange: float | None = None,
+) -> Quote:
+    base, quote_ccy = split_market(market)
+    return Quote(
+        venue=venue,
+        coin=base,
+        quote_ccy=quote_ccy,
+        price=price,
+        bid=bid,
+        ask=ask,
+        volume_base_24h=volume_base,
+        volume_quote_24h=volume_quote,
+        ts_exchange=ts_exchange,
+        ts_received=received,
+    )

@@ -1,0 +1,117 @@
+"""CoinGecko: one /api/v3/simple/price request for every coin id (an aggregate, not a venue).
+
+Markets are COIN/USD; the id comes from [coins.X] coingecko_id or the table below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from depeg_monitor.model import Quote
+from depeg_monitor.venues.base import (
+    ErrorKind,
+    RateLimit,
+    Request,
+    Response,
+    VenueError,
+    VenueSpec,
+    http_error,
+    load_json,
+    number,
+    optional,
+    quote,
+    retry_after,
+    split_market,
+)
+
+NAME = "coingecko"
+PRICE_PATH = "/api/v3/simple/price"
+LISTING_PATH = "/api/v3/coins/list"
+
+IDS = {
+    "USDT": "tether",
+    "USDC": "usd-coin",
+    "DAI": "dai",
+    "FDUSD": "first-digital-usd",
+    "PYUSD": "paypal-usd",
+    "TUSD": "true-usd",
+    "FRAX": "frax",
+    "USDE": "ethena-usde",
+    "USDS": "usds",
+    "RLUSD": "ripple-usd",
+}
+
+
+def symbol(market: str) -> str:
+    base, _ = split_market(market)
+    return IDS.get(base, base.lower())
+
+
+def requests(symbols: Sequence[str]) -> list[Request]:
+    if not symbols:
+        return []
+    params = (
+        ("ids", ",".join(symbols)),
+        ("vs_currencies", "usd"),
+        ("include_24hr_vol", "true"),
+        ("include_last_updated_at", "true"),
+    )
+    return [Request(PRICE_PATH, params, 1.0, tuple(symbols))]
+
+
+def check(resp: Response) -> Any:
+    payload = load_json(resp)
+    status = payload.get("status") if isinstance(payload, dict) else None
+    message = str(status.get("error_message", ""))[:80] if isinstance(status, dict) else ""
+    if resp.status == 429:
+        raise VenueError(ErrorKind.RATE_LIMITED, "HTTP 429", retry_after(resp))
+    if resp.status == 403:
+        raise VenueError(ErrorKind.BANNED, "HTTP 403 blocked", retry_after(resp))
+    err = http_error(resp, message)
+    if err is not None:
+        raise err
+    if not isinstance(payload, dict):
+        raise VenueError(ErrorKind.MALFORMED, "answer is not an object")
+    return payload
+
+
+def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
+    out = []
+    for coin_id, row in check(resp).items():
+        market = keys.get(coin_id)
+        if market is None or not isinstance(row, dict):
+            continue
+        if "usd" not in row:
+            raise VenueError(ErrorKind.MALFORMED, f"{coin_id} has no usd price")
+        out.append(
+            quote(
+                NAME,
+                market,
+                received,
+                price=number(row["usd"], "usd"),
+                volume_quote=optional(row.get("usd_24h_vol")),  # USD across all venues
+                ts_exchange=optional(row.get("last_updated_at")),  # seconds
+            )
+        )
+    return out
+
+
+def parse_listing(resp: Response) -> dict[str, str]:
+    payload = check(resp) if resp.status != 200 else load_json(resp)
+    if not isinstance(payload, list):
+        raise VenueError(ErrorKind.MALFORMED, "coins/list is not a list")
+    return {str(c["id"]): str(c["id"]) for c in payload if isinstance(c, dict) and "id" in c}
+
+
+SPEC = VenueSpec(
+    name=NAME,
+    base_url="https://api.coingecko.com",
+    rate_limit=RateLimit(10, 60.0, "keyless: IP-shared, older guide says 10–30 calls/min"),
+    paths=(PRICE_PATH, LISTING_PATH),
+    symbol=symbol,
+    requests=requests,
+    parse=parse,
+    listing=Request(LISTING_PATH),
+    parse_listing=parse_listing,
+)

@@ -1,0 +1,93 @@
+"""Gemini: one /v1/pubticker/{symbol} request per market (v1 carries volume; v2 does not)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from depeg_monitor.model import Quote
+from depeg_monitor.venues.base import (
+    ErrorKind,
+    RateLimit,
+    Request,
+    Response,
+    VenueError,
+    VenueSpec,
+    field_of,
+    http_error,
+    load_json,
+    number,
+    optional,
+    quote,
+    split_market,
+)
+
+NAME = "gemini"
+TICKER_PATH = "/v1/pubticker/{symbol}"
+LISTING_PATH = "/v1/symbols"
+
+
+def symbol(market: str) -> str:
+    base, quote_ccy = split_market(market)
+    return (base + quote_ccy).lower()
+
+
+def requests(symbols: Sequence[str]) -> list[Request]:
+    return [Request(TICKER_PATH.format(symbol=s), symbols=(s,)) for s in symbols]
+
+
+def check(resp: Response) -> Any:
+    payload = load_json(resp)
+    reason = str(payload.get("reason", "")) if isinstance(payload, dict) else ""
+    if reason == "InvalidSymbol":
+        raise VenueError(ErrorKind.UNKNOWN_MARKET, str(payload.get("message", reason))[:120])
+    if reason == "RateLimit":
+        raise VenueError(ErrorKind.RATE_LIMITED, reason)
+    err = http_error(resp, reason)
+    if err is not None:
+        raise err
+    return payload
+
+
+def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
+    payload = check(resp)
+    market = keys.get(req.symbols[0]) if req.symbols else None
+    if market is None:
+        return []
+    base, quote_ccy = split_market(market)
+    volume = payload.get("volume") if isinstance(payload.get("volume"), dict) else {}
+    return [
+        quote(
+            NAME,
+            market,
+            received,
+            price=number(field_of(payload, "last"), "last"),
+            bid=optional(payload.get("bid")),
+            ask=optional(payload.get("ask")),
+            volume_base=optional(volume.get(base)),
+            volume_quote=optional(volume.get(quote_ccy)),
+            # volume.timestamp is the end of a volume window refreshed every few minutes, not
+            # the time of the price: it would make fresh prices look stale.
+            ts_exchange=None,
+        )
+    ]
+
+
+def parse_listing(resp: Response) -> dict[str, str]:
+    payload = check(resp)
+    if not isinstance(payload, list):
+        raise VenueError(ErrorKind.MALFORMED, "symbols is not a list")
+    return {str(s).lower(): str(s).lower() for s in payload}
+
+
+SPEC = VenueSpec(
+    name=NAME,
+    base_url="https://api.gemini.com",
+    rate_limit=RateLimit(60, 60.0, "120 req/min public; Gemini recommends at most 1 req/s"),
+    paths=(TICKER_PATH, LISTING_PATH),
+    symbol=symbol,
+    requests=requests,
+    parse=parse,
+    listing=Request(LISTING_PATH),
+    parse_listing=parse_listing,
+)

@@ -1,0 +1,125 @@
+"""Kraken spot: /0/public/Ticker with a pair list; errors arrive as HTTP 200 `error` arrays.
+
+Answers are keyed by Kraken's canonical names (USDTUSD is answered as USDTZUSD); the
+AssetPairs listing maps the altname we ask for to that key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from depeg_monitor.model import Quote
+from depeg_monitor.venues.base import (
+    ErrorKind,
+    RateLimit,
+    Request,
+    Response,
+    VenueError,
+    VenueSpec,
+    field_of,
+    http_error,
+    load_json,
+    number,
+    optional,
+    quote,
+    split_market,
+)
+
+NAME = "kraken"
+TICKER_PATH = "/0/public/Ticker"
+LISTING_PATH = "/0/public/AssetPairs"
+
+
+def symbol(market: str) -> str:
+    base, quote_ccy = split_market(market)
+    return base + quote_ccy
+
+
+def fallback_keys(market: str, sym: str) -> tuple[str, ...]:
+    """Canonical spellings Kraken may answer with when AssetPairs could not be read."""
+    base, q = split_market(market)
+    return (sym, f"X{base}Z{q}", f"{base}Z{q}", f"X{base}{q}")
+
+
+def requests(symbols: Sequence[str]) -> list[Request]:
+    if not symbols:
+        return []
+    return [Request(TICKER_PATH, (("pair", ",".join(symbols)),), 1.0, tuple(symbols))]
+
+
+def check(resp: Response) -> Any:
+    payload = load_json(resp)
+    err = http_error(resp)
+    if err is not None:
+        raise err
+    errors = field_of(payload, "error") or []
+    if errors:
+        text = "; ".join(str(e) for e in errors)[:160]
+        if "Unknown asset pair" in text:
+            raise VenueError(ErrorKind.UNKNOWN_MARKET, text)
+        if "Too many requests" in text or "Rate limit" in text:
+            raise VenueError(ErrorKind.RATE_LIMITED, text)
+        if "Unavailable" in text or "Busy" in text:
+            raise VenueError(ErrorKind.SERVER_ERROR, text)
+        raise VenueError(ErrorKind.CLIENT_ERROR, text)
+    result = payload.get("result")
+    if not isinstance(result, dict):
+        raise VenueError(ErrorKind.MALFORMED, "no result object")
+    return result
+
+
+def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
+    result = check(resp)
+    out = []
+    for key, row in result.items():
+        market = keys.get(key)
+        if market is None:
+            continue
+        # c = [price, lot volume]; b/a = [price, whole lot volume, lot volume]; v = [today, 24h]
+        out.append(
+            quote(
+                NAME,
+                market,
+                received,
+                price=number(_first(row, "c", 0), "c[0]"),
+                bid=optional(_first(row, "b", 0)),
+                ask=optional(_first(row, "a", 0)),
+                volume_base=optional(_first(row, "v", 1)),
+            )
+        )
+    return out
+
+
+def _first(row: Any, key: str, index: int) -> Any:
+    value = field_of(row, key)
+    return value[index] if isinstance(value, list) and len(value) > index else None
+
+
+def parse_listing(resp: Response) -> dict[str, str]:
+    """{altname: canonical key}, plus wsname without its slash, for every listed pair."""
+    result = check(resp)
+    out: dict[str, str] = {}
+    for key, info in result.items():
+        if not isinstance(info, dict) or info.get("status", "online") != "online":
+            continue
+        out[key] = key
+        if info.get("altname"):
+            out[str(info["altname"])] = key
+        if info.get("wsname"):
+            out[str(info["wsname"]).replace("/", "")] = key
+    return out
+
+
+SPEC = VenueSpec(
+    name=NAME,
+    base_url="https://api.kraken.com",
+    rate_limit=RateLimit(10, 10.0, "about 1 req/s per IP stays within limits"),
+    paths=(TICKER_PATH, LISTING_PATH),
+    symbol=symbol,
+    requests=requests,
+    parse=parse,
+    listing=Request(LISTING_PATH),
+    parse_listing=parse_listing,
+    fallback_keys=fallback_keys,
+)
