@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class ChannelSettings(BaseModel):
@@ -53,3 +54,20 @@ class AlertSettings(BaseModel):
     routes: dict[str, list[RouteSettings]] = Field(default_factory=dict)
     delivery_deadline: float = Field(120.0, gt=0, description="Seconds to keep retrying.")
     outbox_max_age: float = Field(3600.0, gt=0, description="Older pending deliveries expire.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name like Europe/Berlin)") from None
+        return v
+
+    @field_validator("routes")
+    @classmethod
+    def _severity_keys(cls, v: dict[str, list[RouteSettings]]) -> dict[str, list[RouteSettings]]:
+        unknown = sorted(set(v) - {"minor", "major", "critical"})
+        if unknown:
+            raise ValueError(f"routes are keyed by minor/major/critical, not {', '.join(unknown)}")
+        return v

@@ -1,0 +1,1 @@
+"""Alert policy (who hears what, when) and message rendering."""

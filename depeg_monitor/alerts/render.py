@@ -1,0 +1,144 @@
+"""Alert → words a person reads on a phone at 3 a.m.; one Message, shaped per channel kind.
+
+A Message (title + plain body) is what the alerts table stores, so a delivery resumed after a
+restart is shaped from the same text: Discord markdown, an email, one SMS line, a log line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from depeg_monitor.model import Alert, AlertItem, AlertKind, Severity
+
+DISCORD_LIMIT = 2000
+SMS_LIMIT = 159
+
+EMOJI = {
+    Severity.NONE: "✅",
+    Severity.MINOR: "🟡",
+    Severity.MAJOR: "🟠",
+    Severity.CRITICAL: "🔴",
+}
+_KIND_EMOJI = {
+    AlertKind.RESOLVED: "✅",
+    AlertKind.MONITOR_DEGRADED: "⚠️",
+    AlertKind.MONITOR_RECOVERED: "✅",
+    AlertKind.TEST: "🧪",
+}
+WHY = {
+    AlertKind.FIRST: "new",
+    AlertKind.ESCALATED: "escalated",
+    AlertKind.REMINDER: "still firing (reminder)",
+    AlertKind.RESOLVED: "resolved",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str  # also the email subject; starts with an emoji
+    body: str  # plain text, readable as-is in Discord, email and a log
+
+
+def utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _price(item: AlertItem) -> tuple[float | None, float | None]:
+    a = item.assessment
+    if a is None:
+        return None, None
+    return a.snapshot.price, a.snapshot.deviation
+
+
+def _short(item: AlertItem) -> str:
+    price, dev = _price(item)
+    if price is None or dev is None:
+        return item.coin
+    return f"{item.coin} ${price:.4f} ({dev:+.2%})"
+
+
+def _title(alert: Alert) -> str:
+    k = alert.kind
+    if k == AlertKind.TEST:
+        return "🧪 TEST alert from depeg-monitor (no action needed)"
+    if k == AlertKind.MONITOR_DEGRADED:
+        return "⚠️ depeg-monitor degraded" + (f": {alert.note}" if alert.note else "")
+    if k == AlertKind.MONITOR_RECOVERED:
+        return "✅ depeg-monitor recovered"
+    coins = ", ".join(_short(i) for i in alert.items)
+    if k == AlertKind.RESOLVED:
+        return f"✅ Resolved: {coins}"
+    return f"{EMOJI[alert.severity]} {alert.severity.name} depeg: {coins} — {WHY[k]}"
+
+
+def _item_lines(item: AlertItem) -> list[str]:
+    lines = [f"{item.coin} — {item.severity.name} ({WHY.get(item.kind, item.kind.value)})"]
+    a = item.assessment
+    if a is None:
+        return lines
+    s = a.snapshot
+    if s.price is not None and s.deviation is not None:
+        lines.append(f"  price ${s.price:.4f}, {s.deviation:+.2%} from the ${s.peg:g} peg")
+    if s.used:
+        venues = " · ".join(
+            f"{v.venue} ${v.price_usd:.4f}" + ("" if v.quote_ccy == "USD" else f" ({v.quote_ccy})")
+            for v in sorted(s.used, key=lambda v: v.price_usd)
+        )
+        lines.append(f"  venues: {venues}")
+    c = s.context
+    if c.volume_spike is not None and c.volume_spike >= 1.5:
+        lines.append(f"  volume spike ×{c.volume_spike:.1f} of normal")
+    if c.correlated:
+        lines.append(f"  also deviating: {', '.join(c.correlated)}")
+    if c.spread is not None and c.cheapest_venue and c.dearest_venue:
+        lines.append(
+            f"  cross-venue spread {c.spread:.2%} "
+            f"(cheapest {c.cheapest_venue}, dearest {c.dearest_venue})"
+        )
+    if s.dropped:
+        dropped = ", ".join(f"{d.venue} {d.reason}" for d in s.dropped)
+        lines.append(f"  insufficient data: {dropped}")
+    return lines
+
+
+def render(alert: Alert) -> Message:
+    lines: list[str] = []
+    if alert.kind == AlertKind.TEST:
+        lines.append("This is a test of the alert channel. Nothing has depegged.")
+    for item in alert.items:
+        lines.extend(_item_lines(item))
+    if alert.note and alert.kind != AlertKind.MONITOR_DEGRADED:
+        lines.append(alert.note)
+    elif alert.note:
+        lines.append(f"Problem: {alert.note}")
+    lines.append(f"Time: {utc(alert.ts)}")
+    return Message(_title(alert), "\n".join(lines))
+
+
+# --- per channel kind ---------------------------------------------------------------------
+
+
+def _cut(text: str, limit: int, ellipsis: str = "…") -> str:
+    return text if len(text) <= limit else text[: limit - len(ellipsis)].rstrip() + ellipsis
+
+
+def discord(msg: Message) -> str:
+    """Markdown within Discord's 2,000-character limit; the body in a quote block."""
+    body = "\n".join(f"> {line}" for line in msg.body.splitlines())
+    return _cut(f"**{msg.title}**\n{body}", DISCORD_LIMIT)
+
+
+def sms(msg: Message) -> str:
+    """One line under 160 characters, no emoji (it would force a 70-character UCS-2 segment)."""
+    title = msg.title
+    for emoji in (*EMOJI.values(), *_KIND_EMOJI.values()):
+        title = title.removeprefix(emoji)
+    title = title.replace("—", "-").strip()
+    when = msg.body.rsplit("Time: ", 1)[-1][11:16] if "Time: " in msg.body else ""
+    text = f"{title} {when} UTC" if when else title
+    return _cut(" ".join(text.split()), SMS_LIMIT, "...")
+
+
+def plain(msg: Message) -> str:
+    return f"{msg.title}\n{msg.body}"

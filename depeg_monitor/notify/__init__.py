@@ -1,0 +1,1 @@
+"""Delivery: channels (apprise, Twilio, console) and the outbox that records every send."""

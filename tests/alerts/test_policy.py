@@ -1,0 +1,128 @@
+"""Policy stages with an injected clock: confirmation, cooldown, escalation, silences, hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from depeg_monitor.alerts.policy import AlertPolicy
+from depeg_monitor.alerts.silences import Silence
+from depeg_monitor.model import Alert, AlertKind, Severity, SnapshotContext
+
+MONDAY_10 = datetime(2023, 3, 13, 10, tzinfo=UTC).timestamp()
+SATURDAY_03 = datetime(2023, 3, 11, 3, tzinfo=UTC).timestamp()
+N, MI, MA, CR = Severity.NONE, Severity.MINOR, Severity.MAJOR, Severity.CRITICAL
+
+
+def sent(alerts: list[Alert]) -> list[Alert]:
+    return [a for a in alerts if not a.suppressed]
+
+
+def test_flapping_series_sends_one_alert_not_a_storm(mk: Any, cfg: Any) -> None:
+    """A major level flapping with minor every 10 s for an hour notifies once, then reminds once."""
+    policy = AlertPolicy(cfg())
+    out: list[Alert] = []
+    for i in range(361):
+        now = MONDAY_10 + i * 10
+        out += policy.decide([mk("USDC", MA if i % 2 == 0 else MI, now)], now)
+    kinds = [a.kind for a in sent(out)]
+    assert kinds == [AlertKind.FIRST, AlertKind.REMINDER]
+
+
+def test_escalation_bypasses_cooldown_and_drop_is_silent(mk: Any, cfg: Any) -> None:
+    """Minor → critical a minute later notifies at once; critical → major says nothing."""
+    policy = AlertPolicy(cfg())
+    t = MONDAY_10
+    ctx = SnapshotContext(volume_spike=5.0)
+    first = policy.decide([mk("USDT", MI, t, context=ctx)], t)
+    esc = policy.decide([mk("USDT", CR, t + 60, price=0.9)], t + 60)
+    drop = policy.decide([mk("USDT", MA, t + 120)], t + 120)
+    assert [a.kind for a in first] == [AlertKind.FIRST]
+    assert [(a.kind, a.severity) for a in esc] == [(AlertKind.ESCALATED, CR)]
+    assert set(esc[0].channels) == {"discord", "email", "sms"}
+    assert drop == []
+
+
+def test_unconfirmed_minor_is_quiet_and_context_confirms_it(mk: Any, cfg: Any) -> None:
+    """A bare minor deviation alerts only once it persists, or with a spike, spread or company."""
+    policy = AlertPolicy(cfg(confirm_minor_hold=600))
+    t = MONDAY_10
+    assert policy.decide([mk("DAI", MI, t, held_for=100)], t) == []
+    assert policy.decide([mk("DAI", MI, t + 500, held_for=600)], t + 500)[0].kind == AlertKind.FIRST
+    for ctx in (
+        SnapshotContext(spread=0.02, cheapest_venue="a", dearest_venue="b"),
+        SnapshotContext(correlated=("USDT",)),
+        SnapshotContext(volume_spike=3.5),
+    ):
+        p = AlertPolicy(cfg())
+        assert p.decide([mk("DAI", MI, t, context=ctx)], t)[0].kind == AlertKind.FIRST
+
+
+def test_resolved_goes_only_to_channels_that_heard_the_firing(mk: Any, cfg: Any) -> None:
+    """A major depeg at 03:00 Saturday reaches Discord only; its resolution goes there alone."""
+    policy = AlertPolicy(cfg())
+    t = SATURDAY_03
+    fired = policy.decide([mk("USDC", MA, t)], t)
+    assert fired[0].channels == ("discord",)  # email sleeps until 08:00
+    resolved = policy.decide([mk("USDC", N, t + 7 * 3600, price=0.999)], t + 7 * 3600 + 1)
+    assert [(a.kind, a.channels) for a in resolved] == [(AlertKind.RESOLVED, ("discord",))]
+    assert policy.decide([mk("USDC", N, t + 8 * 3600, price=0.999)], t + 8 * 3600) == []
+
+
+def test_quiet_hours_hold_minor_until_business_hours(mk: Any, cfg: Any) -> None:
+    """A confirmed minor at 03:00 Saturday is recorded as held, then sent Monday 09:00, once."""
+    policy = AlertPolicy(cfg())
+    t = SATURDAY_03
+    ctx = SnapshotContext(correlated=("USDT",))
+    held = policy.decide([mk("FRAX", MI, t, context=ctx)], t)
+    assert [(a.kind, a.suppressed) for a in held] == [(AlertKind.FIRST, "quiet_hours")]
+    assert policy.decide([mk("FRAX", MI, t + 60, context=ctx)], t + 60) == []
+    monday_9 = datetime(2023, 3, 13, 9, 0, 5, tzinfo=UTC).timestamp()
+    out = policy.decide([mk("FRAX", MI, monday_9, context=ctx)], monday_9)
+    assert [(a.kind, a.suppressed, a.channels) for a in out] == [
+        (AlertKind.FIRST, None, ("discord",))
+    ]
+
+
+def test_silence_suppresses_and_records_once(mk: Any, cfg: Any) -> None:
+    """A silenced coin's firing is recorded as suppressed; another coin still goes out."""
+    policy = AlertPolicy(cfg())
+    t = MONDAY_10
+    s = [Silence(1, "USDT", t - 60, t + 7200, "known issue")]
+    out = policy.decide([mk("USDT", CR, t, price=0.9), mk("USDC", MA, t)], t, s)
+    by = {a.suppressed: a for a in out}
+    assert by["silenced"].coins == ("USDT",)
+    assert by[None].coins == ("USDC",)
+    assert policy.decide([mk("USDT", CR, t + 1000, price=0.9)], t + 1000, s) == []
+
+
+def test_coins_firing_together_are_one_alert(mk: Any, cfg: Any) -> None:
+    """Three coins firing in one cycle produce one alert naming all, at the highest severity."""
+    policy = AlertPolicy(cfg())
+    t = MONDAY_10
+    out = policy.decide([mk("USDC", CR, t, 0.88), mk("DAI", MA, t, 0.9), mk("FRAX", MA, t)], t)
+    assert len(out) == 1
+    assert out[0].severity == CR
+    assert out[0].coins == ("USDC", "DAI", "FRAX")
+
+
+def test_restore_neither_realerts_nor_forgets(mk: Any, cfg: Any) -> None:
+    """A policy restored from exported state stays quiet while firing, then resolves."""
+    p1 = AlertPolicy(cfg())
+    t = MONDAY_10
+    p1.decide([mk("USDC", MA, t)], t)
+    p2 = AlertPolicy(cfg())
+    p2.restore(p1.export_state())
+    assert p2.firing() == {"USDC": (MA, t)}
+    assert p2.decide([mk("USDC", MA, t + 60)], t + 60) == []
+    assert p2.decide([mk("USDC", N, t + 120, 1.0)], t + 120)[0].kind == AlertKind.RESOLVED
+
+
+def test_routes_from_config_are_data(mk: Any, cfg: Any) -> None:
+    """A configured route in another timezone decides the channels, not the built-in defaults."""
+    s = cfg(
+        timezone="America/New_York",
+        routes={"major": [{"channels": ["sms"], "hours": "22:00-06:00"}]},
+    )
+    t = SATURDAY_03  # 22:00 Friday in New York
+    assert AlertPolicy(s).decide([mk("USDC", MA, t)], t)[0].channels == ("sms",)
