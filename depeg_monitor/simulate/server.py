@@ -1,0 +1,177 @@
+"""The simulated market: one aiohttp server on 127.0.0.1, each venue under its own prefix.
+
+A request is answered in three steps: work out scenario time from the injected clock, let a
+scripted fault take over if one is in force at that venue, otherwise build the venue's book
+and call its route. Routes are pure functions, so every venue's shape lives in its module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from depeg_monitor.clock import Clock
+from depeg_monitor.simulate.faults import HTML_ERROR, active_fault, malformed, strip_price_fields
+from depeg_monitor.simulate.pricing import PriceModel
+from depeg_monitor.simulate.scenario import Fault, Scenario
+from depeg_monitor.simulate.venues import APIS
+from depeg_monitor.simulate.venues.base import Ask, Book, RateLimitHit, Reply, Route, VenueApi
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class SimulatedMarket:
+    """Serves a scenario on loopback; scenario time = (clock.now() - start) × time_scale."""
+
+    def __init__(self, scenario: Scenario, clock: Clock) -> None:
+        self.scenario = scenario
+        self.prices = PriceModel(scenario)
+        self._clock = clock
+        self._runner: web.AppRunner | None = None
+        self._host = "127.0.0.1"
+        self._port = 0
+        self.started_at: float | None = None  # clock.now() at start: scenario time 0
+        self._hits: dict[int, int] = {}  # rate-limit fault index → requests inside it
+        self.requests: dict[str, int] = {v: 0 for v in scenario.enabled_venues()}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application()
+        for venue in self.scenario.enabled_venues():
+            app.add_subapp(f"/{venue}", self._venue_app(APIS[venue]))
+        # A short shutdown timeout: a "hang" fault must not hold up stop().
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        await site.start()
+        self._host = host
+        self._port = int(self._runner.addresses[0][1])
+        self.started_at = self._clock.now()
+        log.info("simulate.started", scenario=self.scenario.scenario.name, port=self._port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            log.info("simulate.stopped", scenario=self.scenario.scenario.name)
+
+    async def __aenter__(self) -> SimulatedMarket:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- what callers need to know -----------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._runner is None:
+            raise RuntimeError("the simulated market is not running; call start() first")
+        return self._port
+
+    def base_urls(self) -> dict[str, str]:
+        """venue → base_url, e.g. binance → http://127.0.0.1:PORT/binance."""
+        return {v: f"http://{self._host}:{self.port}/{v}" for v in self.scenario.enabled_venues()}
+
+    def env_overrides(self) -> dict[str, str]:
+        """Environment variables pointing the daemon's venues at this market."""
+        return {f"DEPEG_VENUES__{v.upper()}__BASE_URL": url for v, url in self.base_urls().items()}
+
+    def scenario_time(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return max(0.0, (self._clock.now() - self.started_at) * self.scenario.time_scale)
+
+    def wall_time(self, t: float) -> float:
+        """The clock time (epoch seconds) at which scenario time t happens."""
+        if self.started_at is None:
+            raise RuntimeError("the simulated market has not started")
+        return self.started_at + t / self.scenario.time_scale
+
+    @property
+    def finished(self) -> bool:
+        return self.scenario_time() >= self.scenario.duration
+
+    def price_at(self, venue: str, coin: str, quote: str, t: float) -> float:
+        """The last price `venue` serves for COIN/QUOTE at scenario time t."""
+        return self.prices.price_at(venue, coin, quote, t)
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def _venue_app(self, api: VenueApi) -> web.Application:
+        app = web.Application()
+        for path, route in api.routes:
+            app.router.add_get(path, self._handler(api, route))
+        return app
+
+    def _book(self, venue: str, t: float) -> Book:
+        ticks = {m: self.prices.tick(venue, m, t) for m in self.scenario.markets(venue)}
+        return Book(venue=venue, now=self._clock.now(), ticks=ticks)
+
+    def _handler(self, api: VenueApi, route: Route) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            self.requests[api.name] = self.requests.get(api.name, 0) + 1
+            t = self.scenario_time()
+            fault = active_fault(self.scenario, api.name, t)
+            if fault is not None and fault.kind in ("down", "rate_limit"):
+                return await self._fault_reply(request, api, fault, t)
+            reply = route(Ask(request.match_info, request.query), self._book(api.name, t))
+            if fault is not None and fault.kind == "garbage":
+                return _garbage(reply, fault)
+            return _respond(reply)
+
+        return handle
+
+    async def _fault_reply(
+        self, request: web.Request, api: VenueApi, fault: Fault, t: float
+    ) -> web.StreamResponse:
+        if fault.kind == "rate_limit":
+            key = self.scenario.faults.index(fault)
+            self._hits[key] = self._hits.get(key, 0) + 1
+            remaining = (fault.end - t) / self.scenario.time_scale
+            hit = RateLimitHit(
+                retry_after=max(1, math.ceil(remaining)),
+                hits=self._hits[key],
+                ban_after=fault.ban_after,
+                until=self._clock.now() + remaining,
+            )
+            return _respond(api.rate_limited(hit))
+        if fault.mode == "http500":
+            return web.Response(status=500, text=HTML_ERROR.replace("502 Bad Gateway", "500"))
+        if fault.mode == "hang":
+            # Real seconds: the client's own timeout is what this exercises.
+            await asyncio.sleep(3600)
+        # "drop": close the connection without a word, like a host that went away.
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=503)  # never sent: the connection is already gone
+
+
+def _respond(reply: Reply) -> web.Response:
+    if isinstance(reply.body, str):
+        return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
+    return web.Response(
+        status=reply.status,
+        body=json.dumps(reply.body, separators=(",", ":")),
+        content_type="application/json",
+        headers=reply.headers,
+    )
+
+
+def _garbage(reply: Reply, fault: Fault) -> web.Response:
+    body: Any = reply.body
+    if fault.mode == "missing_fields":
+        return _respond(Reply(reply.status, strip_price_fields(body), reply.headers))
+    if fault.mode == "html":
+        return web.Response(status=200, text=HTML_ERROR, content_type="text/html")
+    return web.Response(status=reply.status, text=malformed(body), content_type="application/json")

@@ -1,0 +1,73 @@
+"""What a simulated venue is: its routes as pure functions of (request, book) → reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from depeg_monitor.simulate.pricing import Tick
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP answer: a JSON-able body, or a str sent as it is."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """One venue's markets at the moment of a request."""
+
+    venue: str
+    now: float  # wall-clock UTC epoch seconds
+    ticks: Mapping[str, Tick]  # "BASE/QUOTE" → tick, listed markets only, in listing order
+
+    @property
+    def now_ms(self) -> int:
+        return int(self.now * 1000)
+
+    def find(self, symbol: str, spell: Callable[[Tick], str]) -> Tick | None:
+        """The tick whose venue spelling is `symbol` (case-insensitive), if listed."""
+        wanted = symbol.upper()
+        return next((t for t in self.ticks.values() if spell(t).upper() == wanted), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """The parts of a request a route looks at."""
+
+    match: Mapping[str, str]  # path parameters
+    query: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitHit:
+    """A request that arrived inside a rate-limit window."""
+
+    retry_after: int  # whole seconds until the window ends (at least 1)
+    hits: int  # requests in this window so far, this one included
+    ban_after: int  # Binance: 429s before it bans with 418
+    until: float  # wall-clock epoch when the window ends
+
+
+Route = Callable[[Ask, Book], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class VenueApi:
+    name: str
+    routes: tuple[tuple[str, Route], ...]  # GET paths below the venue's prefix
+    rate_limited: Callable[[RateLimitHit], Reply]
+
+
+def num(x: float, places: int = 8) -> str:
+    """A price or volume the way exchanges send them: a fixed-point string."""
+    return f"{x:.{places}f}"
+
+
+def retry_after(hit: RateLimitHit) -> dict[str, str]:
+    return {"Retry-After": str(hit.retry_after)}
