@@ -37,6 +37,11 @@ class VenueSettings(BaseModel):
     markets: list[str] = Field(default_factory=list)
     weight: float = Field(1.0, ge=0, description="Multiplies this venue's volume weight.")
     max_age: float = Field(120.0, gt=0, description="Drop answers older than this (seconds).")
+    # A price outside [low, high] × its expected value (coin peg / quote peg) is absurd: dropped.
+    price_band: tuple[float, float] = (0.5, 2.0)
+    # Consecutive failed polls before the circuit opens and the venue is backed off.
+    breaker_threshold: int = Field(5, ge=1)
+    breaker_max_backoff: float = Field(300.0, gt=0, description="Longest back-off (seconds).")
 
     @field_validator("markets")
     @classmethod
@@ -48,6 +53,14 @@ class VenueSettings(BaseModel):
                 raise ValueError(f"market {m!r} must look like BASE/QUOTE, e.g. USDC/USDT")
             out.append(f"{base}/{quote}")
         return out
+
+    @field_validator("price_band")
+    @classmethod
+    def _band_ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        low, high = v
+        if not 0 < low < 1 < high:
+            raise ValueError("price_band must be [low, high] with 0 < low < 1 < high")
+        return v
 
     @field_validator("base_url")
     @classmethod
