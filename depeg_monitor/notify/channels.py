@@ -1,0 +1,211 @@
+"""Delivery channels: apprise (Discord, email, Telegram, Slack, ntfy, …), Twilio SMS, console.
+
+Each channel shapes the Message for its medium, sends it once, and classifies its own errors
+as retryable or not (DeliveryError). Errors are scrubbed of the channel's secrets before they
+leave the channel, so logs, health output and the database never see a token or password.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+import aiohttp
+import apprise
+import structlog
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client as TwilioClient
+
+from depeg_monitor.alerts.render import Message, discord, plain, sms
+from depeg_monitor.config import ChannelSettings, Settings
+
+log = structlog.get_logger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+_HTTP_STATUS = re.compile(r"error=(\d{3})")
+
+
+class DeliveryError(Exception):
+    """A send that did not happen; reason is already free of secrets."""
+
+    def __init__(self, reason: str, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, msg: Message, key: str) -> None:
+        """Deliver msg once (key identifies the alert); raise DeliveryError if it failed."""
+
+    async def close(self) -> None: ...
+
+
+def retryable_status(status: int | None) -> bool:
+    """Server trouble and rate limits pass; a 4xx means the request itself is wrong."""
+    return status is None or status >= 500 or status in (408, 425, 429)
+
+
+def secret_parts(url: str) -> list[str]:
+    """Pieces of a URL that may be secret: the whole, user, password, path and query values."""
+    parts = urlsplit(url)
+    found = {url, parts.password or "", parts.username or ""}
+    found.update(seg for seg in parts.path.split("/"))
+    found.update(v for _, v in parse_qsl(parts.query))
+    return sorted((p for p in found if len(p) >= 4), key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        text = text.replace(s, "***")
+    return text
+
+
+class AppriseChannel:
+    """Any apprise URL; Discord gets markdown, email a subject and plain body."""
+
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self._scheme = urlsplit(url).scheme.lower()
+        self._secrets = secret_parts(url)
+        self._apprise = apprise.Apprise()
+        if not self._apprise.add(url):
+            raise ValueError("not a URL apprise understands")
+
+    async def send(self, msg: Message, key: str) -> None:
+        if self._scheme.startswith("discord"):
+            kwargs: dict[str, Any] = {"body": discord(msg), "body_format": "markdown"}
+        else:
+            kwargs = {"title": msg.title, "body": msg.body, "body_format": "text"}
+        try:
+            result = await self._apprise.async_notify(**kwargs)
+        except Exception as e:  # a plugin crash is this channel's failure, not the outbox's
+            raise DeliveryError(redact(f"{type(e).__name__}: {e}", self._secrets), True) from None
+        if result:
+            return
+        problems = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
+        reason = redact("; ".join(problems) or "apprise reported failure", self._secrets)
+        m = _HTTP_STATUS.search(reason)
+        raise DeliveryError(reason, retryable_status(int(m.group(1)) if m else None))
+
+    async def close(self) -> None:
+        return None
+
+
+class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Twilio's own async client, pointed at another base URL (a local stand-in in tests)."""
+
+    def __init__(self, api_base: str | None) -> None:
+        super().__init__(pool_connections=False)
+        self._base = api_base.rstrip("/") if api_base else None
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if self._base and url.startswith(TWILIO_API):
+            url = self._base + url[len(TWILIO_API) :]
+        return await super().request(method, url, *args, **kwargs)
+
+
+class TwilioChannel:
+    """SMS to one or more numbers; a retry re-sends only to numbers not yet reached."""
+
+    def __init__(self, name: str, cfg: ChannelSettings, sid: str, token: str) -> None:
+        if not cfg.from_number:
+            raise ValueError("a twilio channel needs from_number")
+        self.name = name
+        self._from = cfg.from_number
+        self._to = list(cfg.to_numbers)
+        self._secrets = [s for s in (sid, token) if s]
+        self._client = TwilioClient(sid, token, http_client=_BaseUrlHttpClient(cfg.api_base))
+        self._reached: dict[str, set[str]] = {}
+
+    async def send(self, msg: Message, key: str) -> None:
+        text = sms(msg)
+        reached = self._reached.setdefault(key, set())
+        failures: list[DeliveryError] = []
+        for number in self._to:
+            if number in reached:
+                continue
+            try:
+                await self._client.messages.create_async(to=number, from_=self._from, body=text)
+                reached.add(number)
+            except TwilioRestException as e:
+                reason = f"twilio {e.status} (code {e.code}) for {number}: {e.msg}"
+                failures.append(DeliveryError(redact(reason, self._secrets), _twilio_retry(e)))
+            except (aiohttp.ClientError, TimeoutError) as e:
+                reason = f"twilio unreachable for {number}: {type(e).__name__}: {e}"
+                failures.append(DeliveryError(redact(reason, self._secrets), True))
+        if not failures:
+            self._reached.pop(key, None)
+            return
+        if len(self._reached) > 1000:  # forget old keys; a retry storm this long is over
+            self._reached = {key: reached}
+        raise DeliveryError(
+            "; ".join(f.reason for f in failures), any(f.retryable for f in failures)
+        )
+
+    async def close(self) -> None:
+        return None
+
+
+def _twilio_retry(e: TwilioRestException) -> bool:
+    return retryable_status(int(e.status) if e.status else None)
+
+
+class ConsoleChannel:
+    """A structlog line per alert: the demo's channel, and a trace in journald."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def send(self, msg: Message, key: str) -> None:
+        log.warning("alert", channel=self.name, alert_id=key, text=plain(msg))
+
+    async def close(self) -> None:
+        return None
+
+
+def _build_one(name: str, cfg: ChannelSettings, env: Mapping[str, str]) -> Channel:
+    """One channel, or ValueError saying what is missing (never the secret itself)."""
+    if cfg.type == "console":
+        return ConsoleChannel(name)
+    if cfg.type == "twilio":
+        sid, token = env.get("TWILIO_ACCOUNT_SID", ""), env.get("TWILIO_AUTH_TOKEN", "")
+        missing = [
+            k for k, v in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token)) if not v
+        ]
+        if missing:
+            raise ValueError(f"not configured: set {' and '.join(missing)}")
+        return TwilioChannel(name, cfg, sid, token)
+    if cfg.url is None:
+        raise ValueError(f"not configured: set DEPEG_CHANNELS__{name.upper()}__URL")
+    return AppriseChannel(name, cfg.url.get_secret_value())
+
+
+def build_channels_report(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> tuple[dict[str, Channel], dict[str, str]]:
+    """(usable channels, channel → why it was skipped)."""
+    env = os.environ if env is None else env
+    channels: dict[str, Channel] = {}
+    skipped: dict[str, str] = {}
+    for name, cfg in settings.channels.items():
+        try:
+            channels[name] = _build_one(name, cfg, env)
+        except ValueError as e:
+            skipped[name] = str(e)
+    return channels, skipped
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """Every usable channel; each one skipped gets a single warning naming what to set."""
+    channels, skipped = build_channels_report(settings)
+    for name, why in skipped.items():
+        log.warning("channel skipped", channel=name, reason=why)
+    return channels

@@ -1,0 +1,269 @@
+"""The alert history: alerts, their coins, each delivery's outcome, and silences.
+
+Write functions take a connection (the caller owns the transaction); read functions take the
+engine. Times cross this boundary as UTC epoch floats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from depeg_monitor.alerts.policy import CLOSED, CoinState
+from depeg_monitor.alerts.render import Message
+from depeg_monitor.alerts.silences import Silence
+from depeg_monitor.model import Alert, AlertKind, Severity
+from depeg_monitor.store.schema import alert_items, alerts, deliveries, silences
+
+
+def to_dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def to_ts(dt: datetime) -> float:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+# --- alerts and deliveries ----------------------------------------------------------------
+
+
+async def insert_alert(conn: AsyncConnection, alert: Alert, msg: Message) -> None:
+    await conn.execute(
+        insert(alerts).values(
+            id=alert.id,
+            ts=to_dt(alert.ts),
+            severity=int(alert.severity),
+            kind=alert.kind.value,
+            coins=",".join(alert.coins)[:200],
+            title=msg.title,
+            body=msg.body,
+            suppressed=alert.suppressed,
+        )
+    )
+    rows = []
+    for item in alert.items:
+        snap = item.assessment.snapshot if item.assessment else None
+        rows.append(
+            {
+                "alert_id": alert.id,
+                "coin": item.coin,
+                "severity": int(item.severity),
+                "kind": item.kind.value,
+                "price": snap.price if snap else None,
+                "deviation": snap.deviation if snap else None,
+            }
+        )
+    if rows:
+        await conn.execute(insert(alert_items), rows)
+
+
+async def insert_delivery(
+    conn: AsyncConnection,
+    alert_id: str,
+    channel: str,
+    now: float,
+    status: str = "pending",
+    error: str | None = None,
+    fallback_for: str | None = None,
+) -> None:
+    await conn.execute(
+        insert(deliveries).values(
+            alert_id=alert_id,
+            channel=channel,
+            status=status,
+            attempts=0,
+            error=error,
+            fallback_for=fallback_for,
+            created_at=to_dt(now),
+            updated_at=to_dt(now),
+        )
+    )
+
+
+async def update_delivery(
+    conn: AsyncConnection,
+    alert_id: str,
+    channel: str,
+    status: str,
+    attempts: int,
+    error: str | None,
+    now: float,
+) -> None:
+    """(alert_id, channel) names one delivery: the outbox never sends an alert twice to one."""
+    await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.alert_id == alert_id, deliveries.c.channel == channel)
+        .values(status=status, attempts=attempts, error=error, updated_at=to_dt(now))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    alert_id: str
+    channel: str
+    created_at: float
+    attempts: int
+    severity: Severity
+    kind: AlertKind
+    message: Message
+    fallback_for: str | None
+
+
+async def pending_deliveries(engine: AsyncEngine) -> list[PendingDelivery]:
+    q = (
+        select(
+            deliveries.c.alert_id,
+            deliveries.c.channel,
+            deliveries.c.created_at,
+            deliveries.c.attempts,
+            deliveries.c.fallback_for,
+            alerts.c.severity,
+            alerts.c.kind,
+            alerts.c.title,
+            alerts.c.body,
+        )
+        .join(alerts, alerts.c.id == deliveries.c.alert_id)
+        .where(deliveries.c.status == "pending")
+        .order_by(deliveries.c.created_at, deliveries.c.id)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(q)).all()
+    return [
+        PendingDelivery(
+            r.alert_id,
+            r.channel,
+            to_ts(r.created_at),
+            r.attempts,
+            Severity(r.severity),
+            AlertKind(r.kind),
+            Message(r.title, r.body),
+            r.fallback_for,
+        )
+        for r in rows
+    ]
+
+
+async def delivery_rows(
+    engine: AsyncEngine, alert_id: str | None = None
+) -> list[dict[str, object]]:
+    """Deliveries as plain dicts (for status output and tests)."""
+    q = select(deliveries).order_by(deliveries.c.id)
+    if alert_id is not None:
+        q = q.where(deliveries.c.alert_id == alert_id)
+    async with engine.connect() as conn:
+        return [dict(r._mapping) for r in (await conn.execute(q)).all()]
+
+
+# --- restart recovery ---------------------------------------------------------------------
+
+
+async def load_policy_state(engine: AsyncEngine) -> dict[str, CoinState]:
+    """Replay the alert history per coin into the policy's state: open episodes survive."""
+    q = (
+        select(
+            alert_items.c.coin,
+            alert_items.c.severity,
+            alert_items.c.kind,
+            alerts.c.id,
+            alerts.c.ts,
+            alerts.c.suppressed,
+        )
+        .join(alerts, alerts.c.id == alert_items.c.alert_id)
+        .where(alerts.c.kind.in_([k.value for k in _EPISODE_KINDS]))
+        .order_by(alerts.c.ts, alert_items.c.id)
+    )
+    heard_q = select(deliveries.c.alert_id, deliveries.c.channel).where(
+        deliveries.c.fallback_for.is_(None), deliveries.c.status != "expired"
+    )
+    async with engine.connect() as conn:
+        items = (await conn.execute(q)).all()
+        heard: dict[str, list[str]] = {}
+        for d in (await conn.execute(heard_q)).all():
+            heard.setdefault(d.alert_id, []).append(d.channel)
+    states: dict[str, CoinState] = {}
+    for r in items:
+        state = states.get(r.coin, CLOSED)
+        ts, sev = to_ts(r.ts), Severity(r.severity)
+        if r.kind == AlertKind.RESOLVED.value:
+            states[r.coin] = CLOSED
+            continue
+        if state.severity == Severity.NONE:
+            state = CoinState(sev, ts, Severity.NONE, None, ())
+        state = dataclasses.replace(state, severity=sev)
+        if r.suppressed is None:
+            channels = heard.get(r.id, [])
+            state = dataclasses.replace(
+                state,
+                notified=max(state.notified, sev),
+                last_notified=ts,
+                heard=state.heard + tuple(c for c in channels if c not in state.heard),
+            )
+        states[r.coin] = state
+    return {c: s for c, s in states.items() if s.severity}
+
+
+_EPISODE_KINDS = (AlertKind.FIRST, AlertKind.ESCALATED, AlertKind.REMINDER, AlertKind.RESOLVED)
+
+
+# --- silences -----------------------------------------------------------------------------
+
+
+async def add_silence(
+    engine: AsyncEngine, coin: str | None, starts_at: float, ends_at: float, reason: str, now: float
+) -> int:
+    if ends_at <= starts_at:
+        raise ValueError("a silence must end after it starts")
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            insert(silences)
+            .values(
+                coin=coin.upper() if coin else None,
+                starts_at=to_dt(starts_at),
+                ends_at=to_dt(ends_at),
+                reason=reason,
+                created_at=to_dt(now),
+            )
+            .returning(silences.c.id)
+        )
+        return int(result.scalar_one())
+
+
+def _silence(r: object) -> Silence:
+    m = r._mapping  # type: ignore[attr-defined]
+    ends = to_ts(m["ends_at"])
+    if m["expired_at"] is not None:
+        ends = min(ends, to_ts(m["expired_at"]))
+    return Silence(int(m["id"]), m["coin"], to_ts(m["starts_at"]), ends, m["reason"])
+
+
+async def list_silences(
+    engine: AsyncEngine, now: float, include_past: bool = False
+) -> list[Silence]:
+    """Silences not yet over (or all of them), soonest-ending first."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(silences).order_by(silences.c.id))).all()
+    out = [_silence(r) for r in rows]
+    if not include_past:
+        out = [s for s in out if s.ends_at > now]
+    return sorted(out, key=lambda s: (s.ends_at, s.id))
+
+
+async def active_silences(engine: AsyncEngine, now: float) -> list[Silence]:
+    return [s for s in await list_silences(engine, now) if s.active(now)]
+
+
+async def expire_silence(engine: AsyncEngine, silence_id: int, now: float) -> bool:
+    """End a silence now; False if there is no such silence still in force."""
+    async with engine.begin() as conn:
+        row = (await conn.execute(select(silences).where(silences.c.id == silence_id))).first()
+        if row is None or _silence(row).ends_at <= now:
+            return False
+        await conn.execute(
+            update(silences).where(silences.c.id == silence_id).values(expired_at=to_dt(now))
+        )
+        return True
