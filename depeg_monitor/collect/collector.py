@@ -124,6 +124,8 @@ class VenueCollector:
             listed = await self._get(self.spec.listing, deadline, self.spec.parse_listing)
         except (VenueError, BudgetExhausted) as e:
             self.log.warning("listing_unavailable", error=str(e), action="keeping all markets")
+            if isinstance(e, VenueError) and e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
+                self._on_error(self.spec.listing, e)
             return
         missing = [m for m, s in self.symbols.items() if s not in listed]
         if missing:
