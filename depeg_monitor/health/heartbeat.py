@@ -1,0 +1,56 @@
+"""An optional heartbeat URL (healthchecks.io, Uptime Robot heartbeat) pinged while healthy.
+
+The URL is a secret (anyone holding it can fake a heartbeat): it is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import structlog
+
+from depeg_monitor.clock import Clock
+from depeg_monitor.config import HealthSettings
+
+log = structlog.get_logger(__name__)
+
+TIMEOUT = 10.0
+
+
+class Heartbeat:
+    def __init__(
+        self, settings: HealthSettings, session: aiohttp.ClientSession, clock: Clock
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._clock = clock
+        self._last = float("-inf")
+        self._task: asyncio.Task[bool] | None = None
+        self.sent = 0
+
+    def maybe_ping(self, now: float) -> None:
+        """Start a ping in the background if one is due; never waits."""
+        if self._settings.heartbeat_url is None:
+            return
+        if now - self._last < self._settings.heartbeat_interval:
+            return
+        if self._task is not None and not self._task.done():
+            return
+        self._last = now
+        self._task = asyncio.create_task(self.ping(), name="heartbeat")
+
+    async def ping(self) -> bool:
+        if self._settings.heartbeat_url is None:
+            return False
+        url = self._settings.heartbeat_url.get_secret_value()
+        try:
+            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as resp:
+                ok = resp.status < 400
+                if not ok:
+                    log.warning("heartbeat refused", status=resp.status)
+        except (aiohttp.ClientError, TimeoutError) as e:
+            log.warning("heartbeat failed", error=type(e).__name__)
+            return False
+        self.sent += ok
+        return ok
