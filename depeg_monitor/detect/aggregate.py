@@ -237,11 +237,17 @@ class Aggregator:
         return kept, dropped
 
     def _weights_of(self, priced: Sequence[_Priced]) -> list[float]:
-        vols = [p.volume_usd for p in priced]
-        use_volume = all(v is not None for v in vols) and sum(v or 0.0 for v in vols) > 0
+        """Venue weight × USD volume. A quote without volume counts as the thinnest known market
+        (an unmeasured book must not outweigh measured trading); with no volumes at all (or all
+        zero) every venue counts equally."""
+        known = [p.volume_usd for p in priced if p.volume_usd is not None]
+        if not known or sum(known) <= 0:
+            return [self._weights.get(p.quote.venue, 1.0) for p in priced]
+        neutral = min(known)
         return [
-            self._weights.get(p.quote.venue, 1.0) * ((v or 0.0) if use_volume else 1.0)
-            for p, v in zip(priced, vols, strict=True)
+            self._weights.get(p.quote.venue, 1.0)
+            * (p.volume_usd if p.volume_usd is not None else neutral)
+            for p in priced
         ]
 
     def _weighted_price(self, priced: Sequence[_Priced]) -> float:

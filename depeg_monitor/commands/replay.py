@@ -1,0 +1,38 @@
+"""`depeg-monitor replay MANIFEST.toml [--json]`: backtest detection on historical files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from depeg_monitor.replay.manifest import ManifestError, load_manifest
+from depeg_monitor.replay.report import build_report, to_json, to_text
+from depeg_monitor.replay.runner import run_replay
+
+EXIT_BAD_INPUT = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifest", metavar="MANIFEST.toml", help="replay manifest")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--timeline-limit",
+        type=int,
+        default=200,
+        metavar="N",
+        help="alert timeline lines in the text report (default 200)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        report = build_report(run_replay(load_manifest(args.manifest)))
+    except ManifestError as e:
+        print(f"replay: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(to_json(report), indent=2))
+    else:
+        print(to_text(report, args.timeline_limit))
+    return 0

@@ -1,0 +1,1 @@
+"""Replay: the detection pipeline driven by historical files and a simulated clock."""
