@@ -9,7 +9,7 @@ for the database. After a restart, resume_pending() sends what was still pending
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -248,14 +248,17 @@ class Outbox:
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 (the daemon's API)
         """Let in-flight deliveries finish for up to timeout; the rest stay pending for later."""
-        tasks: Iterable[asyncio.Task[None]] = set(self._tasks)
-        if tasks:
-            _, left = await asyncio.wait(tasks, timeout=timeout)
-            for t in left:
-                t.cancel()
-            if left:
-                await asyncio.gather(*left, return_exceptions=True)
-                log.warning("shutdown left deliveries pending", count=len(left))
+        loop = asyncio.get_running_loop()
+        until = loop.time() + timeout
+        # Loop: a failed critical delivery starts its fallbacks while we wait.
+        while self._tasks and loop.time() < until:
+            await asyncio.wait(set(self._tasks), timeout=until - loop.time())
+        left = set(self._tasks)
+        for t in left:
+            t.cancel()
+        if left:
+            await asyncio.gather(*left, return_exceptions=True)
+            log.warning("shutdown left deliveries pending", count=len(left))
         try:
             async with asyncio.timeout(max(timeout, 1.0)):
                 await self.flush()
