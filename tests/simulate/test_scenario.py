@@ -1,0 +1,100 @@
+"""Scenario files: the committed ones load and match the example config; bad ones say why."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from depeg_monitor.config import load_settings
+from depeg_monitor.simulate import VENUE_NAMES, ScenarioError, load_scenario, parse_scenario
+
+ROOT = Path(__file__).parents[2]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+
+
+def test_the_four_promised_scenarios_are_committed() -> None:
+    """calm, svb, single-venue-faults and all-down ship in scenarios/."""
+    names = {p.stem for p in SCENARIOS}
+    assert {"calm", "svb", "single-venue-faults", "all-down"} <= names
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenario_markets_are_those_of_the_example_config(path: Path) -> None:
+    """Each committed scenario lists exactly the markets config.example.toml asks each venue for."""
+    scenario = load_scenario(path)
+    settings = load_settings(ROOT / "config.example.toml")
+    for venue in VENUE_NAMES:
+        assert list(scenario.markets(venue)) == settings.venues[venue].markets, venue
+
+
+def test_single_venue_faults_touch_one_venue_at_a_time() -> None:
+    """No two faults of the single-venue scenario overlap in time, so a quorum always remains."""
+    faults = sorted(
+        load_scenario(ROOT / "scenarios/single-venue-faults.toml").faults, key=lambda f: f.start
+    )
+    assert {f.kind for f in faults} >= {"wild_print", "down", "rate_limit", "garbage"}
+    for a, b in itertools.pairwise(faults):
+        assert a.end <= b.start, (a, b)
+
+
+def test_all_down_takes_every_venue_down() -> None:
+    """The all-down scenario has a down fault at each of the nine venues, starting together."""
+    faults = load_scenario(ROOT / "scenarios/all-down.toml").faults
+    assert {f.venue for f in faults if f.kind == "down"} == set(VENUE_NAMES)
+    assert len({f.start for f in faults}) == 1
+
+
+def test_problems_are_named_by_their_path() -> None:
+    """A scenario with several mistakes reports each one with where it is."""
+    data = {
+        "scenario": {"duration": 60},
+        "coins": {"usdc": {"segments": [{"kind": "move", "duration": 5}]}},
+        "faults": [{"venue": "binance", "kind": "down", "start": 30, "end": 10}],
+    }
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data, "bad.toml")
+    text = str(err.value)
+    assert "bad.toml" in text
+    assert "coins.USDC.segments.0" in text
+    assert "needs `to`" in text
+    assert "faults.0" in text
+    assert "must be after start" in text
+
+
+def test_unknown_venue_and_market_are_refused() -> None:
+    """A venue the simulator does not know, or a fault on a market it does not list, is refused."""
+    with pytest.raises(ScenarioError, match="unknown venue 'binanse'"):
+        parse_scenario({"scenario": {"duration": 1}, "venues": {"binanse": {}}})
+    bad_market = {
+        "scenario": {"duration": 1},
+        "faults": [
+            {
+                "venue": "kraken",
+                "kind": "wild_print",
+                "price": 0.8,
+                "start": 0,
+                "end": 1,
+                "markets": ["USDC/EUR"],
+            }
+        ],
+    }
+    with pytest.raises(ScenarioError, match="kraken does not list USDC/EUR"):
+        parse_scenario(bad_market)
+
+
+def test_unreadable_files_give_a_clear_error(tmp_path: Path) -> None:
+    """A missing file or broken TOML raises ScenarioError naming the file, not a traceback."""
+    with pytest.raises(ScenarioError, match=r"nope\.toml"):
+        load_scenario(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[scenario\nduration = 1\n")
+    with pytest.raises(ScenarioError, match=r"\(toml\)"):
+        load_scenario(broken)
+
+
+def test_missing_duration_is_reported() -> None:
+    """duration is required: without it the scenario cannot end."""
+    with pytest.raises(ScenarioError, match=r"scenario\.duration"):
+        parse_scenario({"scenario": {"name": "x"}})
