@@ -1,0 +1,80 @@
+"""The alert history on SQLite and PostgreSQL: restart recovery and silences."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from depeg_monitor.alerts.policy import AlertPolicy
+from depeg_monitor.clock import ManualClock
+from depeg_monitor.config import Settings
+from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.metrics import Metrics
+from depeg_monitor.model import AlertKind, Assessment, Severity, Snapshot, VenuePrice
+from depeg_monitor.notify.channels import ConsoleChannel
+from depeg_monitor.notify.outbox import Outbox
+from depeg_monitor.store import alert_history
+from depeg_monitor.store.db import create_engine, upgrade
+
+T0 = datetime(2023, 3, 13, 10, tzinfo=UTC).timestamp()
+
+
+def a(coin: str, severity: Severity, ts: float, price: float = 0.95) -> Assessment:
+    snap = Snapshot(coin, ts, 1.0, price, price - 1, (VenuePrice("kraken", "USD", price, 1),), ())
+    return Assessment(coin, ts, severity, severity, price - 1, 0.0, (), snap)
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    e = create_engine(db_url)
+    await upgrade(e)
+    yield e
+    await e.dispose()
+
+
+def settings() -> Settings:
+    return Settings(channels={"discord": {"type": "console"}, "email": {"type": "console"}})
+
+
+async def run_cycle(policy: AlertPolicy, box: Outbox, batch: list[Assessment], now: float) -> Any:
+    out = policy.decide(batch, now)
+    for alert in out:
+        await box.submit(alert)
+    await box.drain(5)
+    return out
+
+
+async def test_restart_restores_open_episode_from_history(engine: AsyncEngine) -> None:
+    """After a restart the policy neither re-alerts an open depeg nor forgets to resolve it."""
+    s = settings()
+    channels: dict[str, Any] = {n: ConsoleChannel(n) for n in s.channels}
+    box = Outbox(engine, channels, s, ManualClock(T0), HealthRegistry(), Metrics())
+    p1 = AlertPolicy(s)
+    await run_cycle(p1, box, [a("USDC", Severity.MAJOR, T0), a("DAI", Severity.CRITICAL, T0)], T0)
+    later = T0 + 600
+    await run_cycle(p1, box, [a("DAI", Severity.NONE, later, 1.0)], later)
+
+    p2 = AlertPolicy(s)
+    p2.restore(await alert_history.load_policy_state(engine))
+    assert p2.firing() == {"USDC": (Severity.MAJOR, T0)}
+    assert p2.export_state()["USDC"].heard == ("discord", "email")
+    assert p2.decide([a("USDC", Severity.MAJOR, later + 60)], later + 60) == []
+    [resolved] = p2.decide([a("USDC", Severity.NONE, later + 120, 1.0)], later + 120)
+    assert resolved.kind == AlertKind.RESOLVED and resolved.channels == ("discord", "email")
+
+
+async def test_silences_crud(engine: AsyncEngine) -> None:
+    """Silences are stored, found while active, listed until they end, and can be expired."""
+    sid = await alert_history.add_silence(engine, "usdt", T0, T0 + 3600, "maintenance", T0)
+    other = await alert_history.add_silence(engine, None, T0 + 7200, T0 + 9000, "later", T0)
+    assert [s.coin for s in await alert_history.active_silences(engine, T0 + 10)] == ["USDT"]
+    assert [s.id for s in await alert_history.list_silences(engine, T0 + 10)] == [sid, other]
+    assert await alert_history.expire_silence(engine, sid, T0 + 20)
+    assert await alert_history.active_silences(engine, T0 + 30) == []
+    assert not await alert_history.expire_silence(engine, sid, T0 + 40)
+    with pytest.raises(ValueError, match="end after"):
+        await alert_history.add_silence(engine, None, T0, T0, "zero", T0)
