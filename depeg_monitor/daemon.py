@@ -47,6 +47,7 @@ SILENCE_REFRESH = 5.0
 # One summary line per coin at most this often (plus every severity change).
 PRICE_LOG_INTERVAL = 60.0
 SHUTDOWN_GRACE = 10.0
+OUTBOX_FLUSH_INTERVAL = 5.0
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Daemon:
         self.book = QuoteBook()
         self._new_quotes = asyncio.Event()
         self.health_port: int | None = None
+        self.started: float | None = None
 
     def report(self) -> HealthReport:
         return evaluate(
@@ -82,17 +84,26 @@ class Daemon:
             self.settings,
             self.state.last_price_ts,
             self.state.last_cycle,
+            started=self.started,
         )
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         s, clock = self.settings, self.clock
         sd = SdNotifier()
+        self.started = clock.now()
         async with AsyncExitStack() as stack:
             engine = create_engine(s.database.resolved_url())
             stack.push_async_callback(engine.dispose)
             db_ok = await self._upgrade(engine)
 
-            writer = HistoryWriter(engine, s.database, clock, self.health, self.metrics)
+            writer = HistoryWriter(
+                engine,
+                s.database,
+                clock,
+                self.health,
+                self.metrics,
+                health_interval=s.health.history_interval,
+            )
             channels = build_channels(s)
             outbox = Outbox(engine, channels, s, clock, self.health, self.metrics)
             policy = AlertPolicy(s)
@@ -125,9 +136,12 @@ class Daemon:
             # Background work stops on its own stop event, after the main loop has ended,
             # so the writer can flush what the last cycle produced.
             bg_stop = asyncio.Event()
-            tasks = [asyncio.create_task(c.run(bg_stop), name=f"collect:{c.name}") for c in collectors]
+            tasks = [
+                asyncio.create_task(c.run(bg_stop), name=f"collect:{c.name}") for c in collectors
+            ]
             tasks.append(asyncio.create_task(writer.run(bg_stop), name="writer"))
             tasks.append(asyncio.create_task(retention.run(bg_stop), name="retention"))
+            tasks.append(asyncio.create_task(self._flush_outbox(outbox, bg_stop), name="outbox"))
             if db_ok:
                 tasks.append(asyncio.create_task(outbox.resume_pending(), name="resume"))
 
@@ -142,8 +156,9 @@ class Daemon:
                 health_port=self.health_port,
             )
             try:
-                await self._main_loop(stop, detector, policy, outbox, writer, selfwatch,
-                                      heartbeat, engine, sd)
+                await self._main_loop(
+                    stop, detector, policy, outbox, writer, selfwatch, heartbeat, engine, sd
+                )
             finally:
                 sd.stopping()
                 log.info("stopping")
@@ -157,7 +172,16 @@ class Daemon:
                 with contextlib.suppress(Exception):
                     await writer.flush()
                 await outbox.drain(SHUTDOWN_GRACE)
+                await outbox.close()
                 log.info("stopped")
+
+    async def _flush_outbox(self, outbox: Outbox, stop: asyncio.Event) -> None:
+        """Alert rows kept in memory while the database was down get written when it is back."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=OUTBOX_FLUSH_INTERVAL)
+            if outbox.backlog:
+                await outbox.flush()
 
     async def _upgrade(self, engine: object) -> bool:
         try:
@@ -165,7 +189,9 @@ class Daemon:
             return True
         except Exception as e:  # a down database must not stop alerting
             log.error("database unavailable at start-up; alerting goes on", error=type(e).__name__)
-            self.health.error("db", self.clock.now(), f"unavailable at start-up: {type(e).__name__}")
+            self.health.error(
+                "db", self.clock.now(), f"unavailable at start-up: {type(e).__name__}"
+            )
             return False
 
     async def _restore(self, engine: object, policy: AlertPolicy, detector: Detector) -> None:
@@ -189,7 +215,9 @@ class Daemon:
                     await alert_history.active_silences(engine, now)  # type: ignore[arg-type]
                 )
             except Exception as e:
-                log.warning("could not read silences; keeping the last known", error=type(e).__name__)
+                log.warning(
+                    "could not read silences; keeping the last known", error=type(e).__name__
+                )
             self.state.silences_read = now
         return self.state.silences
 

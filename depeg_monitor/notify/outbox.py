@@ -32,6 +32,9 @@ Write = Callable[[AsyncConnection], Awaitable[None]]
 
 ATTEMPT_TIMEOUT = 30.0  # one send; the deadline bounds all of them together
 DB_WRITE_TIMEOUT = 5.0  # a hanging database must not hold up the alert loop
+# After a failed write, new alerts skip the database this long (kept in memory, sent at once)
+# so a down database costs the alert path nothing; flush() retries in the background.
+DB_RETRY_AFTER = 5.0
 OUTBOX_HEALTH = "notifier:outbox"
 
 
@@ -71,6 +74,7 @@ class Outbox:
         self._metrics = metrics
         self._backlog: list[Write] = []
         self._flush_lock = asyncio.Lock()
+        self._db_failed_at: float | None = None  # monotonic time of the last failed write
         self._tasks: set[asyncio.Task[None]] = set()
         self._started: set[tuple[str, str]] = set()  # (alert, channel) handled by this process
         for name in channels:
@@ -87,7 +91,9 @@ class Outbox:
         if self._engine is None:
             return
         self._backlog.append(op)
-        await self.flush()
+        failed = self._db_failed_at
+        if failed is None or self._clock.monotonic() - failed >= DB_RETRY_AFTER:
+            await self.flush()
 
     async def flush(self) -> None:
         """Write what waits, in order; stop at the first failure and keep the rest."""
@@ -102,8 +108,10 @@ class Outbox:
                     why = f"cannot record alerts: {type(e).__name__}"
                     self._health.error(OUTBOX_HEALTH, self._clock.now(), why, waiting=self.backlog)
                     log.warning("alert history write failed; kept in memory", waiting=self.backlog)
+                    self._db_failed_at = self._clock.monotonic()
                     return
                 self._backlog.pop(0)
+            self._db_failed_at = None
             self._health.ok(OUTBOX_HEALTH, self._clock.now(), waiting=0)
 
     # --- submitting -----------------------------------------------------------------------
