@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import statistics
 from pathlib import Path
 
 import pytest
 
 from depeg_monitor.config import load_settings
-from depeg_monitor.simulate import VENUE_NAMES, ScenarioError, load_scenario, parse_scenario
+from depeg_monitor.simulate import (
+    VENUE_NAMES,
+    PriceModel,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+)
 
 ROOT = Path(__file__).parents[2]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -98,3 +105,37 @@ def test_missing_duration_is_reported() -> None:
     """duration is required: without it the scenario cannot end."""
     with pytest.raises(ScenarioError, match=r"scenario\.duration"):
         parse_scenario({"scenario": {"name": "x"}})
+
+
+def _usd(model: PriceModel, venue: str, market: str, t: float) -> float:
+    """A market's price in USD, converting USDT/USDC quotes at the same venue's rate."""
+    base, quote = market.split("/")
+    return model.price_at(venue, base, quote, t) * model.usd_price(quote, venue, t)
+
+
+def test_svb_usdc_crosses_each_level_when_its_timeline_says() -> None:
+    """USDC goes minor near 49 s, major near 207 s, critical near 262 s, bottoms ~0.87, recovers."""
+    model = PriceModel(load_scenario(ROOT / "scenarios/svb.toml"))
+    for level, when in ((0.995, 49), (0.985, 207), (0.97, 262)):
+        t = model.crossing_time("bitstamp", "USDC", "USD", level, step=0.05)
+        assert t == pytest.approx(when, abs=2), level
+    assert 0.86 < model.price_at("bitstamp", "USDC", "USD", 320) < 0.88
+    assert model.price_at("kraken", "USDC", "USD", 320) == pytest.approx(0.874, abs=0.004)
+    assert model.price_at("bitstamp", "USDT", "USD", 320) == pytest.approx(1.003, abs=0.001)
+    assert model.price_at("binance", "USDC", "USDT", 320) == pytest.approx(0.87 / 1.003, abs=0.004)
+    assert 0.89 < model.price_at("bitstamp", "DAI", "USD", 320) < 0.92
+    for t in range(440, 780, 7):
+        assert abs(model.price_at("bitstamp", "USDC", "USD", t) - 1) < 0.0035, t
+
+
+def test_single_venue_faults_keep_every_median_on_peg() -> None:
+    """Across venues, each coin's median USD price stays inside the minor band all scenario long."""
+    scenario = load_scenario(ROOT / "scenarios/single-venue-faults.toml")
+    model = PriceModel(scenario)
+    for t in range(0, int(scenario.duration)):
+        by_coin: dict[str, list[float]] = {}
+        for venue in scenario.enabled_venues():
+            for market in scenario.markets(venue):
+                by_coin.setdefault(market.split("/")[0], []).append(_usd(model, venue, market, t))
+        for coin, prices in by_coin.items():
+            assert abs(statistics.median(prices) - 1) < 0.005 * 0.7, (coin, t)
