@@ -86,12 +86,13 @@ class VenueSpec(_Frozen):
         return {_pair(m): vol for m, vol in v.items()}
 
 
-FaultKind = Literal["down", "rate_limit", "garbage", "wild_print"]
+FaultKind = Literal["down", "rate_limit", "garbage", "wild_print", "stale"]
 _MODES: dict[str, tuple[str, ...]] = {
     "down": ("drop", "http500", "hang"),
     "garbage": ("malformed", "missing_fields", "html"),
     "rate_limit": ("",),
     "wild_print": ("",),
+    "stale": ("",),
 }
 
 
@@ -106,6 +107,7 @@ class Fault(_Frozen):
     markets: tuple[str, ...] = ()  # wild_print: which markets (default all of the venue's)
     price: float | None = Field(None, gt=0)  # wild_print: the printed price, in quote currency
     ban_after: int = Field(3, ge=1)  # rate_limit at binance: 429s before the 418 ban
+    age: float = Field(30.0, gt=0)  # stale: how old (scenario seconds) the served data is
 
     @field_validator("markets")
     @classmethod

@@ -114,9 +114,14 @@ class SimulatedMarket:
             app.router.add_get(path, self._handler(api, route))
         return app
 
-    def _book(self, venue: str, t: float) -> Book:
+    def _book(self, venue: str, t: float, fault: Fault | None) -> Book:
+        now = self._clock.now()
+        if fault is not None and fault.kind == "stale":
+            # A lagging cache (OKX warns of it): the data and its timestamps from `age` ago.
+            t = max(0.0, t - fault.age)
+            now -= fault.age / self.scenario.time_scale
         ticks = {m: self.prices.tick(venue, m, t) for m in self.scenario.markets(venue)}
-        return Book(venue=venue, now=self._clock.now(), ticks=ticks)
+        return Book(venue=venue, now=now, ticks=ticks)
 
     def _handler(self, api: VenueApi, route: Route) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -125,7 +130,7 @@ class SimulatedMarket:
             fault = active_fault(self.scenario, api.name, t)
             if fault is not None and fault.kind in ("down", "rate_limit"):
                 return await self._fault_reply(request, api, fault, t)
-            reply = route(Ask(request.match_info, request.query), self._book(api.name, t))
+            reply = route(Ask(request.match_info, request.query), self._book(api.name, t, fault))
             if fault is not None and fault.kind == "garbage":
                 return _garbage(reply, fault)
             return _respond(reply)

@@ -220,3 +220,25 @@ async def test_wild_print_is_served_in_its_window_only(
         _, text, _ = await _get(http, url)
         prices.append(float(json.loads(text)["result"]["USDTZUSD"]["c"][0]))
     assert prices == [pytest.approx(1.0), 0.8, pytest.approx(1.0)]
+
+
+async def test_stale_serves_older_data_with_older_timestamps(
+    start_market: StartMarket, http: aiohttp.ClientSession, clock: ManualClock
+) -> None:
+    """A stale window answers with the price and the timestamp from `age` seconds earlier."""
+    market = await start_market(
+        {
+            "scenario": {"duration": 100, "noise": 0.0},
+            "coins": {"USDC": {"segments": [{"kind": "move", "to": 0.9, "duration": 40}]}},
+            "faults": [{"venue": "okx", "kind": "stale", "age": 10, "start": 20, "end": 30}],
+        }
+    )
+    url = market.base_urls()["okx"] + TICKER["okx"]
+    clock.advance(25)
+    _, text, _ = await _get(http, url)
+    row = json.loads(text)["data"][0]
+    assert float(row["last"]) == pytest.approx(market.price_at("okx", "USDC", "USDT", 15))
+    assert int(row["ts"]) == int((clock.now() - 10) * 1000)
+    clock.advance(5)
+    _, text, _ = await _get(http, url)
+    assert float(json.loads(text)["data"][0]["last"]) == pytest.approx(0.925)
