@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from depeg_monitor.config import Settings
 from depeg_monitor.model import DroppedQuote, Quote, Snapshot, SnapshotContext, VenuePrice
@@ -26,8 +26,9 @@ _VELOCITY_LOOKBACK = 60.0
 _MAX_HISTORY = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class _Priced:
+class _Priced(NamedTuple):
+    """A quote with its USD price (a tuple: built for every quote every cycle)."""
+
     quote: Quote
     price_usd: float
     volume_usd: float | None
@@ -123,20 +124,17 @@ class Aggregator:
 
     def reference_rates(self, quotes: Sequence[Quote], now: float) -> dict[str, float]:
         """USD per unit of each reference quote coin, from its fresh USD-quoted markets."""
+        refs = self._refs
         by_ref: dict[str, list[_Priced]] = {}
         for q in quotes:
-            if (
-                q.quote_ccy == USD
-                and q.coin in self._refs
-                and self._fresh(q, now)
-                and q.price > 0
-                and math.isfinite(q.price)
-            ):
-                by_ref.setdefault(q.coin, []).append(_Priced(q, q.price, _usd_volume(q, 1.0)))
+            if q.quote_ccy == USD and q.coin in refs:
+                price = q.price
+                if price > 0 and math.isfinite(price) and self._fresh(q, now):
+                    by_ref.setdefault(q.coin, []).append(_Priced(q, price, _usd_volume(q, 1.0)))
         rates = dict(self._assumed)
         for coin, priced in by_ref.items():
             kept, _ = self._reject_outliers(priced)
-            rates[coin] = self._weighted_price(kept)
+            rates[coin] = _average(kept, self._weights_of(kept))
         return rates
 
     # -- the cycle --------------------------------------------------------------------------
@@ -148,37 +146,41 @@ class Aggregator:
             if q.coin in self._coins:
                 by_coin.setdefault(q.coin, []).append(q)
 
-        partial: dict[str, tuple[list[_Priced], list[DroppedQuote], float | None]] = {}
+        partial: list[tuple[str, list[_Priced], tuple[VenuePrice, ...], list[DroppedQuote]]] = []
+        prices: dict[str, float] = {}
         deviating: list[str] = []
         for coin, peg in self._coins.items():
             kept, dropped = self._convert(by_coin.get(coin, ()), rates, now)
             kept, outliers = self._reject_outliers(kept)
             dropped.extend(outliers)
-            venues = {p.quote.venue for p in kept}
-            price = self._weighted_price(kept) if kept and len(venues) >= self._min_venues else None
-            partial[coin] = (kept, dropped, price)
-            if price is not None and abs(price - peg) / peg >= self._minor[coin]:
-                deviating.append(coin)
-
-        out: dict[str, Snapshot] = {}
-        for coin, (kept, dropped, price) in partial.items():
-            peg = self._coins[coin]
+            weights = self._weights_of(kept)
             used = tuple(
                 VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
-                for p, w in zip(kept, self._weights_of(kept), strict=True)
+                for p, w in zip(kept, weights, strict=True)
             )
-            if price is None:
+            partial.append((coin, kept, used, dropped))
+            if kept and len({p.quote.venue for p in kept}) >= self._min_venues:
+                price = prices[coin] = _average(kept, weights)
+                if abs(price - peg) / peg >= self._minor[coin]:
+                    deviating.append(coin)
+
+        out: dict[str, Snapshot] = {}
+        for coin, kept, used, dropped in partial:
+            peg = self._coins[coin]
+            found = prices.get(coin)
+            if found is None:
                 out[coin] = Snapshot(coin, now, peg, None, None, used, tuple(dropped))
                 continue
-            deviation = (price - peg) / peg
-            context = self._context(coin, kept, price, deviation, deviating, now)
-            out[coin] = Snapshot(coin, now, peg, price, deviation, used, tuple(dropped), context)
+            deviation = (found - peg) / peg
+            context = self._context(coin, kept, found, deviation, deviating, now)
+            out[coin] = Snapshot(coin, now, peg, found, deviation, used, tuple(dropped), context)
         return out
 
     # -- steps ------------------------------------------------------------------------------
 
     def _fresh(self, q: Quote, now: float) -> bool:
-        return now - q.ts <= self._max_age
+        ts = q.ts_exchange if q.ts_exchange is not None else q.ts_received
+        return now - ts <= self._max_age
 
     def _convert(
         self, quotes: Sequence[Quote], rates: Mapping[str, float], now: float
@@ -250,13 +252,6 @@ class Aggregator:
             for p in priced
         ]
 
-    def _weighted_price(self, priced: Sequence[_Priced]) -> float:
-        weights = self._weights_of(priced)
-        total = sum(weights)
-        if total <= 0:
-            return _median([p.price_usd for p in priced])
-        return sum(p.price_usd * w for p, w in zip(priced, weights, strict=True)) / total
-
     def _context(
         self,
         coin: str,
@@ -266,8 +261,12 @@ class Aggregator:
         deviating: Sequence[str],
         now: float,
     ) -> SnapshotContext:
-        cheap = min(kept, key=lambda p: p.price_usd)
-        dear = max(kept, key=lambda p: p.price_usd)
+        cheap = dear = kept[0]
+        for p in kept:
+            if p.price_usd < cheap.price_usd:
+                cheap = p
+            elif p.price_usd > dear.price_usd:
+                dear = p
         spread = (dear.price_usd - cheap.price_usd) / price
         hist = self._history[coin]
         velocity, volatility = hist.add_deviation(now, deviation, self._vol_window)
@@ -285,6 +284,13 @@ class Aggregator:
             volatility=volatility,
             correlated=tuple(c for c in deviating if c != coin),
         )
+
+
+def _average(priced: Sequence[_Priced], weights: Sequence[float]) -> float:
+    total = sum(weights)
+    if total <= 0:
+        return _median([p.price_usd for p in priced])
+    return sum(p.price_usd * w for p, w in zip(priced, weights, strict=True)) / total
 
 
 def _usd_volume(q: Quote, rate: float) -> float | None:

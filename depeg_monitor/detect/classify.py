@@ -164,7 +164,16 @@ def classify(
     if snapshot.context.correlated:
         reasons.append("also deviating: " + ", ".join(snapshot.context.correlated))
 
-    new_state = CoinState(severity, since, (above[0], above[1], above[2]), below_since)
+    above_t = (above[0], above[1], above[2])
+    if (severity, since, above_t, below_since) == (
+        st.severity,
+        st.since,
+        st.above_since,
+        st.below_since,
+    ):
+        new_state = st  # a calm cycle changes nothing: skip building a new frozen object
+    else:
+        new_state = CoinState(severity, since, above_t, below_since)
     assessment = Assessment(
         snapshot.coin, now, severity, raw, dev, now - since, tuple(reasons), snapshot
     )
