@@ -1,0 +1,192 @@
+"""Aggregation: reference rates, staleness, outliers, volume weights, quorum, context."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from depeg_monitor.config import Settings
+from depeg_monitor.detect.aggregate import Aggregator
+from depeg_monitor.model import Quote
+
+NOW = 1_700_000_000.0
+
+
+def q(
+    venue: str,
+    price: float,
+    coin: str = "USDC",
+    quote_ccy: str = "USD",
+    volume: float | None = 1_000_000.0,
+    age: float = 0.0,
+) -> Quote:
+    return Quote(venue, coin, quote_ccy, price, None, None, volume, None, NOW - age, NOW - age)
+
+
+def make_settings(**aggregation: object) -> Settings:
+    return Settings(coins={"USDC": {}, "USDT": {}}, aggregation=aggregation)
+
+
+def test_every_configured_coin_gets_a_snapshot_even_without_quotes() -> None:
+    """A coin with no quotes this cycle still appears, with no price."""
+    snaps = Aggregator(make_settings()).aggregate([q("kraken", 1.0), q("bitstamp", 1.0)], NOW)
+    assert set(snaps) == {"USDC", "USDT"}
+    assert snaps["USDT"].price is None
+    assert snaps["USDC"].price == 1.0
+
+
+def test_usdt_quotes_without_a_fresh_reference_are_dropped_not_assumed_par() -> None:
+    """USDC/USDT quotes with no USDT/USD market this cycle do not count as USD prices."""
+    snaps = Aggregator(make_settings()).aggregate(
+        [q("binance", 0.97, quote_ccy="USDT"), q("okx", 0.97, quote_ccy="USDT")], NOW
+    )
+    usdc = snaps["USDC"]
+    assert usdc.price is None
+    assert {d.reason for d in usdc.dropped} == {"no_reference"}
+
+
+def test_stale_reference_is_no_reference() -> None:
+    """A USDT/USD quote older than max_quote_age cannot convert USDT-quoted prices."""
+    snaps = Aggregator(make_settings(max_quote_age=60)).aggregate(
+        [
+            q("kraken", 1.03, coin="USDT", age=120),
+            q("binance", 0.97, quote_ccy="USDT"),
+            q("okx", 0.97, quote_ccy="USDT"),
+        ],
+        NOW,
+    )
+    assert snaps["USDC"].price is None
+    assert "stale" in {d.reason for d in snaps["USDT"].dropped}
+
+
+def test_stale_quotes_are_dropped_and_break_the_quorum() -> None:
+    """An old quote is reported as stale and does not count toward min_venues."""
+    snaps = Aggregator(make_settings(max_quote_age=60)).aggregate(
+        [q("kraken", 0.95), q("bitstamp", 0.95, age=61)], NOW
+    )
+    usdc = snaps["USDC"]
+    assert usdc.price is None
+    assert [(d.venue, d.reason) for d in usdc.dropped] == [("bitstamp", "stale")]
+
+
+def test_single_wild_print_is_rejected_as_outlier() -> None:
+    """One venue printing 0.50 while three agree near 1.00 leaves the price at 1.00."""
+    snaps = Aggregator(make_settings()).aggregate(
+        [q("kraken", 1.0001), q("bitstamp", 0.9999), q("coinbase", 1.0), q("binanceus", 0.50)],
+        NOW,
+    )
+    usdc = snaps["USDC"]
+    assert usdc.price is not None and abs(usdc.price - 1.0) < 1e-3
+    assert [(d.venue, d.reason) for d in usdc.dropped] == [("binanceus", "outlier")]
+
+
+def test_price_is_volume_weighted_with_venue_weights() -> None:
+    """A venue with three times the volume pulls the price about three times as hard."""
+    s = Settings(coins={"USDC": {}}, venues={"small": {"weight": 1.0}})
+    snaps = Aggregator(s).aggregate(
+        [q("big", 0.99, volume=3_000_000), q("small", 0.995, volume=1_000_000)], NOW
+    )
+    price = snaps["USDC"].price
+    assert price is not None
+    w_big, w_small = 3_000_000 * 0.99, 1_000_000 * 0.995  # base volume in USD
+    assert abs(price - (0.99 * w_big + 0.995 * w_small) / (w_big + w_small)) < 1e-12
+
+
+def test_missing_volumes_fall_back_to_equal_weights() -> None:
+    """Without any volume the venues count equally."""
+    snaps = Aggregator(make_settings()).aggregate(
+        [q("a", 0.99, volume=None), q("b", 0.995, volume=None)], NOW
+    )
+    assert abs((snaps["USDC"].price or 0) - 0.9925) < 1e-9
+
+
+def test_zero_weight_venue_is_watched_but_not_counted() -> None:
+    """A venue with weight 0 is listed as dropped and does not move the price."""
+    s = Settings(coins={"USDC": {}}, venues={"coingecko": {"weight": 0}})
+    snaps = Aggregator(s).aggregate([q("a", 1.0), q("b", 1.0), q("coingecko", 0.9)], NOW)
+    assert snaps["USDC"].price == 1.0
+    assert snaps["USDC"].dropped[0].reason == "zero_weight"
+
+
+def test_context_spread_correlation_and_velocity() -> None:
+    """Spread names the cheap and dear venue; coins deviating together are listed."""
+    agg = Aggregator(make_settings())
+    agg.aggregate(
+        [q("a", 1.0), q("b", 1.0), q("k", 1.0, coin="USDT"), q("c", 1.0, coin="USDT")], NOW - 60
+    )
+    snaps = agg.aggregate(
+        [
+            q("a", 0.97),
+            q("b", 0.98),
+            q("k", 1.02, coin="USDT"),
+            q("c", 1.02, coin="USDT"),
+        ],
+        NOW,
+    )
+    ctx = snaps["USDC"].context
+    assert (ctx.cheapest_venue, ctx.dearest_venue) == ("a", "b")
+    assert ctx.spread is not None and abs(ctx.spread - 0.01 / 0.975) < 1e-5
+    assert ctx.arbitrage_net is not None and ctx.arbitrage_net < ctx.spread
+    assert ctx.correlated == ("USDT",)
+    assert ctx.velocity_per_min is not None and abs(ctx.velocity_per_min + 0.025) < 1e-4
+
+
+def test_volume_spike_against_rolling_baseline() -> None:
+    """Four times the usual volume shows as a spike ratio near 4."""
+    agg = Aggregator(make_settings())
+    for i in range(5):
+        agg.aggregate([q("a", 1.0), q("b", 1.0)], NOW - 600 + i * 60)
+    snaps = agg.aggregate([q("a", 1.0, volume=4e6), q("b", 1.0, volume=4e6)], NOW)
+    assert abs((snaps["USDC"].context.volume_spike or 0) - 4.0) < 1e-6
+
+
+agreeing = st.lists(
+    st.tuples(st.floats(-0.001, 0.001), st.floats(1e3, 1e9)), min_size=2, max_size=6
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    others=agreeing,
+    rogue=st.floats(1e-3, 1e3),
+    rogue_volume=st.floats(0, 1e12),
+)
+def test_one_rogue_venue_cannot_move_the_aggregate_beyond_the_band(
+    others: list[tuple[float, float]], rogue: float, rogue_volume: float
+) -> None:
+    """With ≥2 agreeing venues, any one venue's price moves the aggregate at most by the
+    outlier band (k × MAD, or the minimum band) outside the others' range."""
+    s = make_settings()
+    prices = [1.0 + d for d, _ in others]
+    quotes = [q(f"v{i}", 1.0 + d, volume=v) for i, (d, v) in enumerate(others)]
+    quotes.append(q("rogue", rogue, volume=rogue_volume))
+    snap = Aggregator(s).aggregate(quotes, NOW)["USDC"]
+    assert snap.price is not None
+    lo, hi = min(prices), max(prices)
+    width = hi - lo
+    band = max(s.aggregation.outlier_mad_k * width, s.aggregation.outlier_min_band * hi)
+    assert lo - band - 1e-12 <= snap.price <= hi + band + 1e-12
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rate=st.floats(0.8, 1.2),
+    pair=st.floats(0.8, 1.2),
+    spread=st.floats(-0.0005, 0.0005),
+)
+def test_usdt_quoted_prices_follow_the_reference_rate(
+    rate: float, pair: float, spread: float
+) -> None:
+    """A USDC/USDT price becomes USD through the same cycle's USDT/USD markets."""
+    quotes = [
+        q("kraken", rate + spread, coin="USDT"),
+        q("coinbase", rate - spread, coin="USDT"),
+        q("binance", pair, quote_ccy="USDT"),
+        q("okx", pair, quote_ccy="USDT"),
+    ]
+    agg = Aggregator(make_settings())
+    ref = agg.reference_rates(quotes, NOW)["USDT"]
+    assert abs(ref - rate) <= abs(spread) + 1e-12
+    usdc = agg.aggregate(quotes, NOW)["USDC"]
+    assert usdc.price is not None
+    assert abs(usdc.price - pair * ref) < 1e-9
