@@ -106,7 +106,7 @@ class Daemon:
             )
             channels = build_channels(s)
             outbox = Outbox(engine, channels, s, clock, self.health, self.metrics)
-            policy = AlertPolicy(s)
+            policy = AlertPolicy(s, available=channels)
             detector = Detector(s)
             if db_ok:
                 await self._restore(engine, policy, detector)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from depeg_monitor.alerts.routing import Router
@@ -163,9 +163,9 @@ def advance(state: CoinState, severity: Severity, d: Decision | None, now: float
 
 
 class AlertPolicy:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, available: Collection[str] | None = None) -> None:
         self._cfg = settings.alerts
-        self._router = Router(settings)
+        self._router = Router(settings, available)
         self._states: dict[str, CoinState] = {}
 
     def decide(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -41,12 +42,18 @@ def in_window(route: RouteSettings, local: datetime) -> bool:
 
 
 class Router:
-    """Resolves a severity and a moment to channel names that exist in settings.channels."""
+    """Resolves a severity and a moment to channel names that exist in settings.channels.
 
-    def __init__(self, settings: Settings) -> None:
+    available narrows that to the channels that could actually be built (a channel whose
+    secret is missing is left out, so routes fall through to the ones that work).
+    """
+
+    def __init__(self, settings: Settings, available: Collection[str] | None = None) -> None:
         self._routes = settings.alerts.routes or DEFAULT_ROUTES
         self._tz = ZoneInfo(settings.alerts.timezone)
         self._known = set(settings.channels)
+        if available is not None:
+            self._known &= set(available)
 
     def channels(self, severity: Severity, now: float) -> tuple[tuple[str, ...], str | None]:
         """(channels, why none) — why is 'quiet_hours' or 'no_route' when nothing applies."""

@@ -126,3 +126,10 @@ def test_routes_from_config_are_data(mk: Any, cfg: Any) -> None:
     )
     t = SATURDAY_03  # 22:00 Friday in New York
     assert AlertPolicy(s).decide([mk("USDC", MA, t)], t)[0].channels == ("sms",)
+
+
+def test_unavailable_channels_drop_out_of_routes(mk: Any, cfg: Any) -> None:
+    """A channel that could not be built (missing secret) is left out; the rest still hear it."""
+    policy = AlertPolicy(cfg(), available={"discord", "sms"})
+    out = policy.decide([mk("USDC", Severity.CRITICAL, MONDAY_10, price=0.9)], MONDAY_10)
+    assert out[0].channels == ("discord", "sms")
