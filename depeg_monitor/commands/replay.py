@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 
-from depeg_monitor.logsetup import configure_logging
 from depeg_monitor.replay.manifest import ManifestError, load_manifest
 from depeg_monitor.replay.report import build_report, to_json, to_text
 from depeg_monitor.replay.runner import run_replay
@@ -28,10 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        manifest = load_manifest(args.manifest)
-        # The report owns stdout (it may be JSON); logs go to stderr.
-        configure_logging(manifest.settings.logging, stream=sys.stderr)
-        report = build_report(run_replay(manifest))
+        report = build_report(run_replay(load_manifest(args.manifest)))
     except ManifestError as e:
         print(f"replay: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -2,7 +2,8 @@
 
 One cycle per distinct bar-end time across all series; each cycle sees the latest quote of
 every series (as the daemon sees each collector's latest answer); quotes older than
-max_quote_age are left out before the aggregator would drop them anyway.
+max_quote_age are left out before the aggregator would drop them anyway. Nothing is logged:
+the report is the output (and may be JSON on stdout).
 """
 
 from __future__ import annotations
@@ -10,15 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import structlog
-
 from depeg_monitor.detect.detector import Detector
 from depeg_monitor.model import Alert, Quote, Severity
 from depeg_monitor.replay.decide import DecisionStage, default_stage
 from depeg_monitor.replay.manifest import EventSpec, Manifest
 from depeg_monitor.replay.series import LoadedSeries, load_series
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -117,11 +114,4 @@ def run_replay(manifest: Manifest, stage: DecisionStage | None = None) -> Replay
     run.load_seconds = t1 - t0
     run.run_seconds = time.perf_counter() - t1
     run.run_cpu_seconds = time.process_time() - c1
-    log.info(
-        "replay_done",
-        manifest=str(manifest.path),
-        cycles=run.cycles,
-        alerts=len(run.alerts),
-        seconds=round(run.load_seconds + run.run_seconds, 3),
-    )
     return run
