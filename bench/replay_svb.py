@@ -13,23 +13,25 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import structlog
-
 from depeg_monitor.replay.manifest import load_manifest
 from depeg_monitor.replay.report import build_report
 from depeg_monitor.replay.runner import run_replay
 
 ROOT = Path(__file__).resolve().parents[1]
+REPEAT = 3
 
 
 def main() -> int:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "manifests/usdc-svb-2023-03.toml"
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
     manifest = load_manifest(path)
 
-    t0 = time.perf_counter()
-    run = run_replay(manifest)
-    wall = time.perf_counter() - t0
+    # Best of three, as timeit does: the machine may be shared, the code is deterministic.
+    runs = []
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        r = run_replay(manifest)
+        runs.append((time.perf_counter() - t0, r))
+    wall, run = min(runs, key=lambda x: x[0])
     report = build_report(run)
 
     tracemalloc.start()
@@ -38,7 +40,7 @@ def main() -> int:
     tracemalloc.stop()
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-    print(f"manifest: {path.name}  (decision stage: {run.stage_name})")
+    print(f"manifest: {path.name}  (decision stage: {run.stage_name}; best of {REPEAT})")
     print(f"cycles: {run.cycles}  alerts: {len(report.timeline)}")
     print(f"quotes read: {run.quotes_read}  quotes fed to the aggregator: {run.quotes_fed}")
     print(f"load (parse files): {run.load_seconds:.2f} s   replay: {run.run_seconds:.2f} s")

@@ -125,12 +125,14 @@ class Aggregator:
     def reference_rates(self, quotes: Sequence[Quote], now: float) -> dict[str, float]:
         """USD per unit of each reference quote coin, from its fresh USD-quoted markets."""
         refs = self._refs
+        return self._rates([q for q in quotes if q.quote_ccy == USD and q.coin in refs], now)
+
+    def _rates(self, candidates: Sequence[Quote], now: float) -> dict[str, float]:
         by_ref: dict[str, list[_Priced]] = {}
-        for q in quotes:
-            if q.quote_ccy == USD and q.coin in refs:
-                price = q.price
-                if price > 0 and math.isfinite(price) and self._fresh(q, now):
-                    by_ref.setdefault(q.coin, []).append(_Priced(q, price, _usd_volume(q, 1.0)))
+        for q in candidates:
+            price = q.price
+            if price > 0 and math.isfinite(price) and self._fresh(q, now):
+                by_ref.setdefault(q.coin, []).append(_Priced(q, price, _usd_volume(q, 1.0)))
         rates = dict(self._assumed)
         for coin, priced in by_ref.items():
             kept, _ = self._reject_outliers(priced)
@@ -140,11 +142,16 @@ class Aggregator:
     # -- the cycle --------------------------------------------------------------------------
 
     def aggregate(self, quotes: Sequence[Quote], now: float) -> dict[str, Snapshot]:
-        rates = self.reference_rates(quotes, now)
+        coins, refs = self._coins, self._refs
         by_coin: dict[str, list[Quote]] = {}
+        candidates: list[Quote] = []
         for q in quotes:
-            if q.coin in self._coins:
-                by_coin.setdefault(q.coin, []).append(q)
+            coin = q.coin
+            if coin in coins:
+                by_coin.setdefault(coin, []).append(q)
+            if coin in refs and q.quote_ccy == USD:
+                candidates.append(q)
+        rates = self._rates(candidates, now)
 
         partial: list[tuple[str, list[_Priced], tuple[VenuePrice, ...], list[DroppedQuote]]] = []
         prices: dict[str, float] = {}
@@ -155,8 +162,10 @@ class Aggregator:
             dropped.extend(outliers)
             weights = self._weights_of(kept)
             used = tuple(
-                VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
-                for p, w in zip(kept, weights, strict=True)
+                [
+                    VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
+                    for p, w in zip(kept, weights, strict=True)
+                ]
             )
             partial.append((coin, kept, used, dropped))
             if kept and len({p.quote.venue for p in kept}) >= self._min_venues:
@@ -187,36 +196,37 @@ class Aggregator:
     ) -> tuple[list[_Priced], list[DroppedQuote]]:
         kept: dict[tuple[str, str], _Priced] = {}
         dropped: list[DroppedQuote] = []
+        oldest = now - self._max_age
+        refs, assumed, weights = self._refs, self._assumed, self._weights
         for q in quotes:
-            if not (q.price > 0 and math.isfinite(q.price)):
-                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "bad_price", q.price))
-                continue
-            if not self._fresh(q, now):
-                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "stale", q.price))
-                continue
-            if q.quote_ccy == USD:
-                rate = 1.0
-            elif q.quote_ccy in self._refs or q.quote_ccy in self._assumed:
-                found = rates.get(q.quote_ccy)
-                if found is None:
-                    dropped.append(DroppedQuote(q.venue, q.quote_ccy, "no_reference", q.price))
-                    continue
-                rate = found
+            price, ccy = q.price, q.quote_ccy
+            reason = None
+            if not (price > 0 and math.isfinite(price)):
+                reason = "bad_price"
+            elif (q.ts_exchange if q.ts_exchange is not None else q.ts_received) < oldest:
+                reason = "stale"
+            elif ccy == USD:
+                rate: float | None = 1.0
+            elif ccy in refs or ccy in assumed:
+                rate = rates.get(ccy)
+                if rate is None:
+                    reason = "no_reference"
             else:
-                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "unsupported_quote", q.price))
+                reason = "unsupported_quote"
+            if reason is None and weights.get(q.venue, 1.0) <= 0:
+                reason = "zero_weight"
+            if reason is not None or rate is None:
+                dropped.append(DroppedQuote(q.venue, ccy, reason or "no_reference", price))
                 continue
-            if self._weights.get(q.venue, 1.0) <= 0:
-                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "zero_weight", q.price))
-                continue
-            key = (q.venue, q.quote_ccy)
+            key = (q.venue, ccy)
             old = kept.get(key)
             if old is not None:
                 # Two answers for one market: the newer wins, the older is recorded.
                 if old.quote.ts > q.ts:
-                    dropped.append(DroppedQuote(q.venue, q.quote_ccy, "superseded", q.price))
+                    dropped.append(DroppedQuote(q.venue, ccy, "superseded", price))
                     continue
-                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "superseded", old.quote.price))
-            kept[key] = _Priced(q, q.price * rate, _usd_volume(q, rate))
+                dropped.append(DroppedQuote(q.venue, ccy, "superseded", old.quote.price))
+            kept[key] = _Priced(q, price * rate, _usd_volume(q, rate))
         return list(kept.values()), dropped
 
     def _reject_outliers(self, priced: list[_Priced]) -> tuple[list[_Priced], list[DroppedQuote]]:

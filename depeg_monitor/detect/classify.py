@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from depeg_monitor.config import Settings
+from depeg_monitor.config import CoinThresholds, Settings
 from depeg_monitor.model import Assessment, Severity, Snapshot
 
 LEVELS = (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)
+# Enum .name is a slow descriptor; this runs for every coin every cycle.
+_LABEL = {s: s.name.lower() for s in Severity}
 # Noise allowance: thresholds move out by this many rolling standard deviations.
 _WIDEN_SIGMAS = 2.0
 
@@ -51,10 +53,11 @@ def _fmt_duration(seconds: float) -> str:
 
 
 def effective_thresholds(
-    snapshot: Snapshot, settings: Settings
+    snapshot: Snapshot, settings: Settings, t: CoinThresholds | None = None
 ) -> tuple[tuple[float, float, float], float]:
     """(minor, major, critical) after volatility widening, and the widening factor applied."""
-    t = settings.thresholds_for(snapshot.coin)
+    if t is None:
+        t = settings.thresholds_for(snapshot.coin)
     vol = snapshot.context.volatility or 0.0
     cap = settings.classification.volatility_widen_max
     if vol <= 0:
@@ -109,7 +112,7 @@ def classify(
             reasons.append("discount ignored by settings")
     magnitude = abs(dev) if counted else 0.0
 
-    levels, widen = effective_thresholds(snapshot, settings)
+    levels, widen = effective_thresholds(snapshot, settings, base)
     raw = Severity.NONE
     above: list[float | None] = list(st.above_since)
     for i, level in enumerate(LEVELS):
@@ -151,13 +154,13 @@ def classify(
 
     reasons.insert(0, f"price {snapshot.price:.4f} is {_pct(abs(dev))} {side} peg")
     if severity > Severity.NONE:
-        reasons.append(f"{severity.label} at ≥ {_pct(levels[severity - 1])}")
+        reasons.append(f"{_LABEL[severity]} at ≥ {_pct(levels[severity - 1])}")
     if raw > severity:
         i = raw - 1
         started = above[i]
         pending = 0.0 if started is None else now - started
         reasons.append(
-            f"{raw.label} pending: held {_fmt_duration(pending)} of {_fmt_duration(holds[i])}"
+            f"{_LABEL[raw]} pending: held {_fmt_duration(pending)} of {_fmt_duration(holds[i])}"
         )
     if widen > 1.0005:
         reasons.append(f"thresholds widened ×{widen:.2f} for volatility")
