@@ -252,13 +252,19 @@ class Aggregator:
         """Venue weight × USD volume. A quote without volume counts as the thinnest known market
         (an unmeasured book must not outweigh measured trading); with no volumes at all (or all
         zero) every venue counts equally."""
-        known = [p.volume_usd for p in priced if p.volume_usd is not None]
-        if not known or sum(known) <= 0:
-            return [self._weights.get(p.quote.venue, 1.0) for p in priced]
-        neutral = min(known)
+        venue_w = self._weights
+        neutral = math.inf
+        total = 0.0
+        for p in priced:
+            v = p.volume_usd
+            if v is not None:
+                total += v
+                if v < neutral:
+                    neutral = v
+        if total <= 0:
+            return [venue_w.get(p.quote.venue, 1.0) for p in priced]
         return [
-            self._weights.get(p.quote.venue, 1.0)
-            * (p.volume_usd if p.volume_usd is not None else neutral)
+            venue_w.get(p.quote.venue, 1.0) * (neutral if p.volume_usd is None else p.volume_usd)
             for p in priced
         ]
 
@@ -297,10 +303,13 @@ class Aggregator:
 
 
 def _average(priced: Sequence[_Priced], weights: Sequence[float]) -> float:
-    total = sum(weights)
+    total = acc = 0.0
+    for p, w in zip(priced, weights, strict=True):
+        total += w
+        acc += p.price_usd * w
     if total <= 0:
         return _median([p.price_usd for p in priced])
-    return sum(p.price_usd * w for p, w in zip(priced, weights, strict=True)) / total
+    return acc / total
 
 
 def _usd_volume(q: Quote, rate: float) -> float | None:
