@@ -31,7 +31,7 @@ from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.health.server import HealthServer
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, Assessment, Quote, Severity
-from depeg_monitor.notify.channels import build_channels
+from depeg_monitor.notify.channels import Channel, build_channels
 from depeg_monitor.notify.outbox import Outbox
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import create_engine, upgrade
@@ -66,8 +66,14 @@ class LoopState:
 class Daemon:
     """Everything the monitor runs, wired once. `run(stop)` returns when stop is set."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        channels: dict[str, Channel] | None = None,
+    ) -> None:
         self.settings = settings
+        self._channels = channels  # None: built from settings (the demo brings its own)
         self.clock = clock or SystemClock()
         self.health = HealthRegistry()
         self.metrics = Metrics()
@@ -104,7 +110,7 @@ class Daemon:
                 self.metrics,
                 health_interval=s.health.history_interval,
             )
-            channels = build_channels(s)
+            channels = self._channels if self._channels is not None else build_channels(s)
             outbox = Outbox(engine, channels, s, clock, self.health, self.metrics)
             policy = AlertPolicy(s, available=channels)
             detector = Detector(s)

@@ -97,8 +97,9 @@ def _item_lines(item: AlertItem) -> list[str]:
             f"(cheapest {c.cheapest_venue}, dearest {c.dearest_venue})"
         )
     if s.dropped:
-        dropped = ", ".join(f"{d.venue} {d.reason}" for d in s.dropped)
-        lines.append(f"  insufficient data: {dropped}")
+        # Venues whose data could not count: stale, no USD reference, or an outlier print.
+        dropped = ", ".join(f"{d.venue} ({d.reason.replace('_', ' ')})" for d in s.dropped)
+        lines.append(f"  left out: {dropped}")
     return lines
 
 

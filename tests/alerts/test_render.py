@@ -41,7 +41,7 @@ def test_message_names_coin_price_deviation_reason_venues_and_time(mk: Any) -> N
         "volume spike ×6.3",
         "also deviating: DAI",
         "spread 0.61% (cheapest kraken, dearest binance)",
-        "insufficient data: okx stale",
+        "left out: okx (stale)",
         "2023-03-11 03:04:05 UTC",
     ):
         assert text in msg.body

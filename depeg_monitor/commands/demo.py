@@ -1,0 +1,160 @@
+"""`depeg-monitor demo`: the real daemon against a simulated market, no accounts needed.
+
+It serves a scenario (by default the USDC/SVB weekend, played 8× faster) on 127.0.0.1, points
+every venue at it, keeps history in a temporary SQLite file, and prints — as they happen — the
+prices per coin and each message exactly as Discord, email and SMS would have received it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from depeg_monitor.alerts.render import Message, discord, plain, sms
+from depeg_monitor.clock import SystemClock
+from depeg_monitor.commands import add_config_argument, settings_or_exit
+from depeg_monitor.config import Settings
+from depeg_monitor.logsetup import configure_logging
+from depeg_monitor.model import Severity
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_SCENARIO = REPO / "scenarios" / "svb.toml"
+DEFAULT_CONFIG = REPO / "config.example.toml"
+# After the scenario ends, wait this long (scenario seconds) for open alerts to resolve.
+RESOLVE_GRACE = 400.0
+PRICE_EVERY = 5.0  # seconds between price lines
+
+SEVERITY_MARK = {
+    Severity.NONE: "",
+    Severity.MINOR: " ▲minor",
+    Severity.MAJOR: " ▲▲MAJOR",
+    Severity.CRITICAL: " ▲▲▲CRITICAL",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+    parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario TOML")
+    parser.add_argument(
+        "--speed", type=float, default=8.0, help="scenario seconds per real second (default 8)"
+    )
+
+
+def email(msg: Message) -> str:
+    return f"Subject: {msg.title}\n\n{msg.body}"
+
+
+@dataclass
+class TerminalChannel:
+    """Prints what a channel would have received, in that channel's own format."""
+
+    name: str
+    fmt: Callable[[Message], str]
+    received: list[str] = field(default_factory=list)
+
+    async def send(self, msg: Message, key: str) -> None:
+        self.received.append(msg.title)
+        text = self.fmt(msg)
+        lines = [f"┌─ {self.name} " + "─" * max(0, 60 - len(self.name))]
+        lines += [f"│ {line}" for line in text.splitlines()]
+        lines.append("└" + "─" * 63)
+        print("\n".join(lines), flush=True)
+
+    async def close(self) -> None:
+        return None
+
+
+def demo_settings(base: Settings, base_urls: dict[str, str], speed: float, state: Path) -> Settings:
+    """The user's coins and venues, aimed at the simulator, with every duration scaled."""
+    data = base.model_dump(mode="python")
+    for name, venue in data["venues"].items():
+        venue["base_url"] = base_urls.get(name, venue["base_url"])
+        venue["poll_interval"] = 1.0
+    cls = data["classification"]
+    for key in ("hold_minor", "hold_major", "hold_critical", "clear_hold"):
+        cls[key] = cls[key] / speed
+    alerts = data["alerts"]
+    for key in ("reminder_critical", "reminder_major", "reminder_minor", "confirm_minor_hold"):
+        alerts[key] = alerts[key] / speed
+    # Every hour is business hours in a demo.
+    alerts["routes"] = {
+        "minor": [{"channels": ["discord"]}],
+        "major": [{"channels": ["discord", "email"]}],
+        "critical": [{"channels": ["discord", "email", "sms"]}],
+    }
+    data["channels"] = {n: {"type": "console"} for n in ("discord", "email", "sms")}
+    data["database"]["url"] = f"sqlite+aiosqlite:///{state / 'demo.db'}"
+    data["health"].update(port=0, heartbeat_url=None)
+    data["logging"] = {"level": "error", "format": "console"}
+    return Settings.model_validate(data)
+
+
+def _price_line(elapsed: float, daemon: Any) -> str:
+    parts = [f"t+{elapsed:5.0f}s"]
+    for coin, price in daemon.state.last_price.items():
+        sev = daemon.state.last_severity.get(coin, Severity.NONE)
+        shown = "  n/a " if price is None else f"{price:.4f}"
+        parts.append(f"{coin} {shown}{SEVERITY_MARK[sev]}")
+    return "  ".join(parts)
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from depeg_monitor.daemon import Daemon
+    from depeg_monitor.simulate import SimulatedMarket, load_scenario
+
+    if args.config is None:
+        args.config = str(DEFAULT_CONFIG)
+    base = settings_or_exit(args)
+    configure_logging(base.logging.model_copy(update={"level": "error", "format": "console"}))
+    scenario = load_scenario(args.scenario).with_time_scale(args.speed)
+    clock = SystemClock()
+    channels = {
+        "discord": TerminalChannel("discord", discord),
+        "email": TerminalChannel("email", email),
+        "sms": TerminalChannel("sms", sms),
+    }
+    with tempfile.TemporaryDirectory(prefix="depeg-demo-") as tmp:
+        market = SimulatedMarket(scenario, clock)
+        await market.start()
+        try:
+            settings = demo_settings(base, market.base_urls(), args.speed, Path(tmp))
+            daemon = Daemon(settings, clock, dict(channels))
+            print(
+                f"demo: scenario {args.scenario.name} at {args.speed:g}× on 127.0.0.1:"
+                f"{market.port}; {len(settings.coins)} coins on {len(settings.venues)} venues"
+            )
+            stop, ready = asyncio.Event(), asyncio.Event()
+            task = asyncio.create_task(daemon.run(stop, ready))
+            await ready.wait()
+            started = clock.monotonic()
+            limit = (scenario.duration + RESOLVE_GRACE) / args.speed
+            while not task.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(task), timeout=PRICE_EVERY)
+                elapsed = clock.monotonic() - started
+                print(_price_line(elapsed, daemon), flush=True)
+                calm = all(s == Severity.NONE for s in daemon.state.last_severity.values())
+                if (market.finished and calm) or elapsed > limit:
+                    break
+            status = daemon.report().status
+            stop.set()
+            await task
+        finally:
+            await market.stop()
+    print("\nsummary:")
+    for ch in channels.values():
+        print(f"  {ch.name:<8} {len(ch.received)} message(s)")
+        for title in ch.received:
+            print(f"    {plain(Message(title, '')).strip()}")
+    print(f"  health at the end: {status}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_demo(args))
