@@ -41,21 +41,28 @@ def _median(values: Sequence[float]) -> float:
     return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2.0
 
 
-class _CoinHistory:
-    """Rolling state for one coin: deviations for volatility/velocity, volume baseline."""
+_ABS_DIFF_TO_SIGMA = math.sqrt(math.pi) / 2.0
 
-    __slots__ = ("baseline", "baseline_ts", "dev_sq", "dev_sum", "devs", "velocity_refs")
+
+class _CoinHistory:
+    """Rolling state for one coin: deviation changes for volatility/velocity, volume baseline.
+
+    Volatility is measured from cycle-to-cycle changes of the deviation, not from its level:
+    a depeg is a level shift, and must not widen its own thresholds; a jittery market is noise.
+    """
+
+    __slots__ = ("baseline", "baseline_ts", "diff_sum", "diffs", "last_dev", "velocity_refs")
 
     def __init__(self) -> None:
-        self.devs: deque[tuple[float, float]] = deque()
-        self.dev_sum = 0.0
-        self.dev_sq = 0.0
+        self.diffs: deque[tuple[float, float]] = deque()
+        self.diff_sum = 0.0
+        self.last_dev: float | None = None
         self.velocity_refs: deque[tuple[float, float]] = deque()
         self.baseline: float | None = None
         self.baseline_ts = 0.0
 
     def add_deviation(self, now: float, dev: float, window: float) -> tuple[float | None, float]:
-        """Record a deviation; return (velocity per minute, rolling std-dev)."""
+        """Record a deviation; return (velocity per minute, rolling volatility)."""
         refs = self.velocity_refs
         while len(refs) >= 2 and refs[1][0] <= now - _VELOCITY_LOOKBACK:
             refs.popleft()
@@ -67,21 +74,21 @@ class _CoinHistory:
         if len(refs) > _MAX_HISTORY:
             refs.popleft()
 
-        devs = self.devs
-        devs.append((now, dev))
-        self.dev_sum += dev
-        self.dev_sq += dev * dev
+        last, self.last_dev = self.last_dev, dev
+        if last is None:
+            return velocity, 0.0
+        diffs = self.diffs
+        step = abs(dev - last)
+        diffs.append((now, step))
+        self.diff_sum += step
         cutoff = now - window
-        while devs and (devs[0][0] < cutoff or len(devs) > _MAX_HISTORY):
-            _, old = devs.popleft()
-            self.dev_sum -= old
-            self.dev_sq -= old * old
-        n = len(devs)
+        while diffs and (diffs[0][0] < cutoff or len(diffs) > _MAX_HISTORY):
+            self.diff_sum -= diffs.popleft()[1]
+        n = len(diffs)
         if n < 2:
             return velocity, 0.0
-        mean = self.dev_sum / n
-        var = max(0.0, self.dev_sq / n - mean * mean)
-        return velocity, math.sqrt(var)
+        # For white noise of std σ, E|x_t - x_(t-1)| = 2σ/√π: report σ.
+        return velocity, max(0.0, self.diff_sum / n) * _ABS_DIFF_TO_SIGMA
 
     def add_volume(self, now: float, volume: float, window: float) -> float | None:
         """Update the volume baseline (time-weighted EWMA); return current / previous baseline."""

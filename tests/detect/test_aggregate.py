@@ -190,3 +190,23 @@ def test_usdt_quoted_prices_follow_the_reference_rate(
     usdc = agg.aggregate(quotes, NOW)["USDC"]
     assert usdc.price is not None
     assert abs(usdc.price - pair * ref) < 1e-9
+
+
+def _volatility_after(prices: list[float]) -> float:
+    agg = Aggregator(make_settings(volatility_window=3600))
+    vol = 0.0
+    for i, p in enumerate(prices):
+        t = NOW + 10 * i
+        quotes = [
+            Quote(v, "USDC", "USD", p, None, None, 1e6, None, t, t) for v in ("kraken", "bitstamp")
+        ]
+        vol = agg.aggregate(quotes, t)["USDC"].context.volatility or 0.0
+    return vol
+
+
+def test_a_depeg_level_shift_does_not_count_as_volatility_but_jitter_does() -> None:
+    """A coin stepping to 0.97 and holding stays 'calm'; one jumping ±0.5 % each cycle is noisy."""
+    step = _volatility_after([1.0] * 100 + [0.97] * 100)
+    jitter = _volatility_after([1.005 if i % 2 else 0.995 for i in range(200)])
+    assert step < 0.001
+    assert jitter > 0.005
