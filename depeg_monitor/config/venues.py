@@ -23,6 +23,8 @@ class CoinSettings(BaseModel):
     alert_on_discount: bool = True
     alert_on_premium: bool = True
     coingecko_id: str | None = None
+    # Fresh, agreeing venues needed for a price; None: [aggregation] min_venues.
+    min_venues: int | None = Field(None, ge=1)
 
 
 class VenueSettings(BaseModel):

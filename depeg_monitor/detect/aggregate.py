@@ -119,7 +119,11 @@ class Aggregator:
         self._max_age = agg.max_quote_age
         self._mad_k = agg.outlier_mad_k
         self._min_band = agg.outlier_min_band
-        self._min_venues = agg.min_venues
+        # A coin listed on one venue only (e.g. an aggregator) may lower its own quorum.
+        self._min_venues = {
+            c: cs.min_venues if cs.min_venues is not None else agg.min_venues
+            for c, cs in settings.coins.items()
+        }
         self._fee = agg.arbitrage_fee
         self._refs = frozenset(agg.reference_quotes)
         self._assumed = dict(assumed_rates or {})
@@ -175,7 +179,7 @@ class Aggregator:
                 ]
             )
             partial.append((coin, kept, used, dropped))
-            if kept and len({p.quote.venue for p in kept}) >= self._min_venues:
+            if kept and len({p.quote.venue for p in kept}) >= self._min_venues[coin]:
                 price = prices[coin] = _average(kept, weights)
                 if abs(price - peg) / peg >= self._minor[coin]:
                     deviating.append(coin)

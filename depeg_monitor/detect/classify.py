@@ -77,7 +77,8 @@ def classify(
     base_levels = (base.minor, base.major, base.critical)
 
     if snapshot.price is None or snapshot.deviation is None:
-        need = settings.aggregation.min_venues
+        coin_cfg = settings.coins.get(snapshot.coin)
+        need = (coin_cfg.min_venues if coin_cfg else None) or settings.aggregation.min_venues
         venues = sorted({u.venue for u in snapshot.used})
         why = [f"insufficient data: {len(venues)} of {need} venues agree"]
         reasons_dropped = sorted({f"{d.venue} {d.reason}" for d in snapshot.dropped})

@@ -210,3 +210,13 @@ def test_a_depeg_level_shift_does_not_count_as_volatility_but_jitter_does() -> N
     jitter = _volatility_after([1.005 if i % 2 else 0.995 for i in range(200)])
     assert step < 0.001
     assert jitter > 0.005
+
+
+def test_a_coin_may_lower_its_own_quorum() -> None:
+    """A coin with min_venues = 1 gets a price from one source; others still need two."""
+    s = Settings(coins={"FRAX": {"min_venues": 1}, "USDC": {}})
+    snaps = Aggregator(s).aggregate(
+        [q("coingecko", 0.998, coin="FRAX"), q("kraken", 0.999, coin="USDC")], NOW
+    )
+    assert snaps["FRAX"].price == 0.998
+    assert snaps["USDC"].price is None
