@@ -183,20 +183,27 @@ class VenueCollector:
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),
-            wait=wait_exponential_jitter(initial=0.25, max=4.0, jitter=0.25),
+            wait=wait_exponential_jitter(multiplier=0.25, max=4.0, jitter=0.25),
             stop=past_deadline,
             sleep=self._clock.sleep,
             reraise=True,
         )
+        last: VenueError | None = None
         async for attempt in retrying:
             with attempt:
-                await self.bucket.take(req.weight, deadline)
+                try:
+                    await self.bucket.take(req.weight, deadline)
+                except BudgetExhausted:
+                    if last is not None:  # the venue's own failure is the better reason
+                        raise last from None
+                    raise
                 left = deadline - self._clock.monotonic()
                 time_limit = max(0.05, min(self.settings.timeout, left))
                 try:
                     result = parse(await fetch(self._session, self.base_url, req, time_limit))
                 except VenueError as e:
                     self._metrics.requests.labels(self.name, e.kind.value).inc()
+                    last = e
                     raise
                 self._metrics.requests.labels(self.name, "ok").inc()
                 return result

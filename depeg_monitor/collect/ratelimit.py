@@ -6,6 +6,8 @@ from depeg_monitor.clock import Clock
 from depeg_monitor.venues.base import RateLimit
 
 BURST_FRACTION = 0.1  # share of the limit that may go out at once; the rest refills evenly
+EPSILON = 1e-9
+MIN_WAIT = 1e-3  # never ask a clock to sleep less than it can represent
 
 
 class BudgetExhausted(Exception):
@@ -46,10 +48,10 @@ class TokenBucket:
         if cost > self.capacity:
             raise ValueError(f"cost {cost:g} exceeds the bucket's capacity {self.capacity:g}")
         self._refill()
-        if self._tokens >= cost:
-            self._tokens -= cost
+        if self._tokens >= cost - EPSILON:  # float sums of refills fall a hair short
+            self._tokens = max(0.0, self._tokens - cost)
             return 0.0
-        return (cost - self._tokens) / self.rate
+        return max((cost - self._tokens) / self.rate, MIN_WAIT)
 
     async def take(self, cost: float, deadline: float | None = None) -> None:
         """Wait for cost units; raise BudgetExhausted if that would pass deadline (monotonic)."""
