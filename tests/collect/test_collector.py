@@ -65,7 +65,7 @@ async def test_persistent_5xx_fails_the_poll_cleanly(
 async def test_timeout_is_classified(exchange: Exchange, rig: Rig, venue: str) -> None:
     """An answer slower than the venue's timeout is reported as a timeout, not a crash."""
     market, path = serve_normal(exchange, venue)
-    exchange.script(path, Answer(delay=1.0, body={}))
+    exchange.script(path, Answer(delay=0.3, body={}))
     c = rig.make(venue, [market], timeout=0.05, poll_interval=0.5)
     result = await c.poll_once()
     assert result.quotes == () and result.error is not None and "timeout" in result.error
