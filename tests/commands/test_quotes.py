@@ -1,0 +1,122 @@
+"""`depeg-monitor quotes` against venues served by a local aiohttp server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from depeg_monitor.cli import main
+
+SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
+
+
+def shared(name: str) -> Any:
+    return json.loads((SHARED / name).read_text())
+
+
+def routes() -> dict[str, tuple[int, Any]]:
+    now = time.time()
+    binance_row = shared("binance_ticker_24hr_symbols.json")[0]
+    kraken_row = shared("kraken_ticker.json")["result"]["XXBTZUSD"]
+    return {
+        "/binance/api/v3/exchangeInfo": (200, {"symbols": [
+            {"symbol": "USDCUSDT", "status": "TRADING"},
+            {"symbol": "FDUSDUSDT", "status": "TRADING"}]}),
+        "/binance/api/v3/ticker/24hr": (200, [
+            binance_row | {"symbol": "USDCUSDT", "lastPrice": "0.99980000",
+                           "closeTime": int(now * 1000)},
+            binance_row | {"symbol": "FDUSDUSDT", "lastPrice": "0.99710000",
+                           "closeTime": int(now * 1000)}]),
+        "/kraken/0/public/AssetPairs": (200, {"error": [], "result": {
+            "USDTZUSD": {"altname": "USDTUSD", "wsname": "USDT/USD"},
+            "USDCUSD": {"altname": "USDCUSD", "wsname": "USDC/USD"}}}),
+        "/kraken/0/public/Ticker": (200, {"error": [], "result": {
+            "USDTZUSD": kraken_row | {"c": ["1.00020", "5"]},
+            "USDCUSD": kraken_row | {"c": ["0.99990", "5"]}}}),
+        "/okx/api/v5/public/instruments": (200, shared("okx_error_429.json")),
+        "/okx/api/v5/market/tickers": (429, shared("okx_error_429.json")),
+    }  # fmt: skip
+
+
+@pytest.fixture
+def venues_server() -> Iterator[int]:
+    """A local exchange on 127.0.0.1 in its own thread (the command runs its own loop)."""
+    table = routes()
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        status, body = table.get(request.path, (404, {"message": "NotFound"}))
+        return web.json_response(body, status=status, headers={"Retry-After": "30"})
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_route("GET", "/{tail:.*}", handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        state["port"] = runner.addresses[0][1]
+        state["stop"] = stop = asyncio.Event()
+        ready.set()
+        await stop.wait()
+        await runner.cleanup()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
+    thread.start()
+    ready.wait(10)
+    yield int(state["port"])
+    loop.call_soon_threadsafe(state["stop"].set)
+    thread.join(10)
+    loop.close()
+
+
+def test_prints_a_coin_by_venue_table_and_failures(
+    venues_server: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prices appear per coin and venue with their quote currency; OKX's 429 is named."""
+    base = f"http://127.0.0.1:{venues_server}"
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[coins.USDT]
+[coins.USDC]
+[coins.FDUSD]
+[venues.binance]
+base_url = "{base}/binance"
+markets = ["USDC/USDT", "FDUSD/USDT"]
+[venues.kraken]
+base_url = "{base}/kraken"
+markets = ["USDT/USD", "USDC/USD"]
+[venues.okx]
+base_url = "{base}/okx"
+markets = ["USDC/USDT"]
+""")
+    code = main(["quotes", "--config", str(config)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    header = out[0].split()
+    assert header == ["coin", "binance", "kraken"]
+    rows = {line.split()[0]: line.split()[1:] for line in out[1:4]}
+    assert rows["USDC"] == ["0.9998", "USDT", "0.9999", "USD"]
+    assert rows["USDT"] == ["-", "1.0002", "USD"]
+    assert rows["FDUSD"] == ["0.9971", "USDT", "-"]
+    problems = "\n".join(out[out.index("problems:") :])
+    assert "okx" in problems and "rate-limited" in problems and base not in problems
+
+
+def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A market that is not BASE/QUOTE is reported by its dotted path, exit code 2."""
+    config = tmp_path / "bad.toml"
+    config.write_text('[venues.binance]\nmarkets = ["USDCUSDT"]\n')
+    with pytest.raises(SystemExit) as e:
+        main(["quotes", "--config", str(config)])
+    assert e.value.code == 2
+    assert "venues.binance.markets" in capsys.readouterr().err
