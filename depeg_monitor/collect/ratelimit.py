@@ -29,7 +29,7 @@ class TokenBucket:
     @classmethod
     def for_limit(cls, limit: RateLimit, clock: Clock, largest_cost: float = 1.0) -> TokenBucket:
         """capacity + rate·period = limit, so even a full burst keeps a period under the limit."""
-        capacity = min(max(1.0, limit.limit * BURST_FRACTION, largest_cost), limit.limit / 2)
+        capacity = min(max(2.0, limit.limit * BURST_FRACTION, largest_cost), limit.limit / 2)
         capacity = max(capacity, largest_cost)
         rate = (limit.limit - capacity) / limit.period
         if rate <= 0:
