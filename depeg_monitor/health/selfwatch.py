@@ -49,4 +49,5 @@ class SelfWatch:
             kind=kind,
             items=(),
             channels=self._channels,
+            note=(self.reason or "") if kind == AlertKind.MONITOR_DEGRADED else "",
         )
