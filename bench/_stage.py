@@ -46,7 +46,9 @@ SMS_FROM = "+15550000000"
 SMS_TO = "+15551234567"
 
 # "USDC — CRITICAL (escalated)": one line per coin in a Discord/email body.
-_ITEM = re.compile(r"^(?P<coin>[A-Z0-9]+) — (?P<severity>[A-Z]+) \((?P<why>[^)]+)\)$", re.M)
+_ITEM = re.compile(
+    r"^(?P<coin>[A-Z0-9]+) — (?P<severity>[A-Z]+) \((?P<why>[^)]+)\)\r?$", re.M
+)  # email bodies end lines with CRLF
 
 T = TypeVar("T")
 
