@@ -93,7 +93,7 @@ class _Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mail = message_from_bytes(envelope.original_content, policy=policy.default)
-        part = mail.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+        part = mail.get_body(preferencelist=("plain", "html"))
         body = part.get_content() if part is not None else ""
         self._inbox.messages.append(Received("email", str(mail["Subject"]), body, time.time()))
         return "250 OK"
