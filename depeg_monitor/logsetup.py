@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 from depeg_monitor.config import LoggingSettings
 
 
-def configure_logging(settings: LoggingSettings, stream: object = None) -> None:
-    out = stream if stream is not None else sys.stdout
+class _Std:
+    """Whatever sys.stdout (or sys.stderr) is at write time: tests swap them."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _stream(self) -> TextIO:
+        stream: TextIO = getattr(sys, self._name)
+        return stream
+
+    def write(self, text: str) -> int:
+        return self._stream().write(text)
+
+    def flush(self) -> None:
+        self._stream().flush()
+
+    def isatty(self) -> bool:
+        return self._stream().isatty()
+
+
+def configure_logging(settings: LoggingSettings, to_stderr: bool = False) -> None:
+    out = _Std("stderr" if to_stderr else "stdout")
     level = getattr(logging, settings.level.upper())
     fmt = settings.format
     if fmt == "auto":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Sequence
 
 from depeg_monitor.clock import SystemClock
@@ -66,7 +65,7 @@ def render(results: Sequence[PollResult]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
-    configure_logging(settings.logging, stream=sys.stderr)  # warnings beside, not in, the table
+    configure_logging(settings.logging, to_stderr=True)  # warnings beside, not in, the table
     results = asyncio.run(poll_all(settings))
     print("\n".join(render(results)))
     return 0 if any(r.quotes for r in results) else 1
