@@ -30,6 +30,7 @@ class CoinState:
     notified: Severity  # highest level someone has heard; NONE while every send was held
     last_notified: float | None
     heard: tuple[str, ...]  # channels that heard this episode (they get the 'resolved')
+    reminders: int = 0  # reminders sent at the current level (each waits longer: backoff)
 
 
 CLOSED = CoinState(Severity.NONE, 0.0, Severity.NONE, None, ())
@@ -65,12 +66,15 @@ def confirm(a: Assessment, state: CoinState, cfg: AlertSettings) -> Severity:
     return Severity.MINOR if supported else Severity.NONE
 
 
-def reminder_interval(severity: Severity, cfg: AlertSettings) -> float:
-    return {
+def reminder_interval(severity: Severity, cfg: AlertSettings, sent: int = 0) -> float:
+    """The wait before the next reminder: the level's interval, growing with each one sent,
+    so a depeg that lasts days is a handful of reminders, not one every 15 minutes."""
+    base = {
         Severity.MINOR: cfg.reminder_minor,
         Severity.MAJOR: cfg.reminder_major,
         Severity.CRITICAL: cfg.reminder_critical,
     }[severity]
+    return min(base * cfg.reminder_backoff**sent, max(base, cfg.reminder_max))
 
 
 def cooldown(
@@ -87,7 +91,7 @@ def cooldown(
     if severity > state.notified:
         return AlertKind.ESCALATED, False  # bypasses every cooldown
     last = state.last_notified if state.last_notified is not None else state.since
-    if now - last >= reminder_interval(severity, cfg):
+    if now - last >= reminder_interval(severity, cfg, state.reminders):
         return AlertKind.REMINDER, False
     return None  # same or lower level inside its cooldown: say nothing
 
@@ -155,6 +159,7 @@ def advance(state: CoinState, severity: Severity, d: Decision | None, now: float
             notified=max(state.notified, severity),
             last_notified=now,
             heard=state.heard + tuple(c for c in d.channels if c not in state.heard),
+            reminders=state.reminders + 1 if d.kind == AlertKind.REMINDER else 0,
         )
     return state
 

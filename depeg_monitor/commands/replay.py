@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from depeg_monitor.commands import settings_or_exit
 from depeg_monitor.replay.manifest import ManifestError, load_manifest
 from depeg_monitor.replay.report import build_report, to_json, to_text
 from depeg_monitor.replay.runner import run_replay
@@ -23,11 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="alert timeline lines in the text report (default 200)",
     )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None,
+        help="take channels and routes (quiet hours included) from this configuration, "
+        "to see which channel would have received each message; nothing is sent",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        report = build_report(run_replay(load_manifest(args.manifest)))
+        routing = settings_or_exit(args) if args.config else None
+        report = build_report(run_replay(load_manifest(args.manifest, routing)))
     except ManifestError as e:
         print(f"replay: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

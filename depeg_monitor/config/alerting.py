@@ -47,6 +47,10 @@ class AlertSettings(BaseModel):
     reminder_critical: float = Field(900.0, gt=0, description="Seconds between reminders.")
     reminder_major: float = Field(3600.0, gt=0)
     reminder_minor: float = Field(14_400.0, gt=0)
+    # Each further reminder at the same level waits reminder_backoff times longer, up to
+    # reminder_max (1.0: a fixed interval).
+    reminder_backoff: float = Field(2.0, ge=1.0)
+    reminder_max: float = Field(14_400.0, gt=0)
     # A minor deviation alerts only with supporting context: these are its tests.
     confirm_minor_hold: float = Field(600.0, ge=0)
     confirm_volume_spike: float = Field(3.0, gt=1)

@@ -151,8 +151,12 @@ def _event(i: int, t: dict[str, Any]) -> EventSpec:
     )
 
 
-def load_manifest(path: str | Path) -> Manifest:
-    """Read and check a manifest; every problem is a ManifestError naming the spot."""
+def load_manifest(path: str | Path, routing: Settings | None = None) -> Manifest:
+    """Read and check a manifest; every problem is a ManifestError naming the spot.
+
+    routing, when given, supplies the channels and alert routes (quiet hours included) of a
+    real configuration, so the report says which channel would have heard each message.
+    """
     p = Path(path)
     try:
         with open(p, "rb") as f:
@@ -173,6 +177,9 @@ def load_manifest(path: str | Path) -> Manifest:
     for s in series:
         coins.setdefault(s.coin, {})
     overrides["coins"] = coins
+    if routing is not None:
+        overrides["channels"] = routing.model_dump()["channels"]
+        overrides["alerts"] = routing.alerts.model_dump()
     # Every decision is "heard" in a replay unless the manifest routes alerts itself, so the
     # policy's escalations and reminders behave as they would for a watched monitor.
     if not overrides.get("channels"):

@@ -23,6 +23,8 @@ class TimelineEntry:
     deviation: float | None
     venues: tuple[str, ...]
     in_event: bool
+    channels: tuple[str, ...] = ()  # who would have heard it
+    held: str | None = None  # why nobody did (quiet_hours, silenced, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,8 @@ def build_report(run: ReplayRun) -> Report:
                     snap.deviation if snap else None,
                     tuple(sorted({u.venue for u in snap.used})) if snap else (),
                     inside,
+                    alert.channels,
+                    alert.suppressed,
                 )
             )
 
@@ -191,6 +195,8 @@ def to_json(r: Report) -> dict[str, Any]:
                 "deviation": t.deviation,
                 "venues": list(t.venues),
                 "in_event": t.in_event,
+                "channels": list(t.channels),
+                "held": t.held,
             }
             for t in r.timeline
         ],
@@ -238,9 +244,10 @@ def to_text(r: Report, timeline_limit: int = 200) -> str:
         price = "-" if t.price is None else f"{t.price:.4f}"
         dev = "" if t.deviation is None else f" ({t.deviation * 100:+.2f} %)"
         flag = "" if t.in_event or t.kind not in _ONSET else "  [outside events]"
+        to = f"held: {t.held}" if t.held else "→ " + ",".join(t.channels)
         lines.append(
             f"  {format_time(t.ts)}  {t.coin:<6} {t.severity.label:<8} {t.kind.value:<9} "
-            f"{price}{dev}  {','.join(t.venues)}{flag}"
+            f"{price}{dev}  {','.join(t.venues)}  {to}{flag}"
         )
     if len(r.timeline) > timeline_limit:
         lines.append(f"  … {len(r.timeline) - timeline_limit} more (use --json for all)")

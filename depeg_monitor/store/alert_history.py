@@ -202,6 +202,7 @@ async def load_policy_state(engine: AsyncEngine) -> dict[str, CoinState]:
                 notified=max(state.notified, sev),
                 last_notified=ts,
                 heard=state.heard + tuple(c for c in channels if c not in state.heard),
+                reminders=state.reminders + 1 if r.kind == AlertKind.REMINDER.value else 0,
             )
         states[r.coin] = state
     return {c: s for c, s in states.items() if s.severity}

@@ -133,3 +133,14 @@ def test_unavailable_channels_drop_out_of_routes(mk: Any, cfg: Any) -> None:
     policy = AlertPolicy(cfg(), available={"discord", "sms"})
     out = policy.decide([mk("USDC", Severity.CRITICAL, MONDAY_10, price=0.9)], MONDAY_10)
     assert out[0].channels == ("discord", "sms")
+
+
+def test_a_day_long_critical_reminds_with_growing_gaps(mk: Any, cfg: Any) -> None:
+    """A critical depeg lasting 24 h: 15 min, then 30, 60, 120, then every 4 h — 9 reminders."""
+    policy = AlertPolicy(cfg())
+    out: list[Alert] = []
+    for minute in range(24 * 60):
+        now = MONDAY_10 + minute * 60
+        out += policy.decide([mk("USDC", CR, now, price=0.9)], now)
+    reminders = [round((a.ts - MONDAY_10) / 60) for a in out if a.kind == AlertKind.REMINDER]
+    assert reminders == [15, 45, 105, 225, 465, 705, 945, 1185, 1425]

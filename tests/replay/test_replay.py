@@ -199,3 +199,19 @@ def test_bad_manifests_raise_manifest_error(tmp_path: Path, text: str, message: 
     path.write_text(text)
     with pytest.raises(ManifestError, match=message):
         run_replay(load_manifest(path))
+
+
+def test_cli_with_config_says_which_channels_would_have_heard(
+    manifest_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --config, each message names the configured channels its route would reach."""
+    cfg = tmp_path / "routes.toml"
+    cfg.write_text(
+        '[channels.discord]\ntype = "console"\n[channels.sms]\ntype = "console"\n'
+        '[[alerts.routes.critical]]\nchannels = ["discord", "sms"]\n'
+    )
+    assert main(["replay", str(manifest_path), "--config", str(cfg), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    critical = next(t for t in data["timeline"] if t["severity"] == "critical")
+    assert critical["channels"] == ["discord", "sms"]
+    assert critical["held"] is None
