@@ -193,6 +193,7 @@ class StageConfig:
     clear_hold: float = 300.0
     confirm_minor_hold: float = 600.0
     stale_after: float = 120.0
+    degraded_after: float = 60.0
     max_quote_age: float = 60.0
     db_flush_interval: float = 2.0
     db_batch_size: int = 500
@@ -263,6 +264,7 @@ def build_config(
             "host": "127.0.0.1",
             "port": health_port,
             "stale_after": cfg.stale_after,
+            "degraded_after": cfg.degraded_after,
             "alert_channels": list(cfg.health_alert_channels),
         },
         "logging": {"level": cfg.log_level, "format": "json"},

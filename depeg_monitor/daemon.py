@@ -135,7 +135,7 @@ class Daemon:
                 self.health_port = server.port
                 stack.push_async_callback(server.stop)
 
-            selfwatch = SelfWatch(s.health, tuple(channels))
+            selfwatch = SelfWatch(s.health, tuple(channels), grace=s.health.degraded_after)
             heartbeat = Heartbeat(s.health, session, clock)
             retention = RetentionJob(engine, s.database, clock, self.health)
 

@@ -52,5 +52,7 @@ class HealthSettings(BaseModel):
     history_interval: float = Field(60.0, gt=0, description="Seconds between health rows.")
     heartbeat_url: SecretStr | None = None  # pinged while healthy (healthchecks.io, Uptime Robot)
     heartbeat_interval: float = Field(60.0, gt=0)
+    # /health must have failed this long before "monitor degraded" is sent (seconds).
+    degraded_after: float = Field(60.0, ge=0)
     # Channels that hear "monitor degraded" / "recovered"; empty: every configured channel.
     alert_channels: list[str] = Field(default_factory=list)
