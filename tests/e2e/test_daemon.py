@@ -38,9 +38,6 @@ def svb_config(**overrides: Any) -> Any:
         "clear_hold": 20.0,
         "confirm_minor_hold": 12.0,
         "stale_after": 30.0,
-        # svb.toml's major plateau (0.978, -2.2 %) lies under the fully widened major threshold
-        # (1.5 % × 1.5 = 2.25 %), so with the default cap USDC skips major (reported).
-        "volatility_widen_max": 1.3,
     }
     settings.update(overrides)
     return stage.StageConfig(**settings)
