@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -125,6 +125,49 @@ def split_market(market: str) -> tuple[str, str]:
     return base, quote
 
 
+def spelling(sep: str = "", *, lower: bool = False) -> SymbolFn:
+    """The symbol function of a venue that writes BASE/QUOTE as BASE{sep}QUOTE."""
+
+    def symbol(market: str) -> str:
+        base, quote_ccy = split_market(market)
+        text = f"{base}{sep}{quote_ccy}"
+        return text.lower() if lower else text
+
+    return symbol
+
+
+def per_market(template: str, placeholder: str) -> RequestsFn:
+    """One request per market, its spelling put into the path (e.g. /ticker/{pair}/)."""
+
+    def requests(symbols: Sequence[str]) -> list[Request]:
+        return [Request(template.format(**{placeholder: s}), symbols=(s,)) for s in symbols]
+
+    return requests
+
+
+def all_at_once(
+    path: str,
+    params: tuple[tuple[str, str], ...] = (),
+    weight: float = 1.0,
+    *,
+    list_param: str | None = None,
+) -> RequestsFn:
+    """One request for every market; `list_param` (if any) names them comma-separated, first."""
+
+    def requests(symbols: Sequence[str]) -> list[Request]:
+        if not symbols:
+            return []
+        listed = ((list_param, ",".join(symbols)),) if list_param else ()
+        return [Request(path, listed + params, weight, tuple(symbols))]
+
+    return requests
+
+
+def requested_market(req: Request, keys: Mapping[str, str]) -> str | None:
+    """The market a one-market request asked for (None: not one we watch)."""
+    return keys.get(req.symbols[0]) if req.symbols else None
+
+
 def retry_after(resp: Response) -> float | None:
     """Retry-After in seconds (the venues here send seconds, not HTTP dates)."""
     raw = resp.header("Retry-After")
@@ -151,6 +194,13 @@ def http_error(resp: Response, detail: str = "") -> VenueError | None:
     if s >= 500:
         return VenueError(ErrorKind.SERVER_ERROR, f"HTTP {s}")
     return VenueError(ErrorKind.CLIENT_ERROR, f"HTTP {s}" + (f" {detail}" if detail else ""))
+
+
+def raise_for_status(resp: Response, detail: str = "") -> None:
+    """Raise the shared classification of a non-2xx status; return quietly on 2xx."""
+    err = http_error(resp, detail)
+    if err is not None:
+        raise err
 
 
 def load_json(resp: Response) -> Any:
@@ -229,3 +279,73 @@ def quote(
         ts_exchange=ts_exchange,
         ts_received=received,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TickerFields:
+    """Where a venue's ticker object keeps each figure (None: the venue does not send it)."""
+
+    price: str
+    bid: str | None = None
+    ask: str | None = None
+    volume_base: str | None = None
+    volume_quote: str | None = None
+    ts: str | None = None  # the exchange's time of this ticker, read with ts_parser
+    ts_parser: Callable[[Any], float | None] = ms
+
+
+def ticker_quote(
+    venue: str,
+    market: str,
+    received: float,
+    row: Any,
+    fields: TickerFields,
+    ts_exchange: float | None = None,
+) -> Quote:
+    """One ticker object as a Quote; `ts_exchange` stands in when the row has no time field."""
+    price = number(field_of(row, fields.price), fields.price)
+
+    def opt(name: str | None) -> float | None:
+        return optional(row.get(name)) if name is not None else None
+
+    return quote(
+        venue,
+        market,
+        received,
+        price=price,
+        bid=opt(fields.bid),
+        ask=opt(fields.ask),
+        volume_base=opt(fields.volume_base),
+        volume_quote=opt(fields.volume_quote),
+        ts_exchange=fields.ts_parser(row.get(fields.ts)) if fields.ts else ts_exchange,
+    )
+
+
+def rows_to_quotes(
+    venue: str,
+    rows: Iterable[Any],
+    keys: Mapping[str, str],
+    received: float,
+    fields: TickerFields,
+    *,
+    key_field: str,
+    ts_exchange: float | None = None,
+) -> list[Quote]:
+    """Quotes for the rows of a list answer whose `key_field` names a market we watch."""
+    out = []
+    for row in rows:
+        market = keys.get(str(field_of(row, key_field)))
+        if market is not None:
+            out.append(ticker_quote(venue, market, received, row, fields, ts_exchange))
+    return out
+
+
+def listed(
+    rows: Iterable[Any], key_field: str, trading: Callable[[dict[str, Any]], bool]
+) -> dict[str, str]:
+    """{spelling: spelling} for the listing rows that carry `key_field` and still trade."""
+    return {
+        str(r[key_field]): str(r[key_field])
+        for r in rows
+        if isinstance(r, dict) and key_field in r and trading(r)
+    }

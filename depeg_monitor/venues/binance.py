@@ -12,17 +12,16 @@ from depeg_monitor.venues.base import (
     RateLimit,
     Request,
     Response,
+    TickerFields,
     VenueError,
     VenueSpec,
     field_of,
-    http_error,
+    listed,
     load_json,
-    ms,
-    number,
-    optional,
-    quote,
+    raise_for_status,
     retry_after,
-    split_market,
+    rows_to_quotes,
+    spelling,
 )
 
 NAME = "binance"
@@ -32,10 +31,15 @@ BATCH = 20  # symbols 1–20 weigh 2; 21–100 weigh 40, so batches of 20 are ch
 TICKER_WEIGHT = 2.0
 LISTING_WEIGHT = 20.0
 
-
-def symbol(market: str) -> str:
-    base, quote_ccy = split_market(market)
-    return base + quote_ccy
+symbol = spelling()
+FIELDS = TickerFields(
+    price="lastPrice",
+    bid="bidPrice",
+    ask="askPrice",
+    volume_base="volume",
+    volume_quote="quoteVolume",
+    ts="closeTime",
+)
 
 
 def requests(symbols: Sequence[str]) -> list[Request]:
@@ -56,34 +60,14 @@ def check(resp: Response) -> Any:
         raise VenueError(ErrorKind.UNKNOWN_MARKET, msg or "Invalid symbol.")
     if resp.status == 403:
         raise VenueError(ErrorKind.BANNED, "HTTP 403 (WAF)", retry_after(resp))
-    err = http_error(resp, msg)
-    if err is not None:
-        raise err
+    raise_for_status(resp, msg)
     return payload
 
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
     payload = check(resp)
     rows = payload if isinstance(payload, list) else [payload]
-    out = []
-    for row in rows:
-        market = keys.get(str(field_of(row, "symbol")))
-        if market is None:
-            continue
-        out.append(
-            quote(
-                NAME,
-                market,
-                received,
-                price=number(row.get("lastPrice"), "lastPrice"),
-                bid=optional(row.get("bidPrice")),
-                ask=optional(row.get("askPrice")),
-                volume_base=optional(row.get("volume")),
-                volume_quote=optional(row.get("quoteVolume")),
-                ts_exchange=ms(row.get("closeTime")),
-            )
-        )
-    return out
+    return rows_to_quotes(NAME, rows, keys, received, FIELDS, key_field="symbol")
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
@@ -91,11 +75,7 @@ def parse_listing(resp: Response) -> dict[str, str]:
     rows = field_of(payload, "symbols")
     if not isinstance(rows, list):
         raise VenueError(ErrorKind.MALFORMED, "exchangeInfo without symbols")
-    return {
-        str(r["symbol"]): str(r["symbol"])
-        for r in rows
-        if isinstance(r, dict) and "symbol" in r and r.get("status", "TRADING") == "TRADING"
-    }
+    return listed(rows, "symbol", lambda r: r.get("status", "TRADING") == "TRADING")
 
 
 SPEC = VenueSpec(

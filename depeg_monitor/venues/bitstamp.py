@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -11,29 +11,28 @@ from depeg_monitor.venues.base import (
     RateLimit,
     Request,
     Response,
+    TickerFields,
     VenueError,
     VenueSpec,
-    field_of,
-    http_error,
     load_json,
-    number,
     optional,
-    quote,
-    split_market,
+    per_market,
+    raise_for_status,
+    requested_market,
+    spelling,
+    ticker_quote,
 )
 
 NAME = "bitstamp"
 TICKER_PATH = "/api/v2/ticker/{pair}/"
 LISTING_PATH = "/api/v2/markets/"
 
-
-def symbol(market: str) -> str:
-    base, quote_ccy = split_market(market)
-    return (base + quote_ccy).lower()
-
-
-def requests(symbols: Sequence[str]) -> list[Request]:
-    return [Request(TICKER_PATH.format(pair=s), symbols=(s,)) for s in symbols]
+symbol = spelling(lower=True)
+requests = per_market(TICKER_PATH, "pair")
+# timestamp is in seconds, as a string
+FIELDS = TickerFields(
+    price="last", bid="bid", ask="ask", volume_base="volume", ts="timestamp", ts_parser=optional
+)
 
 
 def check(resp: Response) -> Any:
@@ -44,9 +43,7 @@ def check(resp: Response) -> Any:
     reason = str(payload.get("reason", payload.get("message", "")))[:120] if code else ""
     if code == "400.002":  # "Request rejected due to exceeded rate limit"
         raise VenueError(ErrorKind.RATE_LIMITED, reason or code)
-    err = http_error(resp, reason)
-    if err is not None:
-        raise err
+    raise_for_status(resp, reason)
     if code and payload.get("status") == "error":
         raise VenueError(ErrorKind.CLIENT_ERROR, reason or code)
     return payload
@@ -54,21 +51,8 @@ def check(resp: Response) -> Any:
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
     payload = check(resp)
-    market = keys.get(req.symbols[0]) if req.symbols else None
-    if market is None:
-        return []
-    return [
-        quote(
-            NAME,
-            market,
-            received,
-            price=number(field_of(payload, "last"), "last"),
-            bid=optional(payload.get("bid")),
-            ask=optional(payload.get("ask")),
-            volume_base=optional(payload.get("volume")),
-            ts_exchange=optional(payload.get("timestamp")),  # seconds, as a string
-        )
-    ]
+    market = requested_market(req, keys)
+    return [] if market is None else [ticker_quote(NAME, market, received, payload, FIELDS)]
 
 
 def parse_listing(resp: Response) -> dict[str, str]:

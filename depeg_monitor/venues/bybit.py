@@ -5,7 +5,7 @@ HTTP 403 means the IP is throttled ("access too frequent"): stop for at least 10
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -14,16 +14,17 @@ from depeg_monitor.venues.base import (
     RateLimit,
     Request,
     Response,
+    TickerFields,
     VenueError,
     VenueSpec,
+    all_at_once,
     field_of,
-    http_error,
+    listed,
     load_json,
     ms,
-    number,
-    optional,
-    quote,
-    split_market,
+    raise_for_status,
+    rows_to_quotes,
+    spelling,
 )
 
 NAME = "bybit"
@@ -31,16 +32,16 @@ TICKER_PATH = "/v5/market/tickers"
 LISTING_PATH = "/v5/market/instruments-info"
 BAN_SECONDS = 600.0
 
-
-def symbol(market: str) -> str:
-    base, quote_ccy = split_market(market)
-    return base + quote_ccy
-
-
-def requests(symbols: Sequence[str]) -> list[Request]:
-    if not symbols:
-        return []
-    return [Request(TICKER_PATH, (("category", "spot"),), 1.0, tuple(symbols))]
+symbol = spelling()
+requests = all_at_once(TICKER_PATH, (("category", "spot"),))
+# no per-ticker time: parse stamps every row with the answer's top-level `time`
+FIELDS = TickerFields(
+    price="lastPrice",
+    bid="bid1Price",
+    ask="ask1Price",
+    volume_base="volume24h",
+    volume_quote="turnover24h",
+)
 
 
 def check(resp: Response) -> tuple[list[Any], float | None]:
@@ -48,9 +49,7 @@ def check(resp: Response) -> tuple[list[Any], float | None]:
     if resp.status == 403:  # body undocumented; may not even be JSON
         raise VenueError(ErrorKind.BANNED, "HTTP 403 access too frequent", BAN_SECONDS)
     payload = load_json(resp)
-    err = http_error(resp)
-    if err is not None:
-        raise err
+    raise_for_status(resp)
     code = field_of(payload, "retCode")
     msg = str(payload.get("retMsg", ""))[:120]
     if code == 10001 and "symbol" in msg.lower():
@@ -67,34 +66,12 @@ def check(resp: Response) -> tuple[list[Any], float | None]:
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
     rows, ts = check(resp)
-    out = []
-    for row in rows:
-        market = keys.get(str(field_of(row, "symbol")))
-        if market is None:
-            continue
-        out.append(
-            quote(
-                NAME,
-                market,
-                received,
-                price=number(row.get("lastPrice"), "lastPrice"),
-                bid=optional(row.get("bid1Price")),
-                ask=optional(row.get("ask1Price")),
-                volume_base=optional(row.get("volume24h")),
-                volume_quote=optional(row.get("turnover24h")),
-                ts_exchange=ts,  # the answer's time: Bybit gives no per-ticker timestamp
-            )
-        )
-    return out
+    return rows_to_quotes(NAME, rows, keys, received, FIELDS, key_field="symbol", ts_exchange=ts)
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
     rows, _ = check(resp)
-    return {
-        str(r["symbol"]): str(r["symbol"])
-        for r in rows
-        if isinstance(r, dict) and "symbol" in r and r.get("status", "Trading") == "Trading"
-    }
+    return listed(rows, "symbol", lambda r: r.get("status", "Trading") == "Trading")
 
 
 SPEC = VenueSpec(

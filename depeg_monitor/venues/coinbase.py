@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -11,30 +11,29 @@ from depeg_monitor.venues.base import (
     RateLimit,
     Request,
     Response,
+    TickerFields,
     VenueError,
     VenueSpec,
-    field_of,
-    http_error,
     iso,
+    listed,
     load_json,
-    number,
-    optional,
-    quote,
-    split_market,
+    per_market,
+    raise_for_status,
+    requested_market,
+    spelling,
+    ticker_quote,
 )
 
 NAME = "coinbase"
 TICKER_PATH = "/products/{product_id}/ticker"
 LISTING_PATH = "/products"
 
-
-def symbol(market: str) -> str:
-    base, quote_ccy = split_market(market)
-    return f"{base}-{quote_ccy}"
-
-
-def requests(symbols: Sequence[str]) -> list[Request]:
-    return [Request(TICKER_PATH.format(product_id=s), symbols=(s,)) for s in symbols]
+symbol = spelling("-")
+requests = per_market(TICKER_PATH, "product_id")
+# time is ISO-8601 with microseconds
+FIELDS = TickerFields(
+    price="price", bid="bid", ask="ask", volume_base="volume", ts="time", ts_parser=iso
+)
 
 
 def check(resp: Response) -> Any:
@@ -42,43 +41,25 @@ def check(resp: Response) -> Any:
     message = str(payload.get("message", ""))[:120] if isinstance(payload, dict) else ""
     if resp.status in (400, 404) and message in ("NotFound", "Product not found", ""):
         raise VenueError(ErrorKind.UNKNOWN_MARKET, message or f"HTTP {resp.status}")
-    err = http_error(resp, message)
-    if err is not None:
-        raise err
+    raise_for_status(resp, message)
     return payload
 
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
     payload = check(resp)
-    market = keys.get(req.symbols[0]) if req.symbols else None
-    if market is None:
-        return []
-    return [
-        quote(
-            NAME,
-            market,
-            received,
-            price=number(field_of(payload, "price"), "price"),
-            bid=optional(payload.get("bid")),
-            ask=optional(payload.get("ask")),
-            volume_base=optional(payload.get("volume")),
-            ts_exchange=iso(payload.get("time")),
-        )
-    ]
+    market = requested_market(req, keys)
+    return [] if market is None else [ticker_quote(NAME, market, received, payload, FIELDS)]
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
     payload = check(resp)
     if not isinstance(payload, list):
         raise VenueError(ErrorKind.MALFORMED, "products is not a list")
-    return {
-        str(p["id"]): str(p["id"])
-        for p in payload
-        if isinstance(p, dict)
-        and "id" in p
-        and p.get("status", "online") == "online"
-        and not p.get("trading_disabled", False)
-    }
+    return listed(
+        payload,
+        "id",
+        lambda p: p.get("status", "online") == "online" and not p.get("trading_disabled", False),
+    )
 
 
 SPEC = VenueSpec(

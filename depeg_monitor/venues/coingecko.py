@@ -5,7 +5,7 @@ Markets are COIN/USD; the id comes from [coins.X] coingecko_id or the table belo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -16,11 +16,13 @@ from depeg_monitor.venues.base import (
     Response,
     VenueError,
     VenueSpec,
-    http_error,
+    all_at_once,
+    listed,
     load_json,
     number,
     optional,
     quote,
+    raise_for_status,
     retry_after,
     split_market,
 )
@@ -48,16 +50,11 @@ def symbol(market: str) -> str:
     return IDS.get(base, base.lower())
 
 
-def requests(symbols: Sequence[str]) -> list[Request]:
-    if not symbols:
-        return []
-    params = (
-        ("ids", ",".join(symbols)),
-        ("vs_currencies", "usd"),
-        ("include_24hr_vol", "true"),
-        ("include_last_updated_at", "true"),
-    )
-    return [Request(PRICE_PATH, params, 1.0, tuple(symbols))]
+requests = all_at_once(
+    PRICE_PATH,
+    (("vs_currencies", "usd"), ("include_24hr_vol", "true"), ("include_last_updated_at", "true")),
+    list_param="ids",
+)
 
 
 def check(resp: Response) -> Any:
@@ -68,9 +65,7 @@ def check(resp: Response) -> Any:
         raise VenueError(ErrorKind.RATE_LIMITED, "HTTP 429", retry_after(resp))
     if resp.status == 403:
         raise VenueError(ErrorKind.BANNED, "HTTP 403 blocked", retry_after(resp))
-    err = http_error(resp, message)
-    if err is not None:
-        raise err
+    raise_for_status(resp, message)
     if not isinstance(payload, dict):
         raise VenueError(ErrorKind.MALFORMED, "answer is not an object")
     return payload
@@ -101,7 +96,7 @@ def parse_listing(resp: Response) -> dict[str, str]:
     payload = check(resp) if resp.status != 200 else load_json(resp)
     if not isinstance(payload, list):
         raise VenueError(ErrorKind.MALFORMED, "coins/list is not a list")
-    return {str(c["id"]): str(c["id"]) for c in payload if isinstance(c, dict) and "id" in c}
+    return listed(payload, "id", lambda c: True)
 
 
 SPEC = VenueSpec(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -14,11 +14,14 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     field_of,
-    http_error,
     load_json,
     number,
     optional,
+    per_market,
     quote,
+    raise_for_status,
+    requested_market,
+    spelling,
     split_market,
 )
 
@@ -26,14 +29,8 @@ NAME = "gemini"
 TICKER_PATH = "/v1/pubticker/{symbol}"
 LISTING_PATH = "/v1/symbols"
 
-
-def symbol(market: str) -> str:
-    base, quote_ccy = split_market(market)
-    return (base + quote_ccy).lower()
-
-
-def requests(symbols: Sequence[str]) -> list[Request]:
-    return [Request(TICKER_PATH.format(symbol=s), symbols=(s,)) for s in symbols]
+symbol = spelling(lower=True)
+requests = per_market(TICKER_PATH, "symbol")
 
 
 def check(resp: Response) -> Any:
@@ -43,15 +40,13 @@ def check(resp: Response) -> Any:
         raise VenueError(ErrorKind.UNKNOWN_MARKET, str(payload.get("message", reason))[:120])
     if reason == "RateLimit":
         raise VenueError(ErrorKind.RATE_LIMITED, reason)
-    err = http_error(resp, reason)
-    if err is not None:
-        raise err
+    raise_for_status(resp, reason)
     return payload
 
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
     payload = check(resp)
-    market = keys.get(req.symbols[0]) if req.symbols else None
+    market = requested_market(req, keys)
     if market is None:
         return []
     base, quote_ccy = split_market(market)

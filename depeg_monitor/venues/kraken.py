@@ -6,7 +6,7 @@ AssetPairs listing maps the altname we ask for to that key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -17,12 +17,14 @@ from depeg_monitor.venues.base import (
     Response,
     VenueError,
     VenueSpec,
+    all_at_once,
     field_of,
-    http_error,
     load_json,
     number,
     optional,
     quote,
+    raise_for_status,
+    spelling,
     split_market,
 )
 
@@ -30,10 +32,8 @@ NAME = "kraken"
 TICKER_PATH = "/0/public/Ticker"
 LISTING_PATH = "/0/public/AssetPairs"
 
-
-def symbol(market: str) -> str:
-    base, quote_ccy = split_market(market)
-    return base + quote_ccy
+symbol = spelling()
+requests = all_at_once(TICKER_PATH, list_param="pair")
 
 
 def fallback_keys(market: str, sym: str) -> tuple[str, ...]:
@@ -42,17 +42,9 @@ def fallback_keys(market: str, sym: str) -> tuple[str, ...]:
     return (sym, f"X{base}Z{q}", f"{base}Z{q}", f"X{base}{q}")
 
 
-def requests(symbols: Sequence[str]) -> list[Request]:
-    if not symbols:
-        return []
-    return [Request(TICKER_PATH, (("pair", ",".join(symbols)),), 1.0, tuple(symbols))]
-
-
 def check(resp: Response) -> Any:
     payload = load_json(resp)
-    err = http_error(resp)
-    if err is not None:
-        raise err
+    raise_for_status(resp)
     errors = field_of(payload, "error") or []
     if errors:
         text = "; ".join(str(e) for e in errors)[:160]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -11,17 +11,18 @@ from depeg_monitor.venues.base import (
     RateLimit,
     Request,
     Response,
+    TickerFields,
     VenueError,
     VenueSpec,
+    all_at_once,
     field_of,
-    http_error,
+    listed,
     load_json,
     ms,
-    number,
-    optional,
-    quote,
+    raise_for_status,
     retry_after,
-    split_market,
+    rows_to_quotes,
+    spelling,
 )
 
 NAME = "kucoin"
@@ -30,16 +31,12 @@ LISTING_PATH = "/api/v2/symbols"
 TICKER_WEIGHT = 15.0
 LISTING_WEIGHT = 4.0
 
-
-def symbol(market: str) -> str:
-    base, quote_ccy = split_market(market)
-    return f"{base}-{quote_ccy}"
-
-
-def requests(symbols: Sequence[str]) -> list[Request]:
-    if not symbols:
-        return []
-    return [Request(TICKER_PATH, (), TICKER_WEIGHT, tuple(symbols))]
+symbol = spelling("-")
+requests = all_at_once(TICKER_PATH, weight=TICKER_WEIGHT)
+# no per-ticker time: parse stamps every row with data.time
+FIELDS = TickerFields(
+    price="last", bid="buy", ask="sell", volume_base="vol", volume_quote="volValue"
+)
 
 
 def _reset_seconds(resp: Response) -> float | None:
@@ -58,9 +55,7 @@ def check(resp: Response) -> Any:
         raise VenueError(ErrorKind.RATE_LIMITED, msg or "code 429000", _reset_seconds(resp))
     if code == "400100" and "pair" in msg.lower():
         raise VenueError(ErrorKind.UNKNOWN_MARKET, msg)
-    err = http_error(resp, msg)
-    if err is not None:
-        raise err
+    raise_for_status(resp, msg)
     if code != "200000":
         raise VenueError(ErrorKind.CLIENT_ERROR, f"code {code} {msg}".strip())
     return payload.get("data")
@@ -72,36 +67,14 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
     if not isinstance(rows, list):
         raise VenueError(ErrorKind.MALFORMED, "data.ticker is not a list")
     ts = ms(data.get("time"))
-    out = []
-    for row in rows:
-        market = keys.get(str(field_of(row, "symbol")))
-        if market is None:
-            continue
-        out.append(
-            quote(
-                NAME,
-                market,
-                received,
-                price=number(row.get("last"), "last"),
-                bid=optional(row.get("buy")),
-                ask=optional(row.get("sell")),
-                volume_base=optional(row.get("vol")),
-                volume_quote=optional(row.get("volValue")),
-                ts_exchange=ts,
-            )
-        )
-    return out
+    return rows_to_quotes(NAME, rows, keys, received, FIELDS, key_field="symbol", ts_exchange=ts)
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
     data = check(resp)
     if not isinstance(data, list):
         raise VenueError(ErrorKind.MALFORMED, "symbols is not a list")
-    return {
-        str(r["symbol"]): str(r["symbol"])
-        for r in data
-        if isinstance(r, dict) and "symbol" in r and r.get("enableTrading", True)
-    }
+    return listed(data, "symbol", lambda r: bool(r.get("enableTrading", True)))
 
 
 SPEC = VenueSpec(

@@ -6,7 +6,7 @@ older `ts`; the collector drops such regressions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -15,17 +15,17 @@ from depeg_monitor.venues.base import (
     RateLimit,
     Request,
     Response,
+    TickerFields,
     VenueError,
     VenueSpec,
+    all_at_once,
     field_of,
-    http_error,
+    listed,
     load_json,
-    ms,
-    number,
-    optional,
-    quote,
+    raise_for_status,
     retry_after,
-    split_market,
+    rows_to_quotes,
+    spelling,
 )
 
 NAME = "okx"
@@ -33,16 +33,16 @@ TICKERS_PATH = "/api/v5/market/tickers"
 TICKER_PATH = "/api/v5/market/ticker"  # one instrument; documented, used only by tooling
 LISTING_PATH = "/api/v5/public/instruments"
 
-
-def symbol(market: str) -> str:
-    base, quote_ccy = split_market(market)
-    return f"{base}-{quote_ccy}"
-
-
-def requests(symbols: Sequence[str]) -> list[Request]:
-    if not symbols:
-        return []
-    return [Request(TICKERS_PATH, (("instType", "SPOT"),), 1.0, tuple(symbols))]
+symbol = spelling("-")
+requests = all_at_once(TICKERS_PATH, (("instType", "SPOT"),))
+FIELDS = TickerFields(
+    price="last",
+    bid="bidPx",
+    ask="askPx",
+    volume_base="vol24h",  # spot: base currency
+    volume_quote="volCcy24h",  # spot: quote currency
+    ts="ts",
+)
 
 
 def check(resp: Response) -> Any:
@@ -53,9 +53,7 @@ def check(resp: Response) -> Any:
         raise VenueError(ErrorKind.RATE_LIMITED, msg or "code 50011", retry_after(resp))
     if code == "51001":
         raise VenueError(ErrorKind.UNKNOWN_MARKET, msg or "code 51001")
-    err = http_error(resp, msg)
-    if err is not None:
-        raise err
+    raise_for_status(resp, msg)
     if code != "0":
         kind = ErrorKind.SERVER_ERROR if code.startswith("500") else ErrorKind.CLIENT_ERROR
         raise VenueError(kind, f"code {code} {msg}".strip())
@@ -66,33 +64,11 @@ def check(resp: Response) -> Any:
 
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
-    out = []
-    for row in check(resp):
-        market = keys.get(str(field_of(row, "instId")))
-        if market is None:
-            continue
-        out.append(
-            quote(
-                NAME,
-                market,
-                received,
-                price=number(row.get("last"), "last"),
-                bid=optional(row.get("bidPx")),
-                ask=optional(row.get("askPx")),
-                volume_base=optional(row.get("vol24h")),  # spot: base currency
-                volume_quote=optional(row.get("volCcy24h")),  # spot: quote currency
-                ts_exchange=ms(row.get("ts")),
-            )
-        )
-    return out
+    return rows_to_quotes(NAME, check(resp), keys, received, FIELDS, key_field="instId")
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
-    return {
-        str(r["instId"]): str(r["instId"])
-        for r in check(resp)
-        if isinstance(r, dict) and "instId" in r and r.get("state", "live") == "live"
-    }
+    return listed(check(resp), "instId", lambda r: r.get("state", "live") == "live")
 
 
 SPEC = VenueSpec(
