@@ -254,6 +254,13 @@ def field_of(obj: Any, key: str) -> Any:
     return obj.get(key)
 
 
+def list_of(value: Any, what: str) -> list[Any]:
+    """`value` if it is a list; otherwise the answer is malformed."""
+    if not isinstance(value, list):
+        raise VenueError(ErrorKind.MALFORMED, f"{what} is not a list")
+    return value
+
+
 def quote(
     venue: str,
     market: str,

@@ -14,6 +14,7 @@ from depeg_monitor.venues.base import (
     TickerFields,
     VenueError,
     VenueSpec,
+    list_of,
     load_json,
     optional,
     per_market,
@@ -56,9 +57,7 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
-    payload = check(resp)
-    if not isinstance(payload, list):
-        raise VenueError(ErrorKind.MALFORMED, "markets is not a list")
+    payload = list_of(check(resp), "markets")
     out = {}
     for m in payload:
         if not isinstance(m, dict) or m.get("trading", "Enabled") != "Enabled":

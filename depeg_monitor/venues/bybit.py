@@ -19,6 +19,7 @@ from depeg_monitor.venues.base import (
     VenueSpec,
     all_at_once,
     field_of,
+    list_of,
     listed,
     load_json,
     ms,
@@ -58,9 +59,7 @@ def check(resp: Response) -> tuple[list[Any], float | None]:
         raise VenueError(ErrorKind.RATE_LIMITED, msg or "retCode 10006")
     if code != 0:
         raise VenueError(ErrorKind.CLIENT_ERROR, f"retCode {code} {msg}".strip())
-    rows = field_of(payload.get("result"), "list")
-    if not isinstance(rows, list):
-        raise VenueError(ErrorKind.MALFORMED, "result.list is not a list")
+    rows = list_of(field_of(payload.get("result"), "list"), "result.list")
     return rows, ms(payload.get("time"))
 
 

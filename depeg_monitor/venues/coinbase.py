@@ -15,6 +15,7 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     iso,
+    list_of,
     listed,
     load_json,
     per_market,
@@ -52,9 +53,7 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
-    payload = check(resp)
-    if not isinstance(payload, list):
-        raise VenueError(ErrorKind.MALFORMED, "products is not a list")
+    payload = list_of(check(resp), "products")
     return listed(
         payload,
         "id",

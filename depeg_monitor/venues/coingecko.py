@@ -17,6 +17,7 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     all_at_once,
+    list_of,
     listed,
     load_json,
     number,
@@ -93,9 +94,7 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
-    payload = check(resp) if resp.status != 200 else load_json(resp)
-    if not isinstance(payload, list):
-        raise VenueError(ErrorKind.MALFORMED, "coins/list is not a list")
+    payload = list_of(check(resp) if resp.status != 200 else load_json(resp), "coins/list")
     return listed(payload, "id", lambda c: True)
 
 

@@ -14,6 +14,7 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     field_of,
+    list_of,
     load_json,
     number,
     optional,
@@ -69,9 +70,7 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
-    payload = check(resp)
-    if not isinstance(payload, list):
-        raise VenueError(ErrorKind.MALFORMED, "symbols is not a list")
+    payload = list_of(check(resp), "symbols")
     return {str(s).lower(): str(s).lower() for s in payload}
 
 

@@ -16,6 +16,7 @@ from depeg_monitor.venues.base import (
     VenueSpec,
     all_at_once,
     field_of,
+    list_of,
     listed,
     load_json,
     ms,
@@ -63,17 +64,13 @@ def check(resp: Response) -> Any:
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
     data = check(resp)
-    rows = field_of(data, "ticker")
-    if not isinstance(rows, list):
-        raise VenueError(ErrorKind.MALFORMED, "data.ticker is not a list")
+    rows = list_of(field_of(data, "ticker"), "data.ticker")
     ts = ms(data.get("time"))
     return rows_to_quotes(NAME, rows, keys, received, FIELDS, key_field="symbol", ts_exchange=ts)
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
-    data = check(resp)
-    if not isinstance(data, list):
-        raise VenueError(ErrorKind.MALFORMED, "symbols is not a list")
+    data = list_of(check(resp), "symbols")
     return listed(data, "symbol", lambda r: bool(r.get("enableTrading", True)))
 
 

@@ -20,6 +20,7 @@ from depeg_monitor.venues.base import (
     VenueSpec,
     all_at_once,
     field_of,
+    list_of,
     listed,
     load_json,
     raise_for_status,
@@ -57,10 +58,7 @@ def check(resp: Response) -> Any:
     if code != "0":
         kind = ErrorKind.SERVER_ERROR if code.startswith("500") else ErrorKind.CLIENT_ERROR
         raise VenueError(kind, f"code {code} {msg}".strip())
-    data = payload.get("data")
-    if not isinstance(data, list):
-        raise VenueError(ErrorKind.MALFORMED, "data is not a list")
-    return data
+    return list_of(payload.get("data"), "data")
 
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
