@@ -71,3 +71,42 @@ def num(x: float, places: int = 8) -> str:
 
 def retry_after(hit: RateLimitHit) -> dict[str, str]:
     return {"Retry-After": str(hit.retry_after)}
+
+
+def spelling(sep: str = "", *, lower: bool = False) -> Callable[[Tick], str]:
+    """How a venue writes a market: BASE{sep}QUOTE, lower-cased if it says so."""
+
+    def spell(t: Tick) -> str:
+        text = f"{t.base}{sep}{t.quote}"
+        return text.lower() if lower else text
+
+    return spell
+
+
+def market_route(
+    spell: Callable[[Tick], str],
+    answer: Callable[[Tick, Book], Reply],
+    missing: Reply | Callable[[str], Reply],
+    *,
+    param: str,
+    in_query: bool = False,
+) -> Route:
+    """A route about the one market named by path parameter (or query) `param`."""
+
+    def route(ask: Ask, book: Book) -> Reply:
+        name = ask.query.get(param, "") if in_query else ask.match[param]
+        t = book.find(name, spell)
+        if t is None:
+            return missing if isinstance(missing, Reply) else missing(name)
+        return answer(t, book)
+
+    return route
+
+
+def too_many(body: Any) -> Callable[[RateLimitHit], Reply]:
+    """The usual throttle answer: HTTP 429, the venue's error body and Retry-After."""
+
+    def rate_limited(hit: RateLimitHit) -> Reply:
+        return Reply(429, body, retry_after(hit))
+
+    return rate_limited

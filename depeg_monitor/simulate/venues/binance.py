@@ -14,13 +14,12 @@ from depeg_monitor.simulate.venues.base import (
     VenueApi,
     num,
     retry_after,
+    spelling,
 )
 
 WEIGHT = {"X-MBX-USED-WEIGHT-1M": "2"}
 
-
-def spell(t: Tick) -> str:
-    return f"{t.base}{t.quote}"
+spell = spelling()
 
 
 def _error(status: int, code: int, msg: str) -> Reply:

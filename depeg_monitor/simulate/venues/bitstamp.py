@@ -6,25 +6,21 @@ from depeg_monitor.simulate.pricing import Tick
 from depeg_monitor.simulate.venues.base import (
     Ask,
     Book,
-    RateLimitHit,
     Reply,
     VenueApi,
+    market_route,
     num,
-    retry_after,
+    spelling,
+    too_many,
 )
 
 # Bitstamp's unknown-pair answer is not documented; a 404 with its error envelope stands in.
 NOT_FOUND = Reply(404, {"status": "error", "reason": "Not found.", "code": "404"})
 
-
-def spell(t: Tick) -> str:
-    return f"{t.base}{t.quote}".lower()
+spell = spelling(lower=True)
 
 
-def ticker(ask: Ask, book: Book) -> Reply:
-    t = book.find(ask.match["pair"], spell)
-    if t is None:
-        return NOT_FOUND
+def _ticker(t: Tick, book: Book) -> Reply:
     body = {
         "ask": num(t.ask, 5),
         "bid": num(t.bid, 5),
@@ -40,6 +36,9 @@ def ticker(ask: Ask, book: Book) -> Reply:
         "vwap": num((t.high + t.low) / 2, 5),
     }
     return Reply(200, body)
+
+
+ticker = market_route(spell, _ticker, NOT_FOUND, param="pair")
 
 
 def markets(ask: Ask, book: Book) -> Reply:
@@ -81,13 +80,9 @@ def trading_pairs_info(ask: Ask, book: Book) -> Reply:
     return Reply(200, rows)
 
 
-def rate_limited(hit: RateLimitHit) -> Reply:
-    body = {
-        "status": "error",
-        "reason": "Request rejected due to exceeded rate limit",
-        "code": "400.002",
-    }
-    return Reply(429, body, retry_after(hit))
+rate_limited = too_many(
+    {"status": "error", "reason": "Request rejected due to exceeded rate limit", "code": "400.002"}
+)
 
 
 API = VenueApi(

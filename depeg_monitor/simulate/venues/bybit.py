@@ -8,11 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from depeg_monitor.simulate.pricing import Tick
-from depeg_monitor.simulate.venues.base import Ask, Book, RateLimitHit, Reply, VenueApi, num
+from depeg_monitor.simulate.venues.base import (
+    Ask,
+    Book,
+    RateLimitHit,
+    Reply,
+    VenueApi,
+    num,
+    spelling,
+)
 
-
-def spell(t: Tick) -> str:
-    return f"{t.base}{t.quote}"
+spell = spelling()
 
 
 def _envelope(book: Book, code: int, msg: str, result: dict[str, Any]) -> Reply:

@@ -9,18 +9,17 @@ from depeg_monitor.simulate.pricing import Tick
 from depeg_monitor.simulate.venues.base import (
     Ask,
     Book,
-    RateLimitHit,
     Reply,
     VenueApi,
+    market_route,
     num,
-    retry_after,
+    spelling,
+    too_many,
 )
 
 NOT_FOUND = Reply(404, {"message": "NotFound"})
 
-
-def spell(t: Tick) -> str:
-    return f"{t.base}-{t.quote}"
+spell = spelling("-")
 
 
 def iso(now: float) -> str:
@@ -55,10 +54,7 @@ def products(ask: Ask, book: Book) -> Reply:
     return Reply(200, rows)
 
 
-def ticker(ask: Ask, book: Book) -> Reply:
-    t = book.find(ask.match["product_id"], spell)
-    if t is None:
-        return NOT_FOUND
+def _ticker(t: Tick, book: Book) -> Reply:
     body = {
         "ask": num(t.ask, 6),
         "bid": num(t.bid, 6),
@@ -71,10 +67,7 @@ def ticker(ask: Ask, book: Book) -> Reply:
     return Reply(200, body)
 
 
-def stats(ask: Ask, book: Book) -> Reply:
-    t = book.find(ask.match["product_id"], spell)
-    if t is None:
-        return NOT_FOUND
+def _stats(t: Tick, book: Book) -> Reply:
     body = {
         "open": num(t.open),
         "high": num(t.high),
@@ -86,8 +79,11 @@ def stats(ask: Ask, book: Book) -> Reply:
     return Reply(200, body)
 
 
-def rate_limited(hit: RateLimitHit) -> Reply:
-    return Reply(429, {"message": "Public rate limit exceeded"}, retry_after(hit))
+ticker = market_route(spell, _ticker, NOT_FOUND, param="product_id")
+stats = market_route(spell, _stats, NOT_FOUND, param="product_id")
+
+
+rate_limited = too_many({"message": "Public rate limit exceeded"})
 
 
 API = VenueApi(

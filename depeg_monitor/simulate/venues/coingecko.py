@@ -9,10 +9,9 @@ from depeg_monitor.simulate.pricing import Tick
 from depeg_monitor.simulate.venues.base import (
     Ask,
     Book,
-    RateLimitHit,
     Reply,
     VenueApi,
-    retry_after,
+    too_many,
 )
 
 
@@ -61,8 +60,8 @@ def simple_price(ask: Ask, book: Book) -> Reply:
     return Reply(200, out)
 
 
-def rate_limited(hit: RateLimitHit) -> Reply:
-    body = {
+rate_limited = too_many(
+    {
         "status": {
             "error_code": 429,
             "error_message": "You've exceeded the Rate Limit. Please visit "
@@ -70,7 +69,7 @@ def rate_limited(hit: RateLimitHit) -> Reply:
             "higher rate limits.",
         }
     }
-    return Reply(429, body, retry_after(hit))
+)
 
 
 API = VenueApi(

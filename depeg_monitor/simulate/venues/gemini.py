@@ -6,16 +6,15 @@ from depeg_monitor.simulate.pricing import Tick
 from depeg_monitor.simulate.venues.base import (
     Ask,
     Book,
-    RateLimitHit,
     Reply,
     VenueApi,
+    market_route,
     num,
-    retry_after,
+    spelling,
+    too_many,
 )
 
-
-def spell(t: Tick) -> str:
-    return f"{t.base}{t.quote}".lower()
+spell = spelling(lower=True)
 
 
 def _invalid(symbol: str) -> Reply:
@@ -31,10 +30,7 @@ def symbols(ask: Ask, book: Book) -> Reply:
     return Reply(200, [spell(t) for t in book.ticks.values()])
 
 
-def details(ask: Ask, book: Book) -> Reply:
-    t = book.find(ask.match["symbol"], spell)
-    if t is None:
-        return _invalid(ask.match["symbol"])
+def _details(t: Tick, book: Book) -> Reply:
     body = {
         "symbol": spell(t).upper(),
         "base_currency": t.base,
@@ -51,10 +47,7 @@ def details(ask: Ask, book: Book) -> Reply:
     return Reply(200, body)
 
 
-def pubticker(ask: Ask, book: Book) -> Reply:
-    t = book.find(ask.match["symbol"], spell)
-    if t is None:
-        return _invalid(ask.match["symbol"])
+def _pubticker(t: Tick, book: Book) -> Reply:
     body = {
         "bid": num(t.bid, 5),
         "ask": num(t.ask, 5),
@@ -69,10 +62,7 @@ def pubticker(ask: Ask, book: Book) -> Reply:
     return Reply(200, body)
 
 
-def ticker_v2(ask: Ask, book: Book) -> Reply:
-    t = book.find(ask.match["symbol"], spell)
-    if t is None:
-        return _invalid(ask.match["symbol"])
+def _ticker_v2(t: Tick, book: Book) -> Reply:
     body = {
         "symbol": spell(t).upper(),
         "open": num(t.open, 5),
@@ -86,13 +76,18 @@ def ticker_v2(ask: Ask, book: Book) -> Reply:
     return Reply(200, body)
 
 
-def rate_limited(hit: RateLimitHit) -> Reply:
-    body = {
+details = market_route(spell, _details, _invalid, param="symbol")
+pubticker = market_route(spell, _pubticker, _invalid, param="symbol")
+ticker_v2 = market_route(spell, _ticker_v2, _invalid, param="symbol")
+
+
+rate_limited = too_many(
+    {
         "result": "error",
         "reason": "RateLimit",
         "message": "Requests were made too frequently. Please slow down.",
     }
-    return Reply(429, body, retry_after(hit))
+)
 
 
 API = VenueApi(

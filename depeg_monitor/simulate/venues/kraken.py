@@ -8,16 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 from depeg_monitor.simulate.pricing import Tick
-from depeg_monitor.simulate.venues.base import Ask, Book, RateLimitHit, Reply, VenueApi, num
+from depeg_monitor.simulate.venues.base import (
+    Ask,
+    Book,
+    RateLimitHit,
+    Reply,
+    VenueApi,
+    num,
+    spelling,
+)
 
 # Legacy assets carry X/Z prefixes in canonical names; newer ones do not.
 _CANONICAL = {("USDT", "USD"): "USDTZUSD", ("USDC", "USD"): "USDCUSD"}
 _ASSET = {"USD": "ZUSD", "EUR": "ZEUR"}
 UNKNOWN_PAIR = Reply(200, {"error": ["EQuery:Unknown asset pair"]})
 
-
-def altname(t: Tick) -> str:
-    return f"{t.base}{t.quote}"
+altname = spelling()
 
 
 def canonical(t: Tick) -> str:

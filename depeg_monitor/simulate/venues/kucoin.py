@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from depeg_monitor.simulate.pricing import Tick
-from depeg_monitor.simulate.venues.base import Ask, Book, RateLimitHit, Reply, VenueApi, num
+from depeg_monitor.simulate.venues.base import (
+    Ask,
+    Book,
+    RateLimitHit,
+    Reply,
+    VenueApi,
+    market_route,
+    num,
+    spelling,
+)
 
 # KuCoin's unknown-symbol answer is not documented; ccxt's general 400100 shape stands in.
 UNSUPPORTED = Reply(200, {"code": "400100", "msg": "Unsupported trading pair."})
 
-
-def spell(t: Tick) -> str:
-    return f"{t.base}-{t.quote}"
+spell = spelling("-")
 
 
 def _ok(data: Any) -> Reply:
@@ -84,17 +91,11 @@ def all_tickers(ask: Ask, book: Book) -> Reply:
     return _ok({"time": book.now_ms, "ticker": rows})
 
 
-def stats(ask: Ask, book: Book) -> Reply:
-    t = book.find(ask.query.get("symbol", ""), spell)
-    if t is None:
-        return UNSUPPORTED
+def _market_stats(t: Tick, book: Book) -> Reply:
     return _ok({"time": book.now_ms, "symbol": spell(t), **_stats(t)})
 
 
-def level1(ask: Ask, book: Book) -> Reply:
-    t = book.find(ask.query.get("symbol", ""), spell)
-    if t is None:
-        return UNSUPPORTED
+def _level1(t: Tick, book: Book) -> Reply:
     data = {
         "time": book.now_ms,
         "sequence": str(14609309753 + book.now_ms // 1000),
@@ -106,6 +107,10 @@ def level1(ask: Ask, book: Book) -> Reply:
         "bestAskSize": "25000",
     }
     return _ok(data)
+
+
+stats = market_route(spell, _market_stats, UNSUPPORTED, param="symbol", in_query=True)
+level1 = market_route(spell, _level1, UNSUPPORTED, param="symbol", in_query=True)
 
 
 def rate_limited(hit: RateLimitHit) -> Reply:

@@ -11,11 +11,11 @@ from depeg_monitor.simulate.pricing import Tick
 from depeg_monitor.simulate.venues.base import (
     Ask,
     Book,
-    RateLimitHit,
     Reply,
     VenueApi,
     num,
-    retry_after,
+    spelling,
+    too_many,
 )
 
 UNKNOWN = Reply(
@@ -28,8 +28,7 @@ UNKNOWN = Reply(
 )
 
 
-def spell(t: Tick) -> str:
-    return f"{t.base}-{t.quote}"
+spell = spelling("-")
 
 
 def _ok(data: list[dict[str, Any]]) -> Reply:
@@ -117,8 +116,7 @@ def instruments(ask: Ask, book: Book) -> Reply:
     return _ok(rows)
 
 
-def rate_limited(hit: RateLimitHit) -> Reply:
-    return Reply(429, {"msg": "Too Many Requests", "code": "50011"}, retry_after(hit))
+rate_limited = too_many({"msg": "Too Many Requests", "code": "50011"})
 
 
 API = VenueApi(
