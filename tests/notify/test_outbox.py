@@ -178,3 +178,30 @@ async def test_database_down_still_delivers_and_records_later(tmp_path: Path, si
         assert (await conn.execute(select(alerts_table.c.id))).scalars().all() == [a.id]
     assert (await by_channel(e))[(a.id, "hook")]["status"] == "delivered"
     await e.dispose()
+
+
+async def test_postgres_outage_mid_run_loses_no_alert(
+    pg_url: str, pg_control: Any, sink: Any
+) -> None:
+    """PostgreSQL stopped mid-run: the alert still goes out, and is in the history once back."""
+    e = create_engine(pg_url)
+    await upgrade(e)
+    box = outbox(e, {"hook": AppriseChannel("hook", f"json://{sink.url}/hook")}, settings())
+    before = alert(Severity.MINOR, ("hook",))
+    await box.submit(before)
+    await box.drain(5)
+    pg_control.stop()
+    try:
+        during = alert(Severity.CRITICAL, ("hook",))
+        await box.submit(during)
+        await box.drain(5)
+        assert len(sink.received) == 2
+        assert box.backlog > 0
+    finally:
+        pg_control.start()
+    await box.flush()
+    assert box.backlog == 0
+    rows = await by_channel(e)
+    assert rows[(before.id, "hook")]["status"] == "delivered"
+    assert rows[(during.id, "hook")]["status"] == "delivered"
+    await e.dispose()
