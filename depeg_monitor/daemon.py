@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -18,7 +18,7 @@ import structlog
 from depeg_monitor.alerts.policy import AlertPolicy
 from depeg_monitor.alerts.silences import Silence
 from depeg_monitor.clock import Clock, SystemClock
-from depeg_monitor.collect import build_collectors
+from depeg_monitor.collect import VenueCollector, build_collectors
 from depeg_monitor.collect.book import QuoteBook
 from depeg_monitor.collect.session import make_session
 from depeg_monitor.config import Settings
@@ -48,6 +48,7 @@ SILENCE_REFRESH = 5.0
 PRICE_LOG_INTERVAL = 60.0
 SHUTDOWN_GRACE = 10.0
 OUTBOX_FLUSH_INTERVAL = 5.0
+RESTART_DELAY = 5.0  # before a crashed task is started again
 
 
 @dataclass
@@ -126,7 +127,6 @@ class Daemon:
                 self._new_quotes.set()
 
             collectors = build_collectors(s, session, clock, self.health, self.metrics, sink)
-            await asyncio.gather(*(c.start() for c in collectors))
 
             server: HealthServer | None = None
             if s.health.enabled:
@@ -139,15 +139,15 @@ class Daemon:
             heartbeat = Heartbeat(s.health, session, clock)
             retention = RetentionJob(engine, s.database, clock, self.health)
 
-            # Background work stops on its own stop event, after the main loop has ended,
-            # so the writer can flush what the last cycle produced.
+            # Collectors stop at once on shutdown; the writer and the outbox get a grace period
+            # after the main loop has ended, so what the last cycle produced is flushed.
             bg_stop = asyncio.Event()
+            collecting = [self._supervised(f"collect:{c.name}", c.run, bg_stop) for c in collectors]
             tasks = [
-                asyncio.create_task(c.run(bg_stop), name=f"collect:{c.name}") for c in collectors
+                self._supervised("writer", writer.run, bg_stop),
+                self._supervised("retention", retention.run, bg_stop),
+                self._supervised("outbox", lambda st: self._flush_outbox(outbox, st), bg_stop),
             ]
-            tasks.append(asyncio.create_task(writer.run(bg_stop), name="writer"))
-            tasks.append(asyncio.create_task(retention.run(bg_stop), name="retention"))
-            tasks.append(asyncio.create_task(self._flush_outbox(outbox, bg_stop), name="outbox"))
             if db_ok:
                 tasks.append(asyncio.create_task(outbox.resume_pending(), name="resume"))
 
@@ -169,17 +169,50 @@ class Daemon:
                 sd.stopping()
                 log.info("stopping")
                 bg_stop.set()
-                done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+                for t in collecting:
+                    t.cancel()
+                await asyncio.gather(*collecting, return_exceptions=True)
+                _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
                 for t in pending:
                     t.cancel()
-                for t in done:
-                    if not t.cancelled() and t.exception() is not None:
-                        log.error("task failed", task=t.get_name(), error=repr(t.exception()))
+                await asyncio.gather(*tasks, return_exceptions=True)
                 with contextlib.suppress(Exception):
                     await writer.flush()
                 await outbox.drain(SHUTDOWN_GRACE)
                 await outbox.close()
                 log.info("stopped")
+
+    @staticmethod
+    def _collect(collector: VenueCollector) -> Callable[[asyncio.Event], Awaitable[None]]:
+        async def go(stop: asyncio.Event) -> None:
+            await collector.start()
+            await collector.run(stop)
+
+        return go
+
+    def _supervised(
+        self,
+        name: str,
+        run: Callable[[asyncio.Event], Awaitable[None]],
+        stop: asyncio.Event,
+    ) -> asyncio.Task[None]:
+        """Run a long-lived task; a bug that kills it is logged, shown in /health, and the task
+        restarts, so one broken part never silently takes the monitor down with it."""
+
+        async def loop() -> None:
+            while not stop.is_set():
+                try:
+                    await run(stop)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    log.exception("task crashed; restarting", task=name)
+                    self.health.error(name, self.clock.now(), f"crashed: {type(e).__name__}")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=RESTART_DELAY)
+
+        return asyncio.create_task(loop(), name=name)
 
     async def _flush_outbox(self, outbox: Outbox, stop: asyncio.Event) -> None:
         """Alert rows kept in memory while the database was down get written when it is back."""
@@ -245,25 +278,47 @@ class Daemon:
             if stop.is_set():
                 break
             self._new_quotes.clear()
-            started = self.clock.monotonic()
-            now = self.clock.now()
-            assessments = detector.step(self.book.current(), now)
-            writer.add_assessments(assessments)
-            self._observe(assessments, now)
-            alerts = policy.decide(assessments, now, await self._silences(engine))
-            report = self.report()
-            degraded = selfwatch.observe(report, now)
-            for alert in [*alerts, *([degraded] if degraded else [])]:
-                self._count(alert)
-                await outbox.submit(alert)
-            writer.maybe_add_health(report, now)
-            if report.status != "fail":
-                heartbeat.maybe_ping(now)
-            self.state.last_cycle = self.clock.now()
-            self.health.ok("aggregator", self.state.last_cycle)
-            self.metrics.cycle_seconds.observe(self.clock.monotonic() - started)
+            try:
+                await self._cycle(detector, policy, outbox, writer, selfwatch, heartbeat, engine)
+            except Exception as e:
+                # A bug met by one cycle's data must not end the monitor; if every cycle fails,
+                # /health turns to fail (stalled) and, without watchdog pings, systemd restarts us.
+                log.exception("cycle failed")
+                self.health.error(
+                    "aggregator", self.clock.now(), f"cycle failed: {type(e).__name__}"
+                )
+                continue
             # Only the real loop's progress feeds the systemd watchdog.
             sd.watchdog()
+
+    async def _cycle(
+        self,
+        detector: Detector,
+        policy: AlertPolicy,
+        outbox: Outbox,
+        writer: HistoryWriter,
+        selfwatch: SelfWatch,
+        heartbeat: Heartbeat,
+        engine: object,
+    ) -> None:
+        """One aggregate → classify → alert pass over the latest quotes."""
+        started = self.clock.monotonic()
+        now = self.clock.now()
+        assessments = detector.step(self.book.current(), now)
+        writer.add_assessments(assessments)
+        self._observe(assessments, now)
+        alerts = policy.decide(assessments, now, await self._silences(engine))
+        report = self.report()
+        degraded = selfwatch.observe(report, now)
+        for alert in [*alerts, *([degraded] if degraded else [])]:
+            self._count(alert)
+            await outbox.submit(alert)
+        writer.maybe_add_health(report, now)
+        if report.status != "fail":
+            heartbeat.maybe_ping(now)
+        self.state.last_cycle = self.clock.now()
+        self.health.ok("aggregator", self.state.last_cycle)
+        self.metrics.cycle_seconds.observe(self.clock.monotonic() - started)
 
     async def _wait_any(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self._new_quotes.wait())]

@@ -1,0 +1,79 @@
+"""The composition root run in-process against the simulated market."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from depeg_monitor import daemon as daemon_module
+from depeg_monitor.clock import SystemClock
+from depeg_monitor.commands.demo import TerminalChannel, demo_settings
+from depeg_monitor.config import Settings, load_settings
+from depeg_monitor.daemon import Daemon
+from depeg_monitor.simulate import SimulatedMarket, parse_scenario
+
+REPO = Path(__file__).parents[1]
+
+# Calm prices, but Kraken never answers: a collector is always mid-request.
+HANGING_KRAKEN: dict[str, object] = {
+    "scenario": {"name": "hang", "duration": 600},
+    "faults": [{"venue": "kraken", "kind": "down", "mode": "hang", "start": 0, "end": 600}],
+}
+
+
+async def test_stop_is_prompt_even_with_a_venue_hanging(tmp_path: Path) -> None:
+    """With prices flowing and one venue hanging, a stop ends run() within seconds, exit clean."""
+    clock = SystemClock()
+    market = SimulatedMarket(parse_scenario(HANGING_KRAKEN), clock)
+    await market.start()
+    try:
+        settings = demo_settings(
+            load_settings(REPO / "config.example.toml"), market.base_urls(), 1.0, tmp_path
+        )
+        channels = {"discord": TerminalChannel("discord", str)}
+        settings.venues["kraken"].timeout = 1.0  # the hanging start-up listing check gives up soon
+        d = Daemon(settings, clock, dict(channels))
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(d.run(stop, ready))
+        await asyncio.wait_for(ready.wait(), 30)
+        for _ in range(100):
+            if d.state.last_price.get("USDC") is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert d.state.last_price["USDC"] is not None
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    finally:
+        await market.stop()
+    assert channels["discord"].received == []
+
+
+async def test_a_crashing_task_is_restarted_and_shown_in_health(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long-lived task that dies of a bug runs again, and /health's registry says it crashed."""
+    monkeypatch.setattr(daemon_module, "RESTART_DELAY", 0.01)
+    d = Daemon(Settings())
+    runs = 0
+    stop = asyncio.Event()
+
+    async def flaky(st: asyncio.Event) -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            raise RuntimeError("bug")
+        await st.wait()
+
+    task = d._supervised("collect:test", flaky, stop)
+    for _ in range(100):
+        if runs >= 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 1)
+    assert runs == 2
+    state = d.health.get("collect:test")
+    assert state is not None
+    assert state.error == "crashed: RuntimeError"
