@@ -142,7 +142,11 @@ class Daemon:
             # Collectors stop at once on shutdown; the writer and the outbox get a grace period
             # after the main loop has ended, so what the last cycle produced is flushed.
             bg_stop = asyncio.Event()
-            collecting = [self._supervised(f"collect:{c.name}", c.run, bg_stop) for c in collectors]
+            # Each venue checks its listing and starts polling on its own: a slow venue never
+            # holds up the others, nor the start of alerting.
+            collecting = [
+                self._supervised(f"collect:{c.name}", self._collect(c), bg_stop) for c in collectors
+            ]
             tasks = [
                 self._supervised("writer", writer.run, bg_stop),
                 self._supervised("retention", retention.run, bg_stop),

@@ -24,7 +24,8 @@ HANGING_KRAKEN: dict[str, object] = {
 
 
 async def test_stop_is_prompt_even_with_a_venue_hanging(tmp_path: Path) -> None:
-    """With prices flowing and one venue hanging, a stop ends run() within seconds, exit clean."""
+    """Venues poll within their rate limits, and with one venue hanging a stop still ends run()
+    within seconds."""
     clock = SystemClock()
     market = SimulatedMarket(parse_scenario(HANGING_KRAKEN), clock)
     await market.start()
@@ -43,6 +44,13 @@ async def test_stop_is_prompt_even_with_a_venue_hanging(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.1)
         assert d.state.last_price["USDC"] is not None
+        await asyncio.sleep(3)  # CoinGecko allows a poll every ~8 s: it must not be asked more
+        budget = [
+            name
+            for name, st in d.health.all().items()
+            if st.error is not None and "rate budget" in st.error
+        ]
+        assert budget == []
         stop.set()
         await asyncio.wait_for(task, 5)
     finally:

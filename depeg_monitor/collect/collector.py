@@ -37,6 +37,7 @@ T = TypeVar("T")
 DEFAULT_RATE_LIMIT_PAUSE = 30.0
 DEFAULT_BAN_PAUSE = 120.0  # Binance's shortest IP ban
 LISTING_DEADLINE = 15.0
+STRETCH_HEADROOM = 1.1  # poll no closer than this to a venue's rate limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,9 @@ class VenueCollector:
         """Check which configured markets the venue lists, and fit the interval to the limit."""
         await self._check_listing()
         cost = sum(r.weight for r in self._requests())
-        needed = self.bucket.min_interval(cost)
+        # Headroom over the bare minimum: polls exactly at the limit would leave no slack for
+        # a retry or the listing call, and every other poll would then miss its budget.
+        needed = self.bucket.min_interval(cost) * STRETCH_HEADROOM
         if needed > self.interval:
             self.log.warning(
                 "poll_interval_stretched",

@@ -142,7 +142,7 @@ async def _demo(args: argparse.Namespace) -> int:
                 calm = all(s == Severity.NONE for s in daemon.state.last_severity.values())
                 if (market.finished and calm) or elapsed > limit:
                     break
-            status = daemon.report().status
+            report = daemon.report()
             stop.set()
             await task
         finally:
@@ -152,7 +152,10 @@ async def _demo(args: argparse.Namespace) -> int:
         print(f"  {ch.name:<8} {len(ch.received)} message(s)")
         for title in ch.received:
             print(f"    {plain(Message(title, '')).strip()}")
-    print(f"  health at the end: {status}")
+    print(f"  health at the end: {report.status}")
+    for name, check in sorted(report.checks.items()):
+        if check.status != "pass":
+            print(f"    {name}: {check.status} {check.output or ''}".rstrip())
     return 0
 
 
