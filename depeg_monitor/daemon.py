@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.alerts.policy import AlertPolicy
 from depeg_monitor.alerts.silences import Silence
@@ -49,6 +50,7 @@ PRICE_LOG_INTERVAL = 60.0
 SHUTDOWN_GRACE = 10.0
 OUTBOX_FLUSH_INTERVAL = 5.0
 RESTART_DELAY = 5.0  # before a crashed task is started again
+DB_RETRY_INTERVAL = 15.0  # retry preparing a database that was down at start-up
 
 
 @dataclass
@@ -154,6 +156,12 @@ class Daemon:
             ]
             if db_ok:
                 tasks.append(asyncio.create_task(outbox.resume_pending(), name="resume"))
+            else:
+                tasks.append(
+                    self._supervised(
+                        "db-upgrade", lambda st: self._upgrade_later(engine, outbox, st), bg_stop
+                    )
+                )
 
             sd.ready(f"monitoring {len(s.coins)} coins on {len(collectors)} venues")
             if ready is not None:
@@ -226,21 +234,32 @@ class Daemon:
             if outbox.backlog:
                 await outbox.flush()
 
-    async def _upgrade(self, engine: object) -> bool:
+    async def _upgrade(self, engine: AsyncEngine, quiet: bool = False) -> bool:
         try:
-            await upgrade(engine)  # type: ignore[arg-type]
+            await upgrade(engine)
             return True
         except Exception as e:  # a down database must not stop alerting
-            log.error("database unavailable at start-up; alerting goes on", error=type(e).__name__)
-            self.health.error(
-                "db", self.clock.now(), f"unavailable at start-up: {type(e).__name__}"
-            )
+            if not quiet:
+                log.error("database unavailable; alerting goes on", error=type(e).__name__)
+            self.health.error("db", self.clock.now(), f"unavailable: {type(e).__name__}")
             return False
 
-    async def _restore(self, engine: object, policy: AlertPolicy, detector: Detector) -> None:
+    async def _upgrade_later(
+        self, engine: AsyncEngine, outbox: Outbox, stop: asyncio.Event
+    ) -> None:
+        """The database was down at start-up: prepare it once it answers, then send what waits."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=DB_RETRY_INTERVAL)
+            if not stop.is_set() and await self._upgrade(engine, quiet=True):
+                log.info("database available again")
+                await outbox.resume_pending()
+                return
+
+    async def _restore(self, engine: AsyncEngine, policy: AlertPolicy, detector: Detector) -> None:
         """Rebuild firing state from the alert history: a restart neither re-alerts nor forgets."""
         try:
-            state = await alert_history.load_policy_state(engine)  # type: ignore[arg-type]
+            state = await alert_history.load_policy_state(engine)
         except Exception as e:
             log.error("could not read alert history", error=type(e).__name__)
             return
@@ -250,13 +269,11 @@ class Daemon:
         if policy.firing():
             log.info("restored open alerts", coins=sorted(policy.firing()))
 
-    async def _silences(self, engine: object) -> tuple[Silence, ...]:
+    async def _silences(self, engine: AsyncEngine) -> tuple[Silence, ...]:
         now = self.clock.now()
         if now - self.state.silences_read >= SILENCE_REFRESH:
             try:
-                self.state.silences = tuple(
-                    await alert_history.active_silences(engine, now)  # type: ignore[arg-type]
-                )
+                self.state.silences = tuple(await alert_history.active_silences(engine, now))
             except Exception as e:
                 log.warning(
                     "could not read silences; keeping the last known", error=type(e).__name__
@@ -273,7 +290,7 @@ class Daemon:
         writer: HistoryWriter,
         selfwatch: SelfWatch,
         heartbeat: Heartbeat,
-        engine: object,
+        engine: AsyncEngine,
         sd: SdNotifier,
     ) -> None:
         while not stop.is_set():
@@ -303,7 +320,7 @@ class Daemon:
         writer: HistoryWriter,
         selfwatch: SelfWatch,
         heartbeat: Heartbeat,
-        engine: object,
+        engine: AsyncEngine,
     ) -> None:
         """One aggregate → classify → alert pass over the latest quotes."""
         started = self.clock.monotonic()

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from depeg_monitor import daemon as daemon_module
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.commands.demo import TerminalChannel, demo_settings
 from depeg_monitor.config import Settings, load_settings
 from depeg_monitor.daemon import Daemon
-from depeg_monitor.simulate import SimulatedMarket, parse_scenario
+from depeg_monitor.simulate import SimulatedMarket, load_scenario, parse_scenario
 
 REPO = Path(__file__).parents[1]
 
@@ -85,3 +90,44 @@ async def test_a_crashing_task_is_restarted_and_shown_in_health(
     state = d.health.get("collect:test")
     assert state is not None
     assert state.error == "crashed: RuntimeError"
+
+
+async def test_database_down_at_start_is_prepared_when_it_returns(
+    tmp_path: Path, pg_url: str, pg_control: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started while PostgreSQL is down, the monitor runs anyway, and once the server is back
+    it creates the schema and writes the price history it kept."""
+    monkeypatch.setattr(daemon_module, "DB_RETRY_INTERVAL", 0.5)
+    clock = SystemClock()
+    market = SimulatedMarket(load_scenario(REPO / "scenarios" / "calm.toml"), clock)
+    await market.start()
+    pg_control.stop()
+    try:
+        settings = demo_settings(
+            load_settings(REPO / "config.example.toml"), market.base_urls(), 1.0, tmp_path
+        )
+        settings.database.url = SecretStr(pg_url)
+        d = Daemon(settings, clock, {})
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(d.run(stop, ready))
+        await asyncio.wait_for(ready.wait(), 30)
+        await asyncio.sleep(2)
+        assert d.state.last_price.get("USDC") is not None  # prices flow without a database
+        pg_control.start()
+        engine = create_async_engine(pg_url)
+        rows = 0
+        for _ in range(60):
+            await asyncio.sleep(0.5)
+            try:
+                async with engine.connect() as conn:
+                    rows = (await conn.execute(text("SELECT count(*) FROM quotes"))).scalar_one()
+            except DBAPIError:
+                continue
+            if rows:
+                break
+        await engine.dispose()
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    finally:
+        await market.stop()
+    assert rows > 0
