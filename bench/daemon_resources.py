@@ -12,30 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
+
+import _stage as stage  # bench/ is sys.path[0] when run as a script
 
 from depeg_monitor.simulate import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 WARM_UP = 30.0
-
-
-def _stage() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("depeg_bench_stage", ROOT / "bench/_stage.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-stage = _stage()
 
 
 def rss_mib(pid: int) -> float:

@@ -13,31 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import sys
 import tempfile
 import time
 import tomllib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+import _stage as stage  # bench/ is sys.path[0] when run as a script
 
 from depeg_monitor.simulate import Scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CRITICAL = 0.03  # config.example.toml's critical threshold
-
-
-def _stage() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("depeg_bench_stage", ROOT / "bench/_stage.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-stage = _stage()
 
 
 def repeated(runs: int) -> tuple[Scenario, list[tuple[float, float]]]:
