@@ -7,6 +7,7 @@ scenarios play faster than written (time_scale) with holds shortened to match.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -119,6 +120,17 @@ async def test_svb_alerts_each_severity_once_on_its_channels_then_resolves(
     assert named <= {"USDC", "DAI"}
     statuses = {(code, report.get("status")) for _, code, report in health.samples}
     assert statuses <= {(200, "pass"), (200, "warn")}, statuses
+    # The SMTP password and the Twilio token never reach the log, /health or the database.
+    seen = (
+        daemon.log_path.read_text(errors="replace"),
+        json.dumps([report for _, _, report in health.samples]),
+        *(
+            f.read_bytes().decode(errors="replace")
+            for f in st.db_path.parent.glob(st.db_path.name + "*")  # the file and its WAL
+        ),
+    )
+    for secret in ("stage-pass", stage.TWILIO_TOKEN):
+        assert not any(secret in text for text in seen), secret
 
 
 async def test_single_venue_faults_raise_no_alert_and_health_names_the_bad_venue(
