@@ -6,17 +6,10 @@ for (a test keeps the two in step).
 
 from __future__ import annotations
 
-VENUE_NAMES: tuple[str, ...] = (
-    "binance",
-    "coinbase",
-    "kraken",
-    "bitstamp",
-    "okx",
-    "bybit",
-    "gemini",
-    "kucoin",
-    "coingecko",
-)
+from depeg_monitor.venues import VENUES
+
+# The same venues the monitor polls, in the same order.
+VENUE_NAMES: tuple[str, ...] = tuple(VENUES)
 
 DEFAULT_MARKETS: dict[str, tuple[str, ...]] = {
     "binance": ("USDC/USDT", "FDUSD/USDT", "TUSD/USDT", "USDE/USDT", "DAI/USDT"),
