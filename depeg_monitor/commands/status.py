@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from depeg_monitor.commands import add_config_argument, settings_or_exit
 from depeg_monitor.model import Severity
-from depeg_monitor.store.db import create_engine
+from depeg_monitor.store.db import create_engine, sqlite_file
 from depeg_monitor.store.status import StatusView, read_status
 from depeg_monitor.store.writer import describe_db_error
 
@@ -62,6 +62,11 @@ async def _read(url: str) -> StatusView:
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     url = settings.database.resolved_url()
+    db_file = sqlite_file(url)
+    if db_file is not None and not db_file.exists():
+        # Opening it would create an empty file; say what is missing instead.
+        print(f"status: no database at {db_file} — has the daemon run here?", file=sys.stderr)
+        return 1
     try:
         view = asyncio.run(_read(url))
     except (SQLAlchemyError, OSError) as e:

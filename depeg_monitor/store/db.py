@@ -30,12 +30,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other databases and in-memory SQLite."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database).expanduser()
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for url; a SQLite file's directory is created on first use."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        db_file = sqlite_file(url)
+        if db_file is not None:
+            db_file.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(u)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -89,6 +89,18 @@ def test_status_on_a_database_without_schema_fails_clearly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A database that was never upgraded gives exit 1 and a hint, not a traceback."""
+    (tmp_path / "empty.db").touch()  # a database file, but no tables
     cfg = write_config(tmp_path, tmp_path / "empty.db")
     assert main(["status", "--config", str(cfg)]) == 1
     assert "db upgrade" in capsys.readouterr().err
+
+
+def test_status_without_a_database_file_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Asking for status before the daemon ever ran says so, and leaves no empty file behind."""
+    db = tmp_path / "never.db"
+    cfg = write_config(tmp_path, db)
+    assert main(["status", "--config", str(cfg)]) == 1
+    assert "no database at" in capsys.readouterr().err
+    assert not db.exists()
