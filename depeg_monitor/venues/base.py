@@ -168,6 +168,19 @@ def requested_market(req: Request, keys: Mapping[str, str]) -> str | None:
     return keys.get(req.symbols[0]) if req.symbols else None
 
 
+def one_ticker(venue: str, check: Callable[[Response], Any], fields: TickerFields) -> ParseFn:
+    """The parser of a one-market-per-request venue: check the answer, read one ticker."""
+
+    def parse(
+        req: Request, resp: Response, keys: Mapping[str, str], received: float
+    ) -> list[Quote]:
+        payload = check(resp)
+        market = requested_market(req, keys)
+        return [] if market is None else [ticker_quote(venue, market, received, payload, fields)]
+
+    return parse
+
+
 def retry_after(resp: Response) -> float | None:
     """Retry-After in seconds (the venues here send seconds, not HTTP dates)."""
     raw = resp.header("Retry-After")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from depeg_monitor.model import Quote
 from depeg_monitor.venues.base import (
     ErrorKind,
     RateLimit,
@@ -16,12 +14,11 @@ from depeg_monitor.venues.base import (
     VenueSpec,
     list_of,
     load_json,
+    one_ticker,
     optional,
     per_market,
     raise_for_status,
-    requested_market,
     spelling,
-    ticker_quote,
 )
 
 NAME = "bitstamp"
@@ -50,10 +47,7 @@ def check(resp: Response) -> Any:
     return payload
 
 
-def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
-    payload = check(resp)
-    market = requested_market(req, keys)
-    return [] if market is None else [ticker_quote(NAME, market, received, payload, FIELDS)]
+parse = one_ticker(NAME, check, FIELDS)
 
 
 def parse_listing(resp: Response) -> dict[str, str]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from depeg_monitor.model import Quote
 from depeg_monitor.venues.base import (
     ErrorKind,
     RateLimit,
@@ -18,11 +16,10 @@ from depeg_monitor.venues.base import (
     list_of,
     listed,
     load_json,
+    one_ticker,
     per_market,
     raise_for_status,
-    requested_market,
     spelling,
-    ticker_quote,
 )
 
 NAME = "coinbase"
@@ -46,10 +43,7 @@ def check(resp: Response) -> Any:
     return payload
 
 
-def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
-    payload = check(resp)
-    market = requested_market(req, keys)
-    return [] if market is None else [ticker_quote(NAME, market, received, payload, FIELDS)]
+parse = one_ticker(NAME, check, FIELDS)
 
 
 def parse_listing(resp: Response) -> dict[str, str]:
