@@ -44,6 +44,13 @@ class VenueSettings(BaseModel):
     # Consecutive failed polls before the circuit opens and the venue is backed off.
     breaker_threshold: int = Field(5, ge=1)
     breaker_max_backoff: float = Field(300.0, gt=0, description="Longest back-off (seconds).")
+    # A quote stamped later than receipt + this is from a broken clock (or a hostile venue):
+    # dropped, and it never moves the market's regression watermark.
+    max_clock_skew: float = Field(5.0, ge=0, description="Seconds a venue's clock may lead ours.")
+    # The listing is checked again this often: relisted markets come back, halted ones go.
+    listing_interval: float = Field(3600.0, gt=0, description="Seconds between listing checks.")
+    # Largest decompressed answer (bytes); None: the venue's own cap, sized from its real answers.
+    max_body: int | None = Field(None, ge=1024)
 
     @field_validator("markets")
     @classmethod

@@ -115,6 +115,16 @@ class VenueSpec:
     parse_listing: ParseListingFn
     # keys a ticker answer may use for a market when the listing is not known (Kraken)
     fallback_keys: Callable[[str, str], tuple[str, ...]] = _same_key
+    # The listing request for just these spellings, where the venue can narrow it (Binance's
+    # full exchangeInfo is megabytes); None: `listing` for every check.
+    listing_for: Callable[[Sequence[str]], Request] | None = None
+    # Largest decompressed answer accepted, in bytes: a ticker answer and a listing answer.
+    # Sized from the venue's largest real answer with headroom; beyond it the answer is
+    # malformed and reading stops (a gzip bomb or an endless body never reaches memory).
+    max_body: int = 1 << 20
+    listing_max_body: int = 8 << 20
+    # The longest wait the venue documents (a ban's maximum); any wait it asks for is clamped.
+    max_wait: float = 600.0
 
 
 # ----------------------------------------------------------------------------- helpers
