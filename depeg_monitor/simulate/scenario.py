@@ -86,13 +86,18 @@ class VenueSpec(_Frozen):
         return {_pair(m): vol for m, vol in v.items()}
 
 
-FaultKind = Literal["down", "rate_limit", "garbage", "wild_print", "stale"]
+FaultKind = Literal["down", "rate_limit", "garbage", "wild_print", "stale", "poison", "delisted"]
+# Poisons that spoil fields of the venue's real answer, and those that replace the whole body.
+FIELD_POISONS = ("nan_volume", "negative_volume", "future_timestamp", "zero_price", "huge_number")
+BODY_POISONS = ("deep_nesting", "gzip_bomb", "endless_body")
 _MODES: dict[str, tuple[str, ...]] = {
     "down": ("drop", "http500", "hang"),
     "garbage": ("malformed", "missing_fields", "html"),
+    "poison": FIELD_POISONS + BODY_POISONS,
     "rate_limit": ("",),
     "wild_print": ("",),
     "stale": ("",),
+    "delisted": ("",),
 }
 
 
@@ -103,10 +108,15 @@ class Fault(_Frozen):
     kind: FaultKind
     start: float = Field(ge=0)
     end: float
-    mode: str = ""  # down: drop|http500|hang; garbage: malformed|missing_fields|html
-    markets: tuple[str, ...] = ()  # wild_print: which markets (default all of the venue's)
+    mode: str = ""  # down: drop|http500|hang; garbage: malformed|…; poison: nan_volume|…
+    # wild_print, poison: which markets (default all of the venue's); delisted: required
+    markets: tuple[str, ...] = ()
     price: float | None = Field(None, gt=0)  # wild_print: the printed price, in quote currency
     ban_after: int = Field(3, ge=1)  # rate_limit at binance: 429s before the 418 ban
+    # rate_limit: the wait sent instead of the rest of the window (seconds; any float, even
+    # 1e12 or inf), or the header text as it is ("NaN", "-5", "soon") — for clamping tests.
+    retry_after: float | None = None
+    retry_after_text: str | None = None
     age: float = Field(30.0, gt=0)  # stale: how old (scenario seconds) the served data is
 
     @field_validator("markets")
@@ -132,10 +142,21 @@ class Fault(_Frozen):
             )
         if self.kind == "wild_print" and self.price is None:
             raise ValueError("a wild_print needs `price` (in the market's quote currency)")
+        if self.kind == "delisted" and not self.markets:
+            raise ValueError("a delisted fault needs `markets` (the markets taken off)")
+        overrides = (self.retry_after is not None, self.retry_after_text is not None)
+        if any(overrides) and self.kind != "rate_limit":
+            raise ValueError("`retry_after` / `retry_after_text` belong to rate_limit faults")
+        if all(overrides):
+            raise ValueError("give `retry_after` or `retry_after_text`, not both")
         return self
 
     def active(self, t: float) -> bool:
         return self.start <= t < self.end
+
+    def covers(self, market: str) -> bool:
+        """Whether this fault touches `market` (no `markets`: every market of the venue)."""
+        return not self.markets or market in self.markets
 
 
 class VolumeSpike(_Frozen):

@@ -2,7 +2,8 @@
 
 A request is answered in three steps: work out scenario time from the injected clock, let a
 scripted fault take over if one is in force at that venue, otherwise build the venue's book
-and call its route. Routes are pure functions, so every venue's shape lives in its module.
+(without its delisted markets) and call its route. Routes are pure functions, so every venue's
+shape lives in its module; garbage and poisons spoil what the route built.
 """
 
 from __future__ import annotations
@@ -17,9 +18,19 @@ import structlog
 from aiohttp import web
 
 from depeg_monitor.clock import Clock
-from depeg_monitor.simulate.faults import HTML_ERROR, active_fault, malformed, strip_price_fields
+from depeg_monitor.simulate.faults import (
+    ENDLESS_CHUNK,
+    HTML_ERROR,
+    active_fault,
+    deep_nesting,
+    delisted_markets,
+    gzip_bomb,
+    malformed,
+    poison_fields,
+    strip_price_fields,
+)
 from depeg_monitor.simulate.pricing import PriceModel
-from depeg_monitor.simulate.scenario import Fault, Scenario
+from depeg_monitor.simulate.scenario import BODY_POISONS, Fault, Scenario
 from depeg_monitor.simulate.venues import APIS
 from depeg_monitor.simulate.venues.base import Ask, Book, RateLimitHit, Reply, Route, VenueApi
 
@@ -120,7 +131,10 @@ class SimulatedMarket:
             # A lagging cache (OKX warns of it): the data and its timestamps from `age` ago.
             t = max(0.0, t - fault.age)
             now -= fault.age / self.scenario.time_scale
-        ticks = {m: self.prices.tick(venue, m, t) for m in self.scenario.markets(venue)}
+        gone = delisted_markets(self.scenario, venue, t)
+        ticks = {
+            m: self.prices.tick(venue, m, t) for m in self.scenario.markets(venue) if m not in gone
+        }
         return Book(venue=venue, now=now, ticks=ticks)
 
     def _handler(self, api: VenueApi, route: Route) -> Handler:
@@ -130,7 +144,10 @@ class SimulatedMarket:
             fault = active_fault(self.scenario, api.name, t)
             if fault is not None and fault.kind in ("down", "rate_limit"):
                 return await self._fault_reply(request, api, fault, t)
-            reply = route(Ask(request.match_info, request.query), self._book(api.name, t, fault))
+            ask, book = Ask(request.match_info, request.query), self._book(api.name, t, fault)
+            if fault is not None and fault.kind == "poison":
+                return await _poisoned(request, api, route, ask, book, fault)
+            reply = route(ask, book)
             if fault is not None and fault.kind == "garbage":
                 return _garbage(reply, fault)
             return _respond(reply)
@@ -149,6 +166,7 @@ class SimulatedMarket:
                 hits=self._hits[key],
                 ban_after=fault.ban_after,
                 until=self._clock.now() + remaining,
+                scripted=_scripted_wait(fault),
             )
             return _respond(api.rate_limited(hit))
         if fault.mode == "http500":
@@ -180,3 +198,80 @@ def _garbage(reply: Reply, fault: Fault) -> web.Response:
     if fault.mode == "html":
         return web.Response(status=200, text=HTML_ERROR, content_type="text/html")
     return web.Response(status=reply.status, text=malformed(body), content_type="application/json")
+
+
+def _scripted_wait(fault: Fault) -> tuple[str, str] | None:
+    """A rate limit's scripted wait as (seconds, milliseconds) header text, if it has one."""
+    if fault.retry_after_text is not None:
+        return fault.retry_after_text, fault.retry_after_text
+    if fault.retry_after is not None:
+        return _number_text(fault.retry_after), _number_text(fault.retry_after * 1000)
+    return None
+
+
+def _number_text(x: float) -> str:
+    """1e12 → "1000000000000" (a header carries digits); inf and nan as Python spells them."""
+    return str(int(x)) if math.isfinite(x) and x == int(x) else repr(x)
+
+
+async def _poisoned(
+    request: web.Request, api: VenueApi, route: Route, ask: Ask, book: Book, fault: Fault
+) -> web.StreamResponse:
+    """The venue's answer poisoned, if the request covers one of the fault's markets."""
+    named = api.markets_named(ask, book)
+    covered = named or tuple(book.ticks)  # a request naming no market asks for them all
+    targets = [m for m in covered if fault.covers(m)]
+    if not targets:
+        return _respond(route(ask, book))
+    if fault.mode in BODY_POISONS:
+        return await _body_poison(request, fault.mode)
+    # One market asked for: the whole answer is about it (Coinbase's ticker names no market).
+    # Otherwise spoil the rows of the fault's markets, found by the names they go by.
+    whole = len(named) == 1 or not fault.markets
+    names = (
+        None if whole else frozenset(n.upper() for m in targets for n in api.names(book.ticks[m]))
+    )
+    reply = route(ask, book)
+    if isinstance(reply.body, str):
+        return _respond(reply)
+    return _respond(
+        Reply(reply.status, poison_fields(reply.body, fault.mode, names), reply.headers)
+    )
+
+
+async def _body_poison(request: web.Request, mode: str) -> web.StreamResponse:
+    if mode == "deep_nesting":
+        return web.Response(status=200, body=deep_nesting(), content_type="application/json")
+    if mode == "gzip_bomb":
+        bomb = await asyncio.to_thread(gzip_bomb)
+        # A StreamResponse with the encoding set by hand: aiohttp sends the bytes as they are.
+        resp = web.StreamResponse(
+            status=200,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+        resp.content_length = len(bomb)
+        try:
+            await resp.prepare(request)
+            await resp.write(bomb)
+            await resp.write_eof()
+        except ConnectionResetError:
+            pass  # the client gave up part-way, as a bounded reader should
+        return resp
+    return await _endless(request)
+
+
+async def _endless(request: web.Request) -> web.StreamResponse:
+    """A JSON array that never ends, 64 KiB a chunk, until the client goes away."""
+    resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    resp.enable_chunked_encoding()
+    try:
+        await resp.prepare(request)
+        await resp.write(b"[")
+        while request.transport is not None and not request.transport.is_closing():
+            await resp.write(ENDLESS_CHUNK)
+            # write() only waits when the socket's buffer is full; a fast reader never fills
+            # it, so yield each chunk or the server's event loop would serve nothing else.
+            await asyncio.sleep(0)
+    except ConnectionResetError:
+        pass
+    return resp

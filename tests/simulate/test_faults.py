@@ -242,3 +242,37 @@ async def test_stale_serves_older_data_with_older_timestamps(
     clock.advance(5)
     _, text, _ = await _get(http, url)
     assert float(json.loads(text)["data"][0]["last"]) == pytest.approx(0.925)
+
+
+@pytest.mark.parametrize(
+    ("override", "header"),
+    [
+        ({"retry_after": 1e12}, "1000000000000"),
+        ({"retry_after": 2.5}, "2.5"),
+        ({"retry_after": float("inf")}, "inf"),
+        ({"retry_after_text": "NaN"}, "NaN"),
+        ({"retry_after_text": "-5"}, "-5"),
+    ],
+)
+async def test_scripted_retry_after_is_sent_verbatim(
+    start_market: StartMarket,
+    http: aiohttp.ClientSession,
+    override: dict[str, Any],
+    header: str,
+) -> None:
+    """A rate limit's retry_after (or retry_after_text) replaces the computed Retry-After as is."""
+    fault = {"venue": "okx", "kind": "rate_limit", "start": 0, "end": 10, **override}
+    market = await start_market(_scenario(fault))
+    status, _, headers = await _get(http, market.base_urls()["okx"] + TICKER["okx"])
+    assert status == 429
+    assert headers["Retry-After"] == header
+
+
+async def test_scripted_wait_reaches_kucoins_millisecond_header(
+    start_market: StartMarket, http: aiohttp.ClientSession
+) -> None:
+    """KuCoin says its wait in gw-ratelimit-reset milliseconds, so 1e12 s is sent as 1e15 ms."""
+    fault = {"venue": "kucoin", "kind": "rate_limit", "start": 0, "end": 10, "retry_after": 1e12}
+    market = await start_market(_scenario(fault))
+    _, _, headers = await _get(http, market.base_urls()["kucoin"] + TICKER["kucoin"])
+    assert headers["gw-ratelimit-reset"] == "1000000000000000"

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from depeg_monitor.clock import ManualClock
-from depeg_monitor.simulate import VENUE_NAMES, SimulatedMarket
+from depeg_monitor.simulate import DEFAULT_MARKETS, VENUE_NAMES, SimulatedMarket
 from depeg_monitor.venues import VENUES, ErrorKind, Request, Response, VenueError, VenueSpec
 
 from .conftest import StartMarket
@@ -92,3 +92,26 @@ async def test_venue_modules_classify_the_simulated_faults(
                 spec.parse(req, resp, keys, 0.0)
             seen.append(err.value.kind)
         assert seen == kinds, venue
+
+
+@pytest.mark.parametrize("venue", ["binance", "kraken", "coinbase", "bitstamp", "gemini"])
+async def test_venue_modules_see_a_delisted_market_as_unknown_until_relisted(
+    start_market: StartMarket, http: aiohttp.ClientSession, clock: ManualClock, venue: str
+) -> None:
+    """While DAI is delisted the real parser says unknown market and the listing lacks it."""
+    spec = VENUES[venue]
+    dai = next(m for m in DEFAULT_MARKETS[venue] if m.startswith("DAI/"))
+    fault = {"venue": venue, "kind": "delisted", "markets": [dai], "start": 0, "end": 30}
+    market = await start_market({"scenario": {"duration": 100}, "faults": [fault]})
+    base_url = market.base_urls()[venue]
+    symbols = [spec.symbol(m) for m in market.scenario.markets(venue)]
+    keys = dict(zip(symbols, market.scenario.markets(venue), strict=True))
+    req = next(r for r in spec.requests(symbols) if spec.symbol(dai) in r.symbols)
+    with pytest.raises(VenueError) as err:
+        spec.parse(req, await _fetch(http, base_url, req), keys, clock.now())
+    assert err.value.kind is ErrorKind.UNKNOWN_MARKET
+    assert spec.symbol(dai) not in spec.parse_listing(await _fetch(http, base_url, spec.listing))
+    clock.advance(30)
+    assert spec.symbol(dai) in spec.parse_listing(await _fetch(http, base_url, spec.listing))
+    quotes = spec.parse(req, await _fetch(http, base_url, req), keys, clock.now())
+    assert "DAI" in {q.coin for q in quotes}

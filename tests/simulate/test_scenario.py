@@ -139,3 +139,25 @@ def test_single_venue_faults_keep_every_median_on_peg() -> None:
                 by_coin.setdefault(market.split("/")[0], []).append(_usd(model, venue, market, t))
         for coin, prices in by_coin.items():
             assert abs(statistics.median(prices) - 1) < 0.005 * 0.7, (coin, t)
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ({"kind": "poison"}, "mode '' is not one of"),
+        ({"kind": "poison", "mode": "nan_price"}, "mode 'nan_price' is not one of"),
+        ({"kind": "delisted"}, "needs `markets`"),
+        ({"kind": "down", "retry_after": 5}, "belong to rate_limit"),
+        ({"kind": "rate_limit", "retry_after": 5, "retry_after_text": "5"}, "not both"),
+    ],
+)
+def test_hostile_faults_that_cannot_be_served_are_refused(
+    fault: dict[str, object], reason: str
+) -> None:
+    """A poison without a known mode, a delisting without markets, a stray retry_after say why."""
+    data = {
+        "scenario": {"duration": 60},
+        "faults": [{"venue": "binance", "start": 0, "end": 10, **fault}],
+    }
+    with pytest.raises(ScenarioError, match=reason):
+        parse_scenario(data)

@@ -52,9 +52,24 @@ class RateLimitHit:
     hits: int  # requests in this window so far, this one included
     ban_after: int  # Binance: 429s before it bans with 418
     until: float  # wall-clock epoch when the window ends
+    # A scripted wait sent instead of retry_after, as (seconds, milliseconds) header text:
+    # a scenario may ask for 1e12 or "NaN" to see that the client clamps what it is told.
+    scripted: tuple[str, str] | None = None
+
+    @property
+    def seconds_text(self) -> str:
+        """The wait as a header in seconds (Retry-After)."""
+        return self.scripted[0] if self.scripted else str(self.retry_after)
+
+    @property
+    def ms_text(self) -> str:
+        """The wait as a header in milliseconds (KuCoin's gw-ratelimit-reset)."""
+        return self.scripted[1] if self.scripted else str(self.retry_after * 1000)
 
 
 Route = Callable[[Ask, Book], Reply]
+# Every spelling a market goes by in the venue's requests and answers (case-insensitive).
+Names = Callable[[Tick], tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +77,18 @@ class VenueApi:
     name: str
     routes: tuple[tuple[str, Route], ...]  # GET paths below the venue's prefix
     rate_limited: Callable[[RateLimitHit], Reply]
+    names: Names  # how requests name a market and answers key its row
+
+    def markets_named(self, ask: Ask, book: Book) -> tuple[str, ...]:
+        """The listed markets a request names in its path or query (none: it asks for all).
+
+        Query values are split the ways venues list several markets: "a,b" and '["a","b"]'.
+        """
+        raw = [*ask.match.values(), *ask.query.values()]
+        words = {w.strip(' []"').upper() for v in raw for w in v.split(",")}
+        return tuple(
+            m for m, t in book.ticks.items() if any(n.upper() in words for n in self.names(t))
+        )
 
 
 def num(x: float, places: int = 8) -> str:
@@ -70,7 +97,16 @@ def num(x: float, places: int = 8) -> str:
 
 
 def retry_after(hit: RateLimitHit) -> dict[str, str]:
-    return {"Retry-After": str(hit.retry_after)}
+    return {"Retry-After": hit.seconds_text}
+
+
+def named_by(*spellings: Callable[[Tick], str]) -> Names:
+    """A venue's Names from its spelling functions."""
+
+    def names(t: Tick) -> tuple[str, ...]:
+        return tuple(s(t) for s in spellings)
+
+    return names
 
 
 def spelling(sep: str = "", *, lower: bool = False) -> Callable[[Tick], str]:

@@ -12,6 +12,7 @@ from depeg_monitor.simulate.venues.base import (
     RateLimitHit,
     Reply,
     VenueApi,
+    named_by,
     num,
     retry_after,
     spelling,
@@ -194,4 +195,5 @@ API = VenueApi(
         ("/api/v3/exchangeInfo", exchange_info),
     ),
     rate_limited=rate_limited,
+    names=named_by(spell),
 )

@@ -14,6 +14,7 @@ from depeg_monitor.simulate.venues.base import (
     RateLimitHit,
     Reply,
     VenueApi,
+    named_by,
     num,
     spelling,
 )
@@ -105,4 +106,5 @@ API = VenueApi(
         ("/v5/market/instruments-info", instruments_info),
     ),
     rate_limited=rate_limited,
+    names=named_by(spell),
 )

@@ -12,6 +12,7 @@ from depeg_monitor.simulate.venues.base import (
     Reply,
     VenueApi,
     market_route,
+    named_by,
     num,
     spelling,
     too_many,
@@ -94,4 +95,5 @@ API = VenueApi(
         ("/products/{product_id}/stats", stats),
     ),
     rate_limited=rate_limited,
+    names=named_by(spell),
 )

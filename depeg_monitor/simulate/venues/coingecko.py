@@ -11,6 +11,7 @@ from depeg_monitor.simulate.venues.base import (
     Book,
     Reply,
     VenueApi,
+    named_by,
     too_many,
 )
 
@@ -76,4 +77,5 @@ API = VenueApi(
     name="coingecko",
     routes=(("/api/v3/coins/list", coins_list), ("/api/v3/simple/price", simple_price)),
     rate_limited=rate_limited,
+    names=named_by(coin_id),
 )

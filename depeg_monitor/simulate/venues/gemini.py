@@ -9,6 +9,7 @@ from depeg_monitor.simulate.venues.base import (
     Reply,
     VenueApi,
     market_route,
+    named_by,
     num,
     spelling,
     too_many,
@@ -99,4 +100,5 @@ API = VenueApi(
         ("/v2/ticker/{symbol}", ticker_v2),
     ),
     rate_limited=rate_limited,
+    names=named_by(spell),
 )

@@ -14,6 +14,7 @@ from depeg_monitor.simulate.venues.base import (
     RateLimitHit,
     Reply,
     VenueApi,
+    named_by,
     num,
     spelling,
 )
@@ -30,6 +31,10 @@ def canonical(t: Tick) -> str:
     return _CANONICAL.get((t.base, t.quote), f"{t.base}{t.quote}")
 
 
+def wsname(t: Tick) -> str:
+    return f"{t.base}/{t.quote}"
+
+
 def _select(ask: Ask, book: Book) -> list[Tick] | Reply:
     """Pairs named in `pair=` (altname, canonical or wsname); one unknown fails them all."""
     wanted = [p.strip() for p in ask.query.get("pair", "").split(",") if p.strip()]
@@ -41,7 +46,7 @@ def _select(ask: Ask, book: Book) -> list[Tick] | Reply:
             (
                 t
                 for t in book.ticks.values()
-                if name.upper() in (altname(t), canonical(t), f"{t.base}/{t.quote}")
+                if name.upper() in (altname(t), canonical(t), wsname(t))
             ),
             None,
         )
@@ -77,7 +82,7 @@ def ticker(ask: Ask, book: Book) -> Reply:
 def _pair_info(t: Tick) -> dict[str, Any]:
     return {
         "altname": altname(t),
-        "wsname": f"{t.base}/{t.quote}",
+        "wsname": wsname(t),
         "aclass_base": "currency",
         "base": _ASSET.get(t.base, t.base),
         "aclass_quote": "currency",
@@ -117,4 +122,5 @@ API = VenueApi(
     name="kraken",
     routes=(("/0/public/Ticker", ticker), ("/0/public/AssetPairs", asset_pairs)),
     rate_limited=rate_limited,
+    names=named_by(altname, canonical, wsname),
 )

@@ -12,6 +12,7 @@ from depeg_monitor.simulate.venues.base import (
     Reply,
     VenueApi,
     market_route,
+    named_by,
     num,
     spelling,
 )
@@ -117,7 +118,7 @@ def rate_limited(hit: RateLimitHit) -> Reply:
     headers = {
         "gw-ratelimit-limit": "2000",
         "gw-ratelimit-remaining": "0",
-        "gw-ratelimit-reset": str(hit.retry_after * 1000),
+        "gw-ratelimit-reset": hit.ms_text,
     }
     body = {"code": "429000", "msg": "Too many requests. System-level rate limit exceeded."}
     return Reply(429, body, headers)
@@ -132,4 +133,5 @@ API = VenueApi(
         ("/api/v1/market/orderbook/level1", level1),
     ),
     rate_limited=rate_limited,
+    names=named_by(spell),
 )

@@ -13,6 +13,7 @@ from depeg_monitor.simulate.venues.base import (
     Book,
     Reply,
     VenueApi,
+    named_by,
     num,
     spelling,
     too_many,
@@ -127,4 +128,5 @@ API = VenueApi(
         ("/api/v5/public/instruments", instruments),
     ),
     rate_limited=rate_limited,
+    names=named_by(spell),
 )
