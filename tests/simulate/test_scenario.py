@@ -16,6 +16,7 @@ from depeg_monitor.simulate import (
     load_scenario,
     parse_scenario,
 )
+from depeg_monitor.simulate.scenario import BODY_POISONS, FIELD_POISONS
 
 ROOT = Path(__file__).parents[2]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -161,3 +162,15 @@ def test_hostile_faults_that_cannot_be_served_are_refused(
     }
     with pytest.raises(ScenarioError, match=reason):
         parse_scenario(data)
+
+
+def test_hostile_venues_serves_every_poison_one_venue_at_a_time() -> None:
+    """Every poison, a delisting and a huge Retry-After each get their own window, never two."""
+    scenario = load_scenario(ROOT / "scenarios/hostile-venues.toml")
+    faults = sorted(scenario.faults, key=lambda f: f.start)
+    assert {f.mode for f in faults if f.kind == "poison"} == set(FIELD_POISONS + BODY_POISONS)
+    assert any(f.kind == "delisted" for f in faults)
+    assert any(f.kind == "rate_limit" and (f.retry_after or 0) >= 1e9 for f in faults)
+    for a, b in itertools.pairwise(faults):
+        assert a.end <= b.start, (a, b)
+    assert faults[-1].end < scenario.duration
