@@ -20,6 +20,12 @@ class Metrics:
             ["venue", "reason"],
             registry=r,
         )
+        self.figures_dropped = Counter(
+            "depeg_quote_figures_dropped",
+            "Figures of accepted quotes ignored as unusable (NaN/negative volume, bad book side)",
+            ["venue", "reason"],
+            registry=r,
+        )
         self.requests = Counter(
             "depeg_requests",
             "HTTP requests to venues, by venue and outcome",

@@ -44,8 +44,10 @@ class Quote:
 
     @property
     def ts(self) -> float:
-        """The best timestamp we have for this price."""
-        return self.ts_exchange if self.ts_exchange is not None else self.ts_received
+        """The best timestamp we have for this price: the venue's, but never later than receipt
+        (a clock ahead of ours, or a hostile venue, must not make a price look fresh)."""
+        t = self.ts_exchange
+        return t if t is not None and t < self.ts_received else self.ts_received
 
 
 @dataclass(frozen=True, slots=True)

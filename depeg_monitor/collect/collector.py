@@ -1,10 +1,18 @@
-"""One polling task per venue: listing check, rate budget, retries, pauses, breaker, quality."""
+"""One polling task per venue: listing checks, rate budget, retries, waits, breaker, quality.
+
+Whatever one venue sends, it can only hurt itself: every answer is read within a size cap and
+a deadline, every parse failure is a classified VenueError, every wait the venue asks for is
+honoured and clamped, a market it stops listing is set aside (and brought back when it lists
+it again), and a poll that yields no usable quote shows in /health with the reasons.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import aiohttp
@@ -32,12 +40,24 @@ log = structlog.get_logger(__name__)
 
 Sink = Callable[[Sequence[Quote]], None]
 T = TypeVar("T")
+Outcome = tuple[list[Quote], Exception | None]
 
 # Pauses when a venue refuses without saying for how long.
 DEFAULT_RATE_LIMIT_PAUSE = 30.0
 DEFAULT_BAN_PAUSE = 120.0  # Binance's shortest IP ban
 LISTING_DEADLINE = 15.0
 STRETCH_HEADROOM = 1.1  # poll no closer than this to a venue's rate limit
+# An 'unknown market' answer re-reads the listing at most this often (it costs request weight).
+LISTING_RECHECK_GAP = 60.0
+# While a configured market is set aside (unlisted, or refused), the listing is read again this
+# soon rather than at the hourly listing_interval, so a relisting is noticed within minutes.
+LISTING_SET_ASIDE_RECHECK = 300.0
+# A drop summary that does not change is logged again at most this often.
+DROP_LOG_INTERVAL = 60.0
+
+
+class Waiting(Exception):
+    """The venue has asked us to wait: no request goes out until it said we may."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +68,19 @@ class PollResult:
     quotes: tuple[Quote, ...]
     error: str | None = None
     skipped: bool = False  # paused or circuit open: nothing was asked
+    dropped: tuple[tuple[str, int], ...] = ()  # quality drops of this poll: (reason, count)
 
 
 def _retryable(e: BaseException) -> bool:
     return isinstance(e, VenueError) and e.kind.retryable
+
+
+def _summary(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class VenueCollector:
@@ -72,6 +101,8 @@ class VenueCollector:
         self.settings = settings
         self.base_url = settings.base_url or spec.base_url
         self.interval = settings.poll_interval
+        self.max_body = settings.max_body or spec.max_body
+        self.listing_max_body = max(spec.listing_max_body, settings.max_body or 0)
         self._session = session
         self._clock = clock
         self._health = health
@@ -80,10 +111,13 @@ class VenueCollector:
         self._component = f"venue:{spec.name}"
         self.log = log.bind(venue=spec.name)
         overrides = symbol_overrides or {}
-        # market → request spelling; response key → market
-        self.symbols: dict[str, str] = {
+        # Every configured market → its request spelling; `symbols` is the part polled now.
+        self.configured: dict[str, str] = {
             m: overrides.get(m) or spec.symbol(m) for m in settings.markets
         }
+        self.symbols: dict[str, str] = dict(self.configured)
+        self.unlisted: dict[str, str] = {}  # market set aside → why
+        # response key → market
         self.keys: dict[str, str] = {
             k: m for m, s in self.symbols.items() for k in spec.fallback_keys(m, s)
         }
@@ -92,9 +126,14 @@ class VenueCollector:
         self.breaker = CircuitBreaker(
             settings.breaker_threshold, settings.poll_interval, settings.breaker_max_backoff
         )
-        self.quality = QualityFilter(QualityRules(settings.price_band, settings.max_age, pegs))
-        self.paused_until: float | None = None
+        self.quality = QualityFilter(
+            QualityRules(settings.price_band, settings.max_age, pegs, settings.max_clock_skew)
+        )
+        self.paused_until: float | None = None  # monotonic
         self._pause_reason = ""
+        self._listing_due = 0.0  # monotonic time of the next listing check
+        self._listing_read: float | None = None  # monotonic time of the last listing attempt
+        self._last_drops: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
         health.register(self._component)
 
     def _requests(self) -> list[Request]:
@@ -104,8 +143,8 @@ class VenueCollector:
 
     async def start(self) -> None:
         """Check which configured markets the venue lists, and fit the interval to the limit."""
-        await self._check_listing()
-        cost = sum(r.weight for r in self._requests())
+        await self._check_listing(self._clock.monotonic() + LISTING_DEADLINE)
+        cost = sum(r.weight for r in self.spec.requests(list(self.configured.values())))
         # Headroom over the bare minimum: polls exactly at the limit would leave no slack for
         # a retry or the listing call, and every other poll would then miss its budget.
         needed = self.bucket.min_interval(cost) * STRETCH_HEADROOM
@@ -119,63 +158,172 @@ class VenueCollector:
             self.interval = needed
             self.breaker.base = needed
 
-    async def _check_listing(self) -> None:
-        if not self.symbols:
-            return
-        deadline = self._clock.monotonic() + LISTING_DEADLINE
+    # ------------------------------------------------------------------ listings
+
+    async def _check_listing(self, deadline: float) -> bool:
+        """Poll exactly the configured markets the venue lists now; False if it could not say."""
+        now = self._clock.monotonic()
+        self._listing_read = now
+        if not self.configured:
+            return False
         try:
-            listed = await self._get(self.spec.listing, deadline, self.spec.parse_listing)
-        except (VenueError, BudgetExhausted) as e:
-            self.log.warning("listing_unavailable", error=str(e), action="keeping all markets")
+            listed = await self._read_listing(deadline)
+        except (VenueError, BudgetExhausted, Waiting) as e:
+            self.log.warning("listing_unavailable", error=str(e), action="keeping the markets")
             if isinstance(e, VenueError) and e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
                 self._on_error(self.spec.listing, e)
-            return
-        missing = [m for m, s in self.symbols.items() if s not in listed]
-        if missing:
+            self._listing_due = now + min(self.settings.listing_interval, LISTING_SET_ASIDE_RECHECK)
+            return False
+        gone = [m for m, s in self.configured.items() if s not in listed]
+        newly_gone = [m for m in gone if m not in self.unlisted]
+        back = [m for m in self.unlisted if m not in gone]
+        if newly_gone:
             self.log.warning(
-                "markets_not_listed", markets=missing, action="dropped; the rest keep running"
+                "markets_not_listed", markets=newly_gone, action="set aside; the rest keep running"
             )
-        self.symbols = {m: s for m, s in self.symbols.items() if s in listed}
+        if back:
+            self.log.info("markets_listed_again", markets=back)
+        self.unlisted = {m: "not listed" for m in gone}
+        self.symbols = {m: s for m, s in self.configured.items() if s in listed}
         self.keys = {listed[s]: m for m, s in self.symbols.items()}
+        self._schedule_listing()
+        return True
+
+    async def _read_listing(self, deadline: float) -> dict[str, str]:
+        """{spelling: response key} of the listed markets; narrowed to ours where the venue can."""
+
+        async def get(req: Request) -> dict[str, str]:
+            return await self._get(req, deadline, self.spec.parse_listing, self.listing_max_body)
+
+        narrow = self.spec.listing_for
+        if narrow is None:
+            return await get(self.spec.listing)
+        spellings = list(self.configured.values())
+        try:
+            return await get(narrow(spellings))
+        except VenueError as e:
+            if e.kind is not ErrorKind.UNKNOWN_MARKET:
+                raise
+        # One unknown spelling refuses the whole narrowed listing: ask market by market.
+        listed: dict[str, str] = {}
+        for s in spellings:
+            try:
+                listed.update(await get(narrow([s])))
+            except VenueError as e:
+                if e.kind is not ErrorKind.UNKNOWN_MARKET:
+                    raise
+        return listed
+
+    def _schedule_listing(self) -> None:
+        wait = self.settings.listing_interval
+        if self.unlisted:
+            wait = min(wait, LISTING_SET_ASIDE_RECHECK)
+        self._listing_due = self._clock.monotonic() + wait
+
+    async def _recheck_listing(self, deadline: float) -> bool:
+        """Read the listing now unless it was read a moment ago; True if it was read now."""
+        last = self._listing_read
+        if last is not None and self._clock.monotonic() - last < LISTING_RECHECK_GAP:
+            return False
+        return await self._check_listing(deadline)
+
+    def _set_aside(self, markets: Sequence[str], why: str) -> None:
+        """Stop polling markets the venue refused; the next listing check may bring them back."""
+        gone = [m for m in markets if m in self.symbols]
+        if not gone:
+            return
+        for m in gone:
+            self.unlisted[m] = why
+            self.symbols.pop(m)
+        self.keys = {k: m for k, m in self.keys.items() if m in self.symbols}
+        self._listing_due = min(
+            self._listing_due, self._clock.monotonic() + LISTING_SET_ASIDE_RECHECK
+        )
+        self.log.warning("markets_set_aside", markets=gone, reason=why, until="next listing check")
 
     # ------------------------------------------------------------------ one poll
 
     async def poll_once(self) -> PollResult:
         """Ask the venue once for every market; never raises for venue or network trouble."""
         now = self._clock.monotonic()
-        if self.paused_until is not None and now < self.paused_until:
-            left = self.paused_until - now
-            return self._skipped(f"paused {left:.0f}s more: {self._pause_reason}")
+        if self._paused(now):
+            return self._skipped(self._pause_text(now))
         if not self.breaker.allows(now):
             left = self.breaker.remaining(now)
             return self._skipped(f"circuit open for {left:.0f}s after repeated failures")
         if not self.symbols:
-            return self._report(PollResult(self.name, (), "no markets to poll"))
-        deadline = now + self.interval
-        outcomes = await asyncio.gather(*(self._one(r, deadline) for r in self._requests()))
+            why = "no listed market to poll"
+            if self.unlisted:
+                why += " (set aside: " + ", ".join(sorted(self.unlisted)) + ")"
+            result = self._report(PollResult(self.name, (), why))
+        else:
+            result = await self._poll(now + self.interval)
+        if self._clock.monotonic() >= self._listing_due:
+            # After the poll, so a periodic re-check never delays this poll's prices.
+            await self._check_listing(
+                self._clock.monotonic() + min(self.interval, LISTING_DEADLINE)
+            )
+        return result
+
+    async def _poll(self, deadline: float) -> PollResult:
+        outcomes = await self._ask(self._requests(), deadline, rescue=True)
         quotes = [q for qs, _ in outcomes for q in qs]
         errors = [e for _, e in outcomes if e is not None]
-        answered = len(errors) < len(outcomes)
-        if answered:
+        if len(errors) < len(outcomes):
             self.breaker.record_success()
         else:
             self.breaker.record_failure(self._clock.monotonic())
         self._note_missing(quotes, outcomes)
-        good = self._filter(quotes)
+        good, dropped = self._filter(quotes)
         error = "; ".join(sorted({str(e) for e in errors})) or None
-        return self._report(PollResult(self.name, tuple(good), error))
+        return self._report(PollResult(self.name, tuple(good), error, dropped=dropped))
 
-    async def _one(self, req: Request, deadline: float) -> tuple[list[Quote], Exception | None]:
+    async def _ask(
+        self, reqs: Sequence[Request], deadline: float, *, rescue: bool
+    ) -> list[Outcome]:
+        return list(await asyncio.gather(*(self._one(r, deadline, rescue) for r in reqs)))
+
+    async def _one(self, req: Request, deadline: float, rescue: bool) -> Outcome:
         def parse(resp: Response) -> list[Quote]:
             return self.spec.parse(req, resp, self.keys, self._clock.now())
 
         try:
-            return await self._get(req, deadline, parse), None
-        except (VenueError, BudgetExhausted) as e:
+            return await self._get(req, deadline, parse, self.max_body), None
+        except VenueError as e:
+            if e.kind is ErrorKind.UNKNOWN_MARKET and rescue:
+                return await self._rescue(req, deadline, e)
+            self._on_error(req, e)
+            return [], e
+        except (BudgetExhausted, Waiting) as e:
             self._on_error(req, e)
             return [], e
 
-    async def _get(self, req: Request, deadline: float, parse: Callable[[Response], T]) -> T:
+    async def _rescue(self, req: Request, deadline: float, err: VenueError) -> Outcome:
+        """A request refused for an unknown market: find which, set it aside, ask for the rest
+        in this same poll, so one delisted market never darkens a venue's other markets."""
+        asked = [m for m, s in self.symbols.items() if s in req.symbols]
+        read = await self._recheck_listing(deadline)
+        still = [s for s in req.symbols if s in set(self.symbols.values())]
+        if len(req.symbols) <= 1:
+            if not (read and still):  # a listed market may 404 once: only the listing drops it
+                self._set_aside(asked, str(err))
+            return [], err
+        if not still:
+            return [], err
+        if read and len(still) < len(req.symbols):
+            retry = self.spec.requests(still)  # the listing named the culprit
+        else:
+            retry = [r for s in still for r in self.spec.requests([s])]  # one by one
+        outcomes = await self._ask(retry, deadline, rescue=False)
+        for r, (_, e) in zip(retry, outcomes, strict=True):
+            if isinstance(e, VenueError) and e.kind is ErrorKind.UNKNOWN_MARKET:
+                self._set_aside([m for m, s in self.symbols.items() if s in r.symbols], str(e))
+        errors = [e for _, e in outcomes if e is not None]
+        return [q for qs, _ in outcomes for q in qs], (errors[0] if errors else None)
+
+    async def _get(
+        self, req: Request, deadline: float, parse: Callable[[Response], T], max_body: int
+    ) -> T:
         """GET and parse, with the shared rate budget and retries bounded by the deadline.
 
         Parsing happens inside the attempt so a 5xx, a timeout or garbage is retried alike.
@@ -194,6 +342,9 @@ class VenueCollector:
         last: VenueError | None = None
         async for attempt in retrying:
             with attempt:
+                if self._paused(self._clock.monotonic()):
+                    # Another request of this poll was told to wait: so are we.
+                    raise Waiting(self._pause_text(self._clock.monotonic()))
                 try:
                     await self.bucket.take(req.weight, deadline)
                 except BudgetExhausted:
@@ -203,7 +354,8 @@ class VenueCollector:
                 left = deadline - self._clock.monotonic()
                 time_limit = max(0.05, min(self.settings.timeout, left))
                 try:
-                    result = parse(await fetch(self._session, self.base_url, req, time_limit))
+                    resp = await fetch(self._session, self.base_url, req, time_limit, max_body)
+                    result = _parsed(parse, resp)
                 except VenueError as e:
                     self._metrics.requests.labels(self.name, e.kind.value).inc()
                     last = e
@@ -212,28 +364,42 @@ class VenueCollector:
                 return result
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
+    # ------------------------------------------------------------------ waits
+
+    def _paused(self, now: float) -> bool:
+        return self.paused_until is not None and now < self.paused_until
+
+    def _pause_text(self, now: float) -> str:
+        assert self.paused_until is not None
+        left = self.paused_until - now
+        until = self._clock.now() + left
+        return f"paused until {_utc(until)} ({left:.0f}s more): {self._pause_reason}"
+
+    def _pause(self, seconds: float, reason: str) -> None:
+        """Stop asking the venue for `seconds` (clamped to the longest wait it documents)."""
+        cap = self.spec.max_wait
+        if not seconds <= cap:  # also catches NaN from a careless venue module
+            self.log.warning("wait_clamped", asked=seconds, clamped_to=cap, reason=reason)
+            seconds = cap
+        until = self._clock.monotonic() + max(0.0, seconds)
+        if self.paused_until is None or until > self.paused_until:
+            self.paused_until, self._pause_reason = until, reason
+        self.log.warning("venue_paused", seconds=round(seconds, 3), reason=reason)
+
     def _on_error(self, req: Request, e: Exception) -> None:
         if not isinstance(e, VenueError):
             self.log.warning("request_skipped", path=req.path, reason=str(e))
             return
         if e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
             default = DEFAULT_BAN_PAUSE if e.kind is ErrorKind.BANNED else DEFAULT_RATE_LIMIT_PAUSE
-            pause = e.retry_after if e.retry_after is not None else max(default, self.interval)
-            until = self._clock.monotonic() + pause
-            if self.paused_until is None or until > self.paused_until:
-                self.paused_until, self._pause_reason = until, str(e)
-            self.log.warning("venue_paused", seconds=pause, reason=str(e))
-        elif e.kind is ErrorKind.UNKNOWN_MARKET and len(req.symbols) == 1:
-            # A per-market request: drop just that market; the others keep running.
-            gone = [m for m, s in self.symbols.items() if s == req.symbols[0]]
-            self.symbols = {m: s for m, s in self.symbols.items() if m not in gone}
-            self.log.warning("market_dropped", markets=gone, reason=str(e))
+            wait = e.retry_after if e.retry_after is not None else max(default, self.interval)
+            self._pause(wait, str(e))
         else:
             self.log.warning("request_failed", path=req.path, error=str(e))
 
-    def _note_missing(
-        self, quotes: list[Quote], outcomes: list[tuple[list[Quote], Exception | None]]
-    ) -> None:
+    # ------------------------------------------------------------------ quality
+
+    def _note_missing(self, quotes: list[Quote], outcomes: list[Outcome]) -> None:
         if any(e is not None for _, e in outcomes):
             return
         got = {f"{q.coin}/{q.quote_ccy}" for q in quotes}
@@ -242,38 +408,66 @@ class VenueCollector:
                 self._metrics.drops.labels(self.name, "not_in_answer").inc()
                 self.log.info("market_not_in_answer", market=market)
 
-    def _filter(self, quotes: list[Quote]) -> list[Quote]:
+    def _filter(self, quotes: list[Quote]) -> tuple[list[Quote], tuple[tuple[str, int], ...]]:
+        """The quotes worth passing on, and this poll's drops counted by reason."""
         now = self._clock.now()
-        good = []
+        good: list[Quote] = []
+        drops: Counter[str] = Counter()
         for q in quotes:
-            reason = self.quality.reason_to_drop(q, now)
-            if reason is None:
-                good.append(q)
+            verdict = self.quality.check(q, now)
+            for reason in verdict.cleaned:
+                self._metrics.figures_dropped.labels(self.name, reason).inc()
+            if verdict.quote is not None:
+                good.append(verdict.quote)
                 self._metrics.quotes.labels(self.name, "accepted").inc()
                 continue
+            reason = verdict.dropped or "unknown"
+            drops[reason] += 1
             self._metrics.quotes.labels(self.name, "dropped").inc()
             self._metrics.drops.labels(self.name, reason).inc()
-            self.log.info(
-                "quote_dropped",
-                reason=reason,
-                market=f"{q.coin}/{q.quote_ccy}",
-                price=q.price,
-                ts_exchange=q.ts_exchange,
-            )
-        return good
+        self._log_drops(drops, now)
+        return good, tuple(sorted(drops.items()))
+
+    def _log_drops(self, drops: Mapping[str, int], now: float) -> None:
+        """One line when the kinds of drop change, then at most one a minute while they last."""
+        kinds = frozenset(drops)
+        seen, at = self._last_drops
+        if kinds and (kinds != seen or now - at >= DROP_LOG_INTERVAL):
+            self.log.info("quotes_dropped", reasons=dict(sorted(drops.items())))
+            self._last_drops = (kinds, now)
+        elif not kinds:
+            self._last_drops = (kinds, at)
+
+    # ------------------------------------------------------------------ reporting
 
     def _skipped(self, reason: str) -> PollResult:
         return self._report(PollResult(self.name, (), reason, skipped=True))
 
     def _report(self, result: PollResult) -> PollResult:
+        """A poll counts as a success only if it gave at least one usable quote."""
         now = self._clock.now()
-        if result.quotes or result.error is None:
-            detail: dict[str, object] = {"quotes": len(result.quotes)}
-            if result.error:
-                detail["partial"] = result.error
-            self._health.ok(self._component, now, **detail)
+        drops = dict(result.dropped)
+        set_aside = ", ".join(sorted(self.unlisted)) or None
+        if result.quotes:
+            self._health.ok(
+                self._component,
+                now,
+                quotes=len(result.quotes),
+                partial=result.error,
+                dropped=_summary(drops) or None,
+                set_aside=set_aside,
+            )
+            return result
+        mono = self._clock.monotonic()
+        if self._paused(mono):
+            why = self._pause_text(mono)  # says until when
+        elif result.error is not None:
+            why = result.error
+        elif drops:
+            why = f"no usable quotes: {_summary(drops)} dropped"
         else:
-            self._health.error(self._component, now, result.error, quotes=0)
+            why = "no usable quotes: the answer had none of the markets asked for"
+        self._health.error(self._component, now, why, quotes=0)
         return result
 
     # ------------------------------------------------------------------ the loop
@@ -289,6 +483,7 @@ class VenueCollector:
             except Exception:  # a bug here must not silence the venue for good
                 self.log.exception("poll_crashed")
                 self._health.error(self._component, self._clock.now(), "internal error")
+                self.breaker.record_failure(self._clock.monotonic())
             now = self._clock.monotonic()
             await self._wait(next_slot(start, self.interval, now) - now, stop)
 
@@ -300,3 +495,14 @@ class VenueCollector:
         _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
+
+
+def _parsed(parse: Callable[[Response], T], resp: Response) -> T:
+    """The venue module's parse, with a backstop: whatever a parser raises on a hostile answer
+    is a classified malformed answer (retried, counted, breaker-tracked), never a crash."""
+    try:
+        return parse(resp)
+    except VenueError:
+        raise
+    except Exception as e:
+        raise VenueError(ErrorKind.MALFORMED, f"unreadable answer ({type(e).__name__})") from None

@@ -92,6 +92,8 @@ class _CoinHistory:
 
     def add_volume(self, now: float, volume: float, window: float) -> float | None:
         """Update the volume baseline (time-weighted EWMA); return current / previous baseline."""
+        if not (math.isfinite(volume) and volume > 0):
+            return None  # one bad figure must not poison the baseline for good
         prev = self.baseline
         if prev is None:
             self.baseline = volume
@@ -147,7 +149,9 @@ class Aggregator:
         rates = dict(self._assumed)
         for coin, priced in by_ref.items():
             kept, _ = self._reject_outliers(priced)
-            rates[coin] = _average(kept, self._weights_of(kept))
+            rate = _average(kept, self._weights_of(kept))
+            if math.isfinite(rate) and rate > 0:
+                rates[coin] = rate
         return rates
 
     # -- the cycle --------------------------------------------------------------------------
@@ -180,7 +184,10 @@ class Aggregator:
             )
             partial.append((coin, kept, used, dropped))
             if kept and len({p.quote.venue for p in kept}) >= self._min_venues[coin]:
-                price = prices[coin] = _average(kept, weights)
+                price = _average(kept, weights)
+                if not math.isfinite(price):
+                    continue  # never publish a price no market traded at: no price instead
+                prices[coin] = price
                 if abs(price - peg) / peg >= self._minor[coin]:
                     deviating.append(coin)
 
@@ -199,8 +206,7 @@ class Aggregator:
     # -- steps ------------------------------------------------------------------------------
 
     def _fresh(self, q: Quote, now: float) -> bool:
-        ts = q.ts_exchange if q.ts_exchange is not None else q.ts_received
-        return now - ts <= self._max_age
+        return now - q.ts <= self._max_age
 
     def _convert(
         self, quotes: Sequence[Quote], rates: Mapping[str, float], now: float
@@ -214,7 +220,7 @@ class Aggregator:
             reason = None
             if not (price > 0 and math.isfinite(price)):
                 reason = "bad_price"
-            elif (q.ts_exchange if q.ts_exchange is not None else q.ts_received) < oldest:
+            elif q.ts < oldest:
                 reason = "stale"
             elif ccy == USD:
                 rate: float | None = 1.0
@@ -324,9 +330,13 @@ def _average(priced: Sequence[_Priced], weights: Sequence[float]) -> float:
 
 
 def _usd_volume(q: Quote, rate: float) -> float | None:
-    """The quote's 24h volume in USD, from quote-currency volume if given, else base volume."""
+    """The quote's 24h volume in USD, from quote-currency volume if given, else base volume.
+
+    A non-finite or negative figure counts as no volume: it must never weigh in the average."""
     if q.volume_quote_24h is not None:
-        return q.volume_quote_24h * rate
-    if q.volume_base_24h is not None:
-        return q.volume_base_24h * q.price * rate
-    return None
+        usd = q.volume_quote_24h * rate
+    elif q.volume_base_24h is not None:
+        usd = q.volume_base_24h * q.price * rate
+    else:
+        return None
+    return usd if math.isfinite(usd) and usd >= 0 else None

@@ -110,6 +110,11 @@ class Exchange:
         self.scripts: dict[str, list[Answer]] = {}
         self.seen: list[tuple[str, dict[str, str]]] = []
         self.port = 0
+        # When set, each request is also stamped with this clock (a test's ManualClock).
+        self.stamp: Callable[[], float] | None = None
+        self.times: list[tuple[float, str]] = []
+        # Answers that depend on the query (a batch naming a delisted market), per path.
+        self.dynamic: dict[str, Callable[[dict[str, str]], Answer]] = {}
 
     def script(self, path: str, *answers: Answer) -> None:
         self.scripts[path] = list(answers)
@@ -122,10 +127,16 @@ class Exchange:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append((request.path, dict(request.query)))
+        if self.stamp is not None:
+            self.times.append((self.stamp(), request.path))
         script = self.scripts.get(request.path)
-        if not script:
+        dynamic = self.dynamic.get(request.path)
+        if dynamic is not None:
+            answer = dynamic(dict(request.query))
+        elif not script:
             return web.json_response({"message": "NotFound"}, status=404)
-        answer = script.pop(0) if len(script) > 1 else script[0]
+        else:
+            answer = script.pop(0) if len(script) > 1 else script[0]
         if answer.delay:
             await asyncio.sleep(answer.delay)
         text = answer.raw if answer.raw is not None else json.dumps(answer.body)

@@ -220,3 +220,51 @@ def test_a_coin_may_lower_its_own_quorum() -> None:
     )
     assert snaps["FRAX"].price == 0.998
     assert snaps["USDC"].price is None
+
+
+def test_a_nan_or_negative_volume_cannot_mask_a_depeg() -> None:
+    """Every venue at 0.95: one venue's NaN or negative 24 h volume neither turns the price into
+    NaN nor pins it at par — the aggregate still says 0.95 (the bad volume counts as none)."""
+    for bad in (float("nan"), -13_779_365.5, float("inf")):
+        agg = Aggregator(make_settings())
+        snaps = agg.aggregate(
+            [q("kraken", 0.95, volume=bad), q("bitstamp", 0.95), q("coinbase", 0.95)], NOW
+        )
+        price = snaps["USDC"].price
+        assert price is not None and abs(price - 0.95) < 1e-9, bad
+
+
+def test_a_nan_volume_does_not_poison_the_volume_baseline() -> None:
+    """After a cycle whose volumes were all NaN, the spike figure is still a finite ratio."""
+    agg = Aggregator(make_settings())
+    agg.aggregate([q("kraken", 1.0), q("bitstamp", 1.0)], NOW)
+    nan = float("nan")
+    later = [q("kraken", 1.0, volume=nan, age=-60), q("bitstamp", 1.0, volume=nan, age=-60)]
+    agg.aggregate(later, NOW + 60)
+    latest = [q("kraken", 1.0, volume=3e6, age=-120), q("bitstamp", 1.0, volume=3e6, age=-120)]
+    snap = agg.aggregate(latest, NOW + 120)
+    spike = snap["USDC"].context.volume_spike
+    assert spike is not None and 2.9 < spike < 3.1
+
+
+def test_a_price_that_is_not_finite_is_never_published() -> None:
+    """Quotes that would average to infinity leave the coin without a price rather than inf."""
+    agg = Aggregator(make_settings())
+    snaps = agg.aggregate([q("kraken", 1e308), q("bitstamp", 1e308)], NOW)
+    assert snaps["USDC"].price is None
+
+
+@given(
+    volumes=st.lists(
+        st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)), min_size=3, max_size=3
+    ),
+    price=st.floats(min_value=0.5, max_value=2.0),
+)
+def test_whatever_the_volumes_the_price_is_finite_and_between_the_quotes(
+    volumes: list[float | None], price: float
+) -> None:
+    """Any volumes at all, even NaN and negative: the published price is finite and is a
+    price some venue quoted."""
+    quotes = [q(v, price, volume=vol) for v, vol in zip(("a", "b", "c"), volumes, strict=True)]
+    snap = Aggregator(make_settings()).aggregate(quotes, NOW)["USDC"]
+    assert snap.price is not None and abs(snap.price - price) <= 1e-9 * price
