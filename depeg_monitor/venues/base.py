@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from depeg_monitor.model import Quote
@@ -191,25 +191,37 @@ def one_ticker(venue: str, check: Callable[[Response], Any], fields: TickerField
     return parse
 
 
-def retry_after(resp: Response) -> float | None:
-    """Retry-After in seconds (the venues here send seconds, not HTTP dates)."""
-    raw = resp.header("Retry-After")
+def seconds(raw: str | None, scale: float = 1.0) -> float | None:
+    """A header's wait as seconds (`raw` / `scale`): only finite, non-negative figures count."""
     if raw is None:
         return None
     try:
-        value = float(raw)
-    except ValueError:
+        value = float(raw) / scale
+    except (ValueError, OverflowError):
         return None
     return value if math.isfinite(value) and value >= 0 else None
 
 
-def http_error(resp: Response, detail: str = "") -> VenueError | None:
-    """The classification every venue shares for non-2xx statuses (None for 2xx)."""
+def retry_after(resp: Response) -> float | None:
+    """Retry-After in seconds. The HTTP-date form is ignored (None): the venues here send
+    seconds, and a date would have to be read against a clock this module does not have."""
+    return seconds(resp.header("Retry-After"))
+
+
+def rate_limited(resp: Response, detail: str, default: float | None = None) -> VenueError:
+    """A rate-limit refusal waiting for Retry-After if sent, else the venue's `default`."""
+    wait = retry_after(resp)
+    return VenueError(ErrorKind.RATE_LIMITED, detail, wait if wait is not None else default)
+
+
+def http_error(resp: Response, detail: str = "", wait: float | None = None) -> VenueError | None:
+    """The classification every venue shares for non-2xx statuses (None for 2xx); `wait` is
+    the venue's documented pause for a 429 that sends no Retry-After."""
     s = resp.status
     if 200 <= s < 300:
         return None
     if s == 429:
-        return VenueError(ErrorKind.RATE_LIMITED, detail or "HTTP 429", retry_after(resp))
+        return rate_limited(resp, detail or "HTTP 429", wait)
     if s == 418:
         return VenueError(ErrorKind.BANNED, detail or "HTTP 418", retry_after(resp))
     if s == 451:
@@ -219,22 +231,65 @@ def http_error(resp: Response, detail: str = "") -> VenueError | None:
     return VenueError(ErrorKind.CLIENT_ERROR, f"HTTP {s}" + (f" {detail}" if detail else ""))
 
 
-def raise_for_status(resp: Response, detail: str = "") -> None:
+def raise_for_status(resp: Response, detail: str = "", wait: float | None = None) -> None:
     """Raise the shared classification of a non-2xx status; return quietly on 2xx."""
-    err = http_error(resp, detail)
+    err = http_error(resp, detail, wait)
     if err is not None:
         raise err
 
 
-def load_json(resp: Response) -> Any:
-    """Decode the body; an undecodable body is a server error on 5xx, malformed otherwise."""
+def load_json(resp: Response, wait: float | None = None) -> Any:
+    """Decode the body; an undecodable body is classified by its status (a 5xx is a server
+    error, a 429 a rate limit of Retry-After or `wait`), and is malformed on 2xx.
+
+    Undecodable includes nesting deeper than Python's recursion limit (RecursionError) and
+    integers of more digits than int() accepts (ValueError), not only broken syntax.
+    """
     try:
         return json.loads(resp.text)
-    except ValueError:
-        err = http_error(resp)
+    except (ValueError, RecursionError):
+        err = http_error(resp, wait=wait)
         if err is not None:
             raise err from None
         raise VenueError(ErrorKind.MALFORMED, "body is not JSON") from None
+
+
+def _float(value: Any) -> float:
+    """float(value), with an integer too large for a float as the infinity it stands for
+    (exactly what float() already makes of the string "1e400"). Raises TypeError/ValueError."""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number")
+    try:
+        return float(value)
+    except OverflowError:
+        if isinstance(value, int):
+            return math.inf if value > 0 else -math.inf
+        raise ValueError("not representable") from None
+
+
+def describe(value: Any, limit: int = 40) -> str:
+    """A short, safe description of a value for an error message (never a deep repr)."""
+    if isinstance(value, str):
+        return repr(value[:limit])
+    if isinstance(value, (bool, int, float)) or value is None:
+        return text_of(value, limit)
+    return f"a {type(value).__name__}"
+
+
+def text_of(value: Any, limit: int = 120) -> str:
+    """A venue's code or message as short text: strings and numbers only, anything else "".
+
+    str() of an arbitrary answer could be megabytes or recurse too deep; a code sent as a
+    number (0 for "0") is read the same as its string.
+    """
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, (bool, int, float)):
+        try:
+            return str(value)[:limit]
+        except ValueError:  # an int beyond int→str's digit limit
+            return ""
+    return ""
 
 
 def number(value: Any, what: str) -> float:
@@ -242,17 +297,19 @@ def number(value: Any, what: str) -> float:
     if isinstance(value, bool) or value is None:
         raise VenueError(ErrorKind.MALFORMED, f"{what} missing")
     try:
-        return float(value)
+        return _float(value)
     except (TypeError, ValueError):
-        raise VenueError(ErrorKind.MALFORMED, f"{what} is not a number: {value!r:.40}") from None
+        raise VenueError(
+            ErrorKind.MALFORMED, f"{what} is not a number: {describe(value)}"
+        ) from None
 
 
 def optional(value: Any) -> float | None:
-    """An optional numeric field: empty string, null or junk become None."""
+    """An optional numeric field: empty string, null or junk become None; NaN/inf pass."""
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return float(value)
+        return _float(value)
     except (TypeError, ValueError):
         return None
 
@@ -263,18 +320,26 @@ def ms(value: Any) -> float | None:
 
 
 def iso(value: Any) -> float | None:
+    """An ISO-8601 time; one without an offset is UTC (not this host's local time)."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError, OSError):
         return None
 
 
 def field_of(obj: Any, key: str) -> Any:
+    """obj[key] (None if absent) when obj is an object; otherwise the answer is malformed."""
     if not isinstance(obj, dict):
         raise VenueError(ErrorKind.MALFORMED, f"expected an object around {key!r}")
     return obj.get(key)
+
+
+def envelope(obj: Any) -> dict[str, Any]:
+    """obj if it is an object, else {}: for reading an error envelope that may be anything."""
+    return obj if isinstance(obj, dict) else {}
 
 
 def list_of(value: Any, what: str) -> list[Any]:
@@ -364,7 +429,8 @@ def rows_to_quotes(
     """Quotes for the rows of a list answer whose `key_field` names a market we watch."""
     out = []
     for row in rows:
-        market = keys.get(str(field_of(row, key_field)))
+        key = field_of(row, key_field)
+        market = keys.get(key) if isinstance(key, str) else None
         if market is not None:
             out.append(ticker_quote(venue, market, received, row, fields, ts_exchange))
     return out
@@ -373,9 +439,9 @@ def rows_to_quotes(
 def listed(
     rows: Iterable[Any], key_field: str, trading: Callable[[dict[str, Any]], bool]
 ) -> dict[str, str]:
-    """{spelling: spelling} for the listing rows that carry `key_field` and still trade."""
+    """{spelling: spelling} for the listing rows whose `key_field` is a name and still trade."""
     return {
-        str(r[key_field]): str(r[key_field])
+        r[key_field]: r[key_field]
         for r in rows
-        if isinstance(r, dict) and key_field in r and trading(r)
+        if isinstance(r, dict) and isinstance(r.get(key_field), str) and r[key_field] and trading(r)
     }

@@ -15,13 +15,16 @@ from depeg_monitor.venues.base import (
     TickerFields,
     VenueError,
     VenueSpec,
+    envelope,
     field_of,
+    list_of,
     listed,
     load_json,
     raise_for_status,
     retry_after,
     rows_to_quotes,
     spelling,
+    text_of,
 )
 
 NAME = "binance"
@@ -54,8 +57,9 @@ def requests(symbols: Sequence[str]) -> list[Request]:
 def check(resp: Response) -> Any:
     """Binance's body is always {"code", "msg"} on errors; the status says what it means."""
     payload = load_json(resp)
-    code = payload.get("code") if isinstance(payload, dict) else None
-    msg = str(payload.get("msg", ""))[:120] if isinstance(payload, dict) else ""
+    env = envelope(payload)
+    code = env.get("code")
+    msg = text_of(env.get("msg"))
     if code == -1121:
         raise VenueError(ErrorKind.UNKNOWN_MARKET, msg or "Invalid symbol.")
     if resp.status == 403:
@@ -72,9 +76,7 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
 
 def parse_listing(resp: Response) -> dict[str, str]:
     payload = check(resp)
-    rows = field_of(payload, "symbols")
-    if not isinstance(rows, list):
-        raise VenueError(ErrorKind.MALFORMED, "exchangeInfo without symbols")
+    rows = list_of(field_of(payload, "symbols"), "exchangeInfo symbols")
     return listed(rows, "symbol", lambda r: r.get("status", "TRADING") == "TRADING")
 
 

@@ -12,18 +12,26 @@ from depeg_monitor.venues.base import (
     TickerFields,
     VenueError,
     VenueSpec,
+    envelope,
     list_of,
     load_json,
     one_ticker,
     optional,
     per_market,
     raise_for_status,
+    rate_limited,
     spelling,
+    text_of,
 )
 
 NAME = "bitstamp"
 TICKER_PATH = "/api/v2/ticker/{pair}/"
 LISTING_PATH = "/api/v2/markets/"
+# Bitstamp counts requests per 10 minutes (README §1: 8,000–10,000 / 10 min) and says nothing
+# of how long a 400.002 lasts. We send a few requests a minute, so probing once a minute costs
+# at most 10 of the window's allowance and resumes within a minute of it opening again,
+# where waiting the whole 600 s window would leave the venue dark for longer than needed.
+RATE_LIMIT_WAIT = 60.0
 
 symbol = spelling(lower=True)
 requests = per_market(TICKER_PATH, "pair")
@@ -36,14 +44,17 @@ FIELDS = TickerFields(
 def check(resp: Response) -> Any:
     if resp.status == 404:  # an unknown pair gets a 404 page, not JSON
         raise VenueError(ErrorKind.UNKNOWN_MARKET, "HTTP 404")
-    payload = load_json(resp)
-    code = str(payload.get("response_code", "")) if isinstance(payload, dict) else ""
-    reason = str(payload.get("reason", payload.get("message", "")))[:120] if code else ""
+    payload = load_json(resp, RATE_LIMIT_WAIT)
+    env = envelope(payload)
+    # The rate-limit code is `response_code` in the refusal the README cites (hummingbot's
+    # tests) and `code` in Bitstamp's newer error envelope; the real body is unverified.
+    code = text_of(env.get("response_code")) or text_of(env.get("code"))
+    reason = text_of(env.get("reason")) or text_of(env.get("message"))
     if code == "400.002":  # "Request rejected due to exceeded rate limit"
-        raise VenueError(ErrorKind.RATE_LIMITED, reason or code)
-    raise_for_status(resp, reason)
-    if code and payload.get("status") == "error":
-        raise VenueError(ErrorKind.CLIENT_ERROR, reason or code)
+        raise rate_limited(resp, reason or code, RATE_LIMIT_WAIT)
+    raise_for_status(resp, reason, RATE_LIMIT_WAIT)
+    if env.get("status") == "error":
+        raise VenueError(ErrorKind.CLIENT_ERROR, reason or code or "status error")
     return payload
 
 
@@ -57,8 +68,8 @@ def parse_listing(resp: Response) -> dict[str, str]:
         if not isinstance(m, dict) or m.get("trading", "Enabled") != "Enabled":
             continue
         sym = m.get("market_symbol") or m.get("url_symbol")
-        if sym:
-            out[str(sym)] = str(sym)
+        if isinstance(sym, str) and sym:
+            out[sym] = sym
     return out
 
 

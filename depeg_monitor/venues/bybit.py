@@ -1,6 +1,7 @@
 """Bybit v5: every spot ticker in one /v5/market/tickers?category=spot request.
 
 HTTP 403 means the IP is throttled ("access too frequent"): stop for at least 10 minutes.
+retCode 10006 is the per-UID limit; X-Bapi-Limit-Reset-Timestamp (ms) says when it resets.
 """
 
 from __future__ import annotations
@@ -18,20 +19,26 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     all_at_once,
+    envelope,
     field_of,
     list_of,
     listed,
     load_json,
     ms,
     raise_for_status,
+    retry_after,
     rows_to_quotes,
+    seconds,
     spelling,
+    text_of,
 )
 
 NAME = "bybit"
 TICKER_PATH = "/v5/market/tickers"
 LISTING_PATH = "/v5/market/instruments-info"
+# "terminate all HTTP sessions and wait for at least 10 minutes" (docs/v5/rate-limit.mdx).
 BAN_SECONDS = 600.0
+RESET_HEADER = "X-Bapi-Limit-Reset-Timestamp"
 
 symbol = spelling()
 requests = all_at_once(TICKER_PATH, (("category", "spot"),))
@@ -45,22 +52,35 @@ FIELDS = TickerFields(
 )
 
 
+def limit_reset(resp: Response, answer_time: float | None) -> float | None:
+    """Seconds until the per-UID limit resets: the reset header less the answer's own `time`,
+    both Bybit's clock (so ours may be skewed), or Retry-After; None if neither is sane."""
+    reset = seconds(resp.header(RESET_HEADER), 1000.0)
+    if reset is not None and answer_time is not None and 0 <= answer_time <= reset:
+        return reset - answer_time
+    return retry_after(resp)
+
+
 def check(resp: Response) -> tuple[list[Any], float | None]:
     """The envelope's result.list and its top-level `time` (ms)."""
     if resp.status == 403:  # body undocumented; may not even be JSON
         raise VenueError(ErrorKind.BANNED, "HTTP 403 access too frequent", BAN_SECONDS)
     payload = load_json(resp)
-    raise_for_status(resp)
-    code = field_of(payload, "retCode")
-    msg = str(payload.get("retMsg", ""))[:120]
+    env = envelope(payload)
+    code = env.get("retCode")
+    msg = text_of(env.get("retMsg"))
+    ts = ms(env.get("time"))
+    if code == 10006:  # "Too many visits!"
+        raise VenueError(ErrorKind.RATE_LIMITED, msg or "retCode 10006", limit_reset(resp, ts))
+    raise_for_status(resp, msg)
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise VenueError(ErrorKind.MALFORMED, "answer without a retCode")
     if code == 10001 and "symbol" in msg.lower():
         raise VenueError(ErrorKind.UNKNOWN_MARKET, msg)
-    if code == 10006:
-        raise VenueError(ErrorKind.RATE_LIMITED, msg or "retCode 10006")
     if code != 0:
         raise VenueError(ErrorKind.CLIENT_ERROR, f"retCode {code} {msg}".strip())
-    rows = list_of(field_of(payload.get("result"), "list"), "result.list")
-    return rows, ms(payload.get("time"))
+    rows = list_of(field_of(env.get("result"), "list"), "result.list")
+    return rows, ts
 
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:

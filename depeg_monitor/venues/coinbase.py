@@ -12,6 +12,7 @@ from depeg_monitor.venues.base import (
     TickerFields,
     VenueError,
     VenueSpec,
+    envelope,
     iso,
     list_of,
     listed,
@@ -20,6 +21,7 @@ from depeg_monitor.venues.base import (
     per_market,
     raise_for_status,
     spelling,
+    text_of,
 )
 
 NAME = "coinbase"
@@ -36,7 +38,7 @@ FIELDS = TickerFields(
 
 def check(resp: Response) -> Any:
     payload = load_json(resp)
-    message = str(payload.get("message", ""))[:120] if isinstance(payload, dict) else ""
+    message = text_of(envelope(payload).get("message"))
     if resp.status in (400, 404) and message in ("NotFound", "Product not found", ""):
         raise VenueError(ErrorKind.UNKNOWN_MARKET, message or f"HTTP {resp.status}")
     raise_for_status(resp, message)

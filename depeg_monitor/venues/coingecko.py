@@ -17,6 +17,7 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     all_at_once,
+    envelope,
     list_of,
     listed,
     load_json,
@@ -26,6 +27,7 @@ from depeg_monitor.venues.base import (
     raise_for_status,
     retry_after,
     split_market,
+    text_of,
 )
 
 NAME = "coingecko"
@@ -60,8 +62,7 @@ requests = all_at_once(
 
 def check(resp: Response) -> Any:
     payload = load_json(resp)
-    status = payload.get("status") if isinstance(payload, dict) else None
-    message = str(status.get("error_message", ""))[:80] if isinstance(status, dict) else ""
+    message = text_of(envelope(envelope(payload).get("status")).get("error_message"), 80)
     if resp.status == 429:
         raise VenueError(ErrorKind.RATE_LIMITED, "HTTP 429", retry_after(resp))
     if resp.status == 403:

@@ -13,6 +13,7 @@ from depeg_monitor.venues.base import (
     Response,
     VenueError,
     VenueSpec,
+    envelope,
     field_of,
     list_of,
     load_json,
@@ -21,9 +22,11 @@ from depeg_monitor.venues.base import (
     per_market,
     quote,
     raise_for_status,
+    rate_limited,
     requested_market,
     spelling,
     split_market,
+    text_of,
 )
 
 NAME = "gemini"
@@ -36,11 +39,12 @@ requests = per_market(TICKER_PATH, "symbol")
 
 def check(resp: Response) -> Any:
     payload = load_json(resp)
-    reason = str(payload.get("reason", "")) if isinstance(payload, dict) else ""
+    env = envelope(payload)
+    reason = text_of(env.get("reason"))
     if reason == "InvalidSymbol":
-        raise VenueError(ErrorKind.UNKNOWN_MARKET, str(payload.get("message", reason))[:120])
-    if reason == "RateLimit":
-        raise VenueError(ErrorKind.RATE_LIMITED, reason)
+        raise VenueError(ErrorKind.UNKNOWN_MARKET, text_of(env.get("message")) or reason)
+    if reason == "RateLimit" or resp.status == 429:
+        raise rate_limited(resp, reason or "HTTP 429")
     raise_for_status(resp, reason)
     return payload
 
@@ -51,13 +55,14 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
     if market is None:
         return []
     base, quote_ccy = split_market(market)
-    volume = payload.get("volume") if isinstance(payload.get("volume"), dict) else {}
+    price = number(field_of(payload, "last"), "last")
+    volume = envelope(payload.get("volume"))
     return [
         quote(
             NAME,
             market,
             received,
-            price=number(field_of(payload, "last"), "last"),
+            price=price,
             bid=optional(payload.get("bid")),
             ask=optional(payload.get("ask")),
             volume_base=optional(volume.get(base)),
@@ -71,7 +76,7 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
 
 def parse_listing(resp: Response) -> dict[str, str]:
     payload = list_of(check(resp), "symbols")
-    return {str(s).lower(): str(s).lower() for s in payload}
+    return {s.lower(): s.lower() for s in payload if isinstance(s, str) and s}
 
 
 SPEC = VenueSpec(

@@ -18,19 +18,29 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     all_at_once,
+    envelope,
     field_of,
     load_json,
     number,
     optional,
     quote,
     raise_for_status,
+    rate_limited,
     spelling,
     split_market,
+    text_of,
 )
 
 NAME = "kraken"
 TICKER_PATH = "/0/public/Ticker"
 LISTING_PATH = "/0/public/AssetPairs"
+# Kraken's throttle answer names no wait. Its support article on API rate limits (README §1,
+# support.kraken.com/articles/206548367) says calls "would be restricted for a few seconds
+# (or possibly longer if calls continue to be made while the rate limits are active)", and its
+# counters decay by about one call a second: 10 s covers "a few seconds" with margin, and
+# asking nothing meanwhile is what keeps the restriction from being extended.
+RATE_LIMIT_WAIT = 10.0
+RATE_LIMIT_TEXTS = ("Too many requests", "Rate limit")  # EGeneral:…, EAPI:Rate limit exceeded
 
 symbol = spelling()
 requests = all_at_once(TICKER_PATH, list_param="pair")
@@ -42,20 +52,35 @@ def fallback_keys(market: str, sym: str) -> tuple[str, ...]:
     return (sym, f"X{base}Z{q}", f"{base}Z{q}", f"X{base}{q}")
 
 
+def _errors(env: dict[str, Any]) -> list[str] | None:
+    """The `error` array as text ([] when absent or empty); None if it is not one."""
+    raw = env.get("error")
+    if raw is None:
+        return []
+    if isinstance(raw, str):  # one error not wrapped in its array
+        return [raw] if raw else []
+    if not isinstance(raw, list):
+        return None
+    return [text_of(e) or "unreadable error" for e in raw]
+
+
 def check(resp: Response) -> Any:
-    payload = load_json(resp)
+    payload = load_json(resp, RATE_LIMIT_WAIT)
+    env = envelope(payload)
+    errors = _errors(env)
+    text = "; ".join(errors or [])[:160]
+    if any(t in text for t in RATE_LIMIT_TEXTS) or resp.status == 429:
+        raise rate_limited(resp, text or "HTTP 429", RATE_LIMIT_WAIT)
     raise_for_status(resp)
-    errors = field_of(payload, "error") or []
+    if errors is None:
+        raise VenueError(ErrorKind.MALFORMED, "error is not a list")
     if errors:
-        text = "; ".join(str(e) for e in errors)[:160]
         if "Unknown asset pair" in text:
             raise VenueError(ErrorKind.UNKNOWN_MARKET, text)
-        if "Too many requests" in text or "Rate limit" in text:
-            raise VenueError(ErrorKind.RATE_LIMITED, text)
         if "Unavailable" in text or "Busy" in text:
             raise VenueError(ErrorKind.SERVER_ERROR, text)
         raise VenueError(ErrorKind.CLIENT_ERROR, text)
-    result = payload.get("result")
+    result = field_of(payload, "result")
     if not isinstance(result, dict):
         raise VenueError(ErrorKind.MALFORMED, "no result object")
     return result
@@ -96,10 +121,9 @@ def parse_listing(resp: Response) -> dict[str, str]:
         if not isinstance(info, dict) or info.get("status", "online") != "online":
             continue
         out[key] = key
-        if info.get("altname"):
-            out[str(info["altname"])] = key
-        if info.get("wsname"):
-            out[str(info["wsname"]).replace("/", "")] = key
+        for name in (info.get("altname"), info.get("wsname")):
+            if isinstance(name, str) and name.replace("/", ""):
+                out[name.replace("/", "")] = key
     return out
 
 

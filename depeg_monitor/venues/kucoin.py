@@ -15,6 +15,7 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     all_at_once,
+    envelope,
     field_of,
     list_of,
     listed,
@@ -23,7 +24,9 @@ from depeg_monitor.venues.base import (
     raise_for_status,
     retry_after,
     rows_to_quotes,
+    seconds,
     spelling,
+    text_of,
 )
 
 NAME = "kucoin"
@@ -41,25 +44,26 @@ FIELDS = TickerFields(
 
 
 def _reset_seconds(resp: Response) -> float | None:
-    raw = resp.header("gw-ratelimit-reset")  # milliseconds until the quota resets
-    try:
-        return float(raw) / 1000.0 if raw is not None else retry_after(resp)
-    except ValueError:
-        return retry_after(resp)
+    """gw-ratelimit-reset: milliseconds until the quota resets (a finite, non-negative figure
+    only); Retry-After where it is missing or not sane."""
+    wait = seconds(resp.header("gw-ratelimit-reset"), 1000.0)
+    return wait if wait is not None else retry_after(resp)
 
 
 def check(resp: Response) -> Any:
-    payload = load_json(resp)
-    code = str(field_of(payload, "code"))
-    msg = str(payload.get("msg", ""))[:120]
+    env = envelope(load_json(resp, _reset_seconds(resp)))
+    code = text_of(env.get("code"))
+    msg = text_of(env.get("msg"))
     if code == "429000" or resp.status == 429:
         raise VenueError(ErrorKind.RATE_LIMITED, msg or "code 429000", _reset_seconds(resp))
     if code == "400100" and "pair" in msg.lower():
         raise VenueError(ErrorKind.UNKNOWN_MARKET, msg)
     raise_for_status(resp, msg)
+    if not code:
+        raise VenueError(ErrorKind.MALFORMED, "answer without a code")
     if code != "200000":
         raise VenueError(ErrorKind.CLIENT_ERROR, f"code {code} {msg}".strip())
-    return payload.get("data")
+    return env.get("data")
 
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:
@@ -71,7 +75,8 @@ def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float
 
 def parse_listing(resp: Response) -> dict[str, str]:
     data = list_of(check(resp), "symbols")
-    return listed(data, "symbol", lambda r: bool(r.get("enableTrading", True)))
+    # enableTrading is a JSON boolean; anything else is not taken as "trading"
+    return listed(data, "symbol", lambda r: r.get("enableTrading", True) is True)
 
 
 SPEC = VenueSpec(

@@ -19,20 +19,25 @@ from depeg_monitor.venues.base import (
     VenueError,
     VenueSpec,
     all_at_once,
-    field_of,
+    envelope,
     list_of,
     listed,
     load_json,
     raise_for_status,
-    retry_after,
+    rate_limited,
     rows_to_quotes,
     spelling,
+    text_of,
 )
 
 NAME = "okx"
 TICKERS_PATH = "/api/v5/market/tickers"
 TICKER_PATH = "/api/v5/market/ticker"  # one instrument; documented, used only by tooling
 LISTING_PATH = "/api/v5/public/instruments"
+# 50011 often comes as HTTP 200 with no Retry-After. The limit is "20 req / 2 s per IP"
+# (README §1, okx.com/docs-v5 #order-book-trading-market-data-get-tickers): after one 2 s
+# window the allowance is whole again.
+RATE_LIMIT_WAIT = 2.0
 
 symbol = spelling("-")
 requests = all_at_once(TICKERS_PATH, (("instType", "SPOT"),))
@@ -47,18 +52,20 @@ FIELDS = TickerFields(
 
 
 def check(resp: Response) -> Any:
-    payload = load_json(resp)
-    code = str(field_of(payload, "code"))
-    msg = str(payload.get("msg", ""))[:120]
+    env = envelope(load_json(resp, RATE_LIMIT_WAIT))
+    code = text_of(env.get("code"))
+    msg = text_of(env.get("msg"))
     if code == "50011" or resp.status == 429:
-        raise VenueError(ErrorKind.RATE_LIMITED, msg or "code 50011", retry_after(resp))
+        raise rate_limited(resp, msg or "code 50011", RATE_LIMIT_WAIT)
     if code == "51001":
         raise VenueError(ErrorKind.UNKNOWN_MARKET, msg or "code 51001")
     raise_for_status(resp, msg)
+    if not code:
+        raise VenueError(ErrorKind.MALFORMED, "answer without a code")
     if code != "0":
         kind = ErrorKind.SERVER_ERROR if code.startswith("500") else ErrorKind.CLIENT_ERROR
         raise VenueError(kind, f"code {code} {msg}".strip())
-    return list_of(payload.get("data"), "data")
+    return list_of(env.get("data"), "data")
 
 
 def parse(req: Request, resp: Response, keys: Mapping[str, str], received: float) -> list[Quote]:

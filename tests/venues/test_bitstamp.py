@@ -65,3 +65,28 @@ def test_listing_reads_market_symbols() -> None:
         {"name": "DAI/USD", "market_symbol": "daiusd", "trading": "Disabled"},
     ]
     assert bitstamp.parse_listing(Response(200, json.dumps(body))) == {"usdtusd": "usdtusd"}
+
+
+def test_rate_limit_without_retry_after_waits_the_documented_default() -> None:
+    """400.002 and a bare 429 (even a non-JSON page) wait RATE_LIMIT_WAIT when no Retry-After."""
+    req = bitstamp.requests(["usdtusd"])[0]
+    body = json.dumps({"status": "error", "reason": "Rate limited", "response_code": "400.002"})
+    for resp in (
+        Response(400, body),
+        Response(400, body.replace("response_code", "code")),
+        Response(429, "{}"),
+        Response(429, "<html>Too Many Requests</html>"),
+    ):
+        with pytest.raises(VenueError) as e:
+            bitstamp.parse(req, resp, {"usdtusd": "USDT/USD"}, NOW)
+        assert e.value.kind is ErrorKind.RATE_LIMITED
+        assert e.value.retry_after == bitstamp.RATE_LIMIT_WAIT
+    assert 0 < bitstamp.RATE_LIMIT_WAIT <= bitstamp.SPEC.max_wait
+
+
+def test_error_status_in_a_200_answer_is_a_client_error() -> None:
+    """{"status": "error"} is a refusal even when HTTP says 200 and no code is given."""
+    body = json.dumps({"status": "error", "reason": "Invalid request"})
+    with pytest.raises(VenueError) as e:
+        bitstamp.parse(bitstamp.requests(["usdtusd"])[0], Response(200, body), {}, NOW)
+    assert e.value.kind is ErrorKind.CLIENT_ERROR

@@ -73,3 +73,49 @@ def test_listing_keeps_trading_symbols() -> None:
         "time": 1,
     }
     assert bybit.parse_listing(Response(200, json.dumps(body))) == {"USDCUSDT": "USDCUSDT"}
+
+
+def _too_many(time_ms: object) -> str:
+    return json.dumps(
+        {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "time": time_ms}
+    )
+
+
+def test_10006_waits_until_the_reset_timestamp_on_bybits_clock() -> None:
+    """retCode 10006 waits X-Bapi-Limit-Reset-Timestamp less the answer's own time: 1.5 s here,
+    however far our clock is from Bybit's."""
+    sent = 1_800_000_000_000  # Bybit's clock, far from NOW
+    resp = Response(200, _too_many(sent), {"X-Bapi-Limit-Reset-Timestamp": str(sent + 1500)})
+    with pytest.raises(VenueError) as e:
+        bybit.parse(bybit.requests(["USDCUSDT"])[0], resp, {}, NOW)
+    assert e.value.kind is ErrorKind.RATE_LIMITED and e.value.retry_after == 1.5
+
+
+@pytest.mark.parametrize(
+    ("time_ms", "reset"),
+    [
+        (1_800_000_000_000, "1799999999000"),  # reset before the answer: not a wait
+        (1_800_000_000_000, "nan"),
+        (1_800_000_000_000, "-1"),
+        (None, "1800000001500"),  # no answer time to measure from
+        ("NaN", "1800000001500"),
+    ],
+)
+def test_10006_without_a_sane_reset_falls_back_to_retry_after(time_ms: object, reset: str) -> None:
+    """When the reset and the answer's time do not make a wait >= 0, Retry-After (or None)."""
+    req = bybit.requests(["USDCUSDT"])[0]
+    for extra, wait in (({"Retry-After": "2"}, 2), ({}, None)):
+        headers = {"X-Bapi-Limit-Reset-Timestamp": reset} | extra
+        with pytest.raises(VenueError) as e:
+            bybit.parse(req, Response(200, _too_many(time_ms), headers), {}, NOW)
+        assert e.value.kind is ErrorKind.RATE_LIMITED and e.value.retry_after == wait
+
+
+@pytest.mark.parametrize(
+    "body", ["[]", '{"retCode": "0"}', '{"retMsg": "OK"}', '{"retCode": true}']
+)
+def test_an_envelope_without_an_integer_retcode_is_malformed(body: str) -> None:
+    """A 200 answer with no (integer) retCode is malformed rather than a client error."""
+    with pytest.raises(VenueError) as e:
+        bybit.parse(bybit.requests(["USDCUSDT"])[0], Response(200, body), {}, NOW)
+    assert e.value.kind is ErrorKind.MALFORMED

@@ -58,3 +58,19 @@ def test_listing_skips_disabled_products() -> None:
         {"id": "DAI-USD", "status": "delisted"},
     ]
     assert coinbase.parse_listing(Response(200, json.dumps(body))) == {"USDT-USD": "USDT-USD"}
+
+
+def test_a_time_without_offset_is_utc(shared: Callable[[str], Any]) -> None:
+    """A ticker time missing its Z is still read as UTC, not this host's local time."""
+    body = shared("coinbase_ticker_stablecoin.json") | {"time": "2020-01-28T02:13:33.012523"}
+    (req,) = coinbase.requests(["USDT-USD"])
+    (q,) = coinbase.parse(req, Response(200, json.dumps(body)), {"USDT-USD": "USDT/USD"}, NOW)
+    assert q.ts_exchange == pytest.approx(1580177613.012523)
+
+
+def test_a_huge_integer_price_is_infinite_not_a_crash(shared: Callable[[str], Any]) -> None:
+    """A 400-digit price parses to inf (for the quality filter to drop), not OverflowError."""
+    body = json.dumps(shared("coinbase_ticker_stablecoin.json")).replace('"0.997999"', "9" * 400)
+    (req,) = coinbase.requests(["USDT-USD"])
+    (q,) = coinbase.parse(req, Response(200, body), {"USDT-USD": "USDT/USD"}, NOW)
+    assert q.price == float("inf")

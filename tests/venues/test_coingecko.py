@@ -49,3 +49,13 @@ def test_listing_is_every_id() -> None:
     """coins/list answers id/symbol/name rows; an unknown id is not listed."""
     body = [{"id": "tether", "symbol": "usdt", "name": "Tether"}]
     assert coingecko.parse_listing(Response(200, json.dumps(body))) == {"tether": "tether"}
+
+
+def test_rows_that_are_not_objects_are_skipped_and_bodies_that_are_not_are_malformed() -> None:
+    """A coin's row of the wrong type is skipped; a whole answer that is a list is malformed."""
+    keys = {"tether": "USDT/USD"}
+    (req,) = coingecko.requests(list(keys))
+    assert coingecko.parse(req, Response(200, json.dumps({"tether": [1]})), keys, NOW) == []
+    with pytest.raises(VenueError) as e:
+        coingecko.parse(req, Response(200, "[]"), keys, NOW)
+    assert e.value.kind is ErrorKind.MALFORMED

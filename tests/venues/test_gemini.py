@@ -46,7 +46,33 @@ def test_rate_limited_with_retry_after() -> None:
         gemini.parse(
             gemini.requests(["usdtusd"])[0], Response(429, body, {"Retry-After": "1"}), {}, NOW
         )
-    assert e.value.kind is ErrorKind.RATE_LIMITED
+    assert e.value.kind is ErrorKind.RATE_LIMITED and e.value.retry_after == 1
+
+
+@pytest.mark.parametrize("status", [429, 400])
+def test_rate_limit_reason_reads_retry_after(status: int) -> None:
+    """reason RateLimit waits for the Retry-After it came with (40 s here), whatever the status."""
+    body = json.dumps({"result": "error", "reason": "RateLimit", "message": "slow down"})
+    resp = Response(status, body, {"Retry-After": "40"})
+    with pytest.raises(VenueError) as e:
+        gemini.parse(gemini.requests(["usdtusd"])[0], resp, {"usdtusd": "USDT/USD"}, NOW)
+    assert e.value.kind is ErrorKind.RATE_LIMITED and e.value.retry_after == 40
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"last"', "7", "null"])
+def test_an_answer_that_is_not_an_object_is_malformed(body: str) -> None:
+    """A list or bare value where the ticker object goes is malformed, not an AttributeError."""
+    with pytest.raises(VenueError) as e:
+        gemini.parse(
+            gemini.requests(["usdtusd"])[0], Response(200, body), {"usdtusd": "USDT/USD"}, NOW
+        )
+    assert e.value.kind is ErrorKind.MALFORMED
+
+
+def test_listing_ignores_entries_that_are_not_names() -> None:
+    """/v1/symbols entries that are not strings (or are empty) are not listed."""
+    body = json.dumps(["usdtusd", "", 5, ["daiusd"], {"s": "x"}])
+    assert gemini.parse_listing(Response(200, body)) == {"usdtusd": "usdtusd"}
 
 
 def test_listing_is_a_list_of_symbols() -> None:

@@ -74,3 +74,37 @@ def test_http_429_with_retry_after() -> None:
     with pytest.raises(VenueError) as e:
         kraken.parse(kraken.requests(["USDTUSD"])[0], resp, {}, NOW)
     assert e.value.kind is ErrorKind.RATE_LIMITED and e.value.retry_after == 7
+
+
+@pytest.mark.parametrize("text", ["EGeneral:Too many requests", "EAPI:Rate limit exceeded"])
+def test_throttle_answers_wait_the_documented_default(text: str) -> None:
+    """Kraken's HTTP-200 throttle names no wait, so the module's documented default is used."""
+    resp = Response(200, json.dumps({"error": [text]}))
+    with pytest.raises(VenueError) as e:
+        kraken.parse(kraken.requests(["USDTUSD"])[0], resp, {}, NOW)
+    assert e.value.kind is ErrorKind.RATE_LIMITED
+    assert e.value.retry_after == kraken.RATE_LIMIT_WAIT
+    assert 0 < kraken.RATE_LIMIT_WAIT <= kraken.SPEC.max_wait
+
+
+def test_a_single_error_string_is_read_like_the_array() -> None:
+    """An `error` sent as a bare string rather than a one-item array is still understood."""
+    resp = Response(200, json.dumps({"error": "EQuery:Unknown asset pair"}))
+    with pytest.raises(VenueError) as e:
+        kraken.parse(kraken.requests(["USDTUSD"])[0], resp, {}, NOW)
+    assert e.value.kind is ErrorKind.UNKNOWN_MARKET
+
+
+@pytest.mark.parametrize("error", [{"EQuery": "x"}, 5, True])
+def test_an_error_field_that_is_not_a_list_is_malformed(error: object) -> None:
+    """`error` of another type is a malformed answer (it used to raise TypeError)."""
+    resp = Response(200, json.dumps({"error": error, "result": {}}))
+    with pytest.raises(VenueError) as e:
+        kraken.parse(kraken.requests(["USDTUSD"])[0], resp, {}, NOW)
+    assert e.value.kind is ErrorKind.MALFORMED
+
+
+def test_listing_skips_names_that_are_not_strings() -> None:
+    """An altname or wsname that is not a string adds no spelling; the key itself still counts."""
+    body = {"error": [], "result": {"USDTZUSD": {"altname": ["USDTUSD"], "wsname": 7}}}
+    assert kraken.parse_listing(Response(200, json.dumps(body))) == {"USDTZUSD": "USDTZUSD"}

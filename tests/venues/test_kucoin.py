@@ -71,3 +71,25 @@ def test_listing_keeps_tradable_symbols() -> None:
         ],
     }
     assert kucoin.parse_listing(Response(200, json.dumps(body))) == {"USDC-USDT": "USDC-USDT"}
+
+
+@pytest.mark.parametrize("reset", ["inf", "nan", "-5", "1e400", "soon", ""])
+def test_an_insane_reset_header_falls_back_to_retry_after(
+    shared: Callable[[str], Any], reset: str
+) -> None:
+    """gw-ratelimit-reset that is not a finite figure >= 0 is ignored for Retry-After (or None)."""
+    body = json.dumps(shared("kucoin_error_429.json"))
+    req = kucoin.requests(["USDC-USDT"])[0]
+    for headers, wait in (({"gw-ratelimit-reset": reset, "Retry-After": "3"}, 3), ({}, None)):
+        with pytest.raises(VenueError) as e:
+            kucoin.parse(req, Response(429, body, headers | {"gw-ratelimit-reset": reset}), {}, NOW)
+        assert e.value.kind is ErrorKind.RATE_LIMITED and e.value.retry_after == wait
+
+
+@pytest.mark.parametrize("data", [[], "x", None])
+def test_data_that_is_not_an_object_is_malformed(data: object) -> None:
+    """A success envelope whose data is a list, a string or null is malformed, not a crash."""
+    body = json.dumps({"code": "200000", "data": data})
+    with pytest.raises(VenueError) as e:
+        kucoin.parse(kucoin.requests(["USDC-USDT"])[0], Response(200, body), {}, NOW)
+    assert e.value.kind is ErrorKind.MALFORMED

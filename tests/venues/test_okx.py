@@ -68,3 +68,27 @@ def test_listing_keeps_live_instruments() -> None:
         ],
     }
     assert okx.parse_listing(Response(200, json.dumps(body))) == {"USDC-USDT": "USDC-USDT"}
+
+
+def test_50011_without_retry_after_waits_one_window(shared: Callable[[str], Any]) -> None:
+    """50011 in an HTTP 200 answer has no Retry-After: wait OKX's 2 s window."""
+    resp = Response(200, json.dumps(shared("okx_error_429.json")))
+    with pytest.raises(VenueError) as e:
+        okx.parse(okx.requests(["USDC-USDT"])[0], resp, {}, NOW)
+    assert e.value.kind is ErrorKind.RATE_LIMITED and e.value.retry_after == okx.RATE_LIMIT_WAIT
+    assert okx.RATE_LIMIT_WAIT == 2.0
+
+
+@pytest.mark.parametrize("body", ['{"msg": ""}', "[]", '{"code": "0", "data": {}}'])
+def test_envelopes_without_code_or_data_list_are_malformed(body: str) -> None:
+    """No code, or data that is not a list, is a malformed answer."""
+    with pytest.raises(VenueError) as e:
+        okx.parse(okx.requests(["USDC-USDT"])[0], Response(200, body), {}, NOW)
+    assert e.value.kind is ErrorKind.MALFORMED
+
+
+def test_rows_whose_instid_is_not_a_string_are_not_ours() -> None:
+    """A row naming its instrument with a list is no market we asked for (no str() of it)."""
+    body = {"code": "0", "data": [{"instId": ["USDC-USDT"], "last": "1"}]}
+    resp = Response(200, json.dumps(body))
+    assert okx.parse(okx.requests(["USDC-USDT"])[0], resp, {"USDC-USDT": "USDC/USDT"}, NOW) == []
