@@ -1,4 +1,7 @@
-"""Binance spot: /api/v3/ticker/24hr batched with symbols=[...]; weight-based limit."""
+"""Binance spot: /api/v3/ticker/24hr batched with symbols=[...]; weight-based limit.
+
+The listing is exchangeInfo narrowed with the same symbols=[...] (the full one is megabytes).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,9 @@ TICKER_PATH = "/api/v3/ticker/24hr"
 LISTING_PATH = "/api/v3/exchangeInfo"
 BATCH = 20  # symbols 1–20 weigh 2; 21–100 weigh 40, so batches of 20 are cheapest
 TICKER_WEIGHT = 2.0
-LISTING_WEIGHT = 20.0
+LISTING_WEIGHT = 20.0  # exchangeInfo weighs 20 with or without symbols=[...]
+# A repeated 429 earns an IP ban (418) of "2 min … 3 days" (README §1, rest-api.md §LIMITS).
+MAX_WAIT = 3 * 24 * 3600.0
 
 symbol = spelling()
 FIELDS = TickerFields(
@@ -45,13 +50,23 @@ FIELDS = TickerFields(
 )
 
 
+def _symbols_param(symbols: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    return (("symbols", json.dumps(list(symbols), separators=(",", ":"))),)
+
+
 def requests(symbols: Sequence[str]) -> list[Request]:
     out = []
     for i in range(0, len(symbols), BATCH):
         chunk = list(symbols[i : i + BATCH])
-        arg = json.dumps(chunk, separators=(",", ":"))
-        out.append(Request(TICKER_PATH, (("symbols", arg),), TICKER_WEIGHT, tuple(chunk)))
+        out.append(Request(TICKER_PATH, _symbols_param(chunk), TICKER_WEIGHT, tuple(chunk)))
     return out
+
+
+def listing_for(symbols: Sequence[str]) -> Request:
+    """exchangeInfo for just these symbols; one unknown symbol refuses it all with -1121."""
+    if not symbols:
+        return LISTING
+    return Request(LISTING_PATH, _symbols_param(symbols), LISTING_WEIGHT, tuple(symbols))
 
 
 def check(resp: Response) -> Any:
@@ -80,6 +95,8 @@ def parse_listing(resp: Response) -> dict[str, str]:
     return listed(rows, "symbol", lambda r: r.get("status", "TRADING") == "TRADING")
 
 
+LISTING = Request(LISTING_PATH, (), LISTING_WEIGHT)
+
 SPEC = VenueSpec(
     name=NAME,
     base_url="https://api.binance.com",
@@ -88,6 +105,14 @@ SPEC = VenueSpec(
     symbol=symbol,
     requests=requests,
     parse=parse,
-    listing=Request(LISTING_PATH, (), LISTING_WEIGHT),
+    listing=LISTING,
     parse_listing=parse_listing,
+    listing_for=listing_for,
+    # A FULL 24hr row is ~510 B and a batch holds 20: ~10 KB; 256 KB leaves 25x headroom.
+    # The narrowed exchangeInfo carries ~5 KB per symbol (filters, permissionSets) plus its
+    # rateLimits header, so even 100 configured spellings stay near 500 KB; 2 MB. The full,
+    # unfiltered exchangeInfo (10+ MB) is never read by the collector, which narrows.
+    max_body=256 << 10,
+    listing_max_body=2 << 20,
+    max_wait=MAX_WAIT,
 )

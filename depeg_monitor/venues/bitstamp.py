@@ -83,4 +83,9 @@ SPEC = VenueSpec(
     parse=parse,
     listing=Request(LISTING_PATH),
     parse_listing=parse_listing,
+    # One pair's ticker is ~230 B, but an unknown pair answers the site's HTML 404 page:
+    # 256 KB holds that page. /api/v2/markets/ is ~200 markets at ~500 B, ~100 KB: 1 MB.
+    max_body=256 << 10,
+    listing_max_body=1 << 20,
+    max_wait=600.0,  # no ban documented; the limit's own 10-minute window is the longest wait
 )

@@ -103,4 +103,9 @@ SPEC = VenueSpec(
     parse=parse,
     listing=Request(LISTING_PATH, (("category", "spot"),)),
     parse_listing=parse_listing,
+    # Both answers list every spot pair (~700): tickers ~320 B a row, ~220 KB, so 2 MB;
+    # instruments-info ~500 B a row, ~350 KB, so 4 MB.
+    max_body=2 << 20,
+    listing_max_body=4 << 20,
+    max_wait=BAN_SECONDS,
 )

@@ -67,4 +67,9 @@ SPEC = VenueSpec(
     parse=parse,
     listing=Request(LISTING_PATH),
     parse_listing=parse_listing,
+    # One product's ticker is ~200 B; 64 KB also holds a CDN's HTML error page, whose status
+    # is then still read. /products lists ~700 products at ~600 B, ~450 KB: 4 MB.
+    max_body=64 << 10,
+    listing_max_body=4 << 20,
+    max_wait=600.0,  # no ban documented; 429s last as long as the 10 req/s bucket refills
 )

@@ -109,4 +109,9 @@ SPEC = VenueSpec(
     parse=parse,
     listing=Request(LISTING_PATH),
     parse_listing=parse_listing,
+    # simple/price for our ~10 ids is ~150 B each: 64 KB. coins/list is every coin id
+    # (~17,000 rows of ~80 B), ~1.5 MB: 8 MB.
+    max_body=64 << 10,
+    listing_max_body=8 << 20,
+    max_wait=600.0,  # keyless limits are undocumented; a 429 names its own (short) wait
 )

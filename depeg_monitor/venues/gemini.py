@@ -89,4 +89,9 @@ SPEC = VenueSpec(
     parse=parse,
     listing=Request(LISTING_PATH),
     parse_listing=parse_listing,
+    # One pubticker is ~140 B: 64 KB also holds an HTML error page. /v1/symbols is ~200
+    # short names, ~3 KB: 256 KB.
+    max_body=64 << 10,
+    listing_max_body=256 << 10,
+    max_wait=600.0,  # no ban documented; 429s end "until the rate drops" (README §3)
 )

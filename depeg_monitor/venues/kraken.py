@@ -138,4 +138,9 @@ SPEC = VenueSpec(
     listing=Request(LISTING_PATH),
     parse_listing=parse_listing,
     fallback_keys=fallback_keys,
+    # A Ticker answer holds only the pairs we ask for (~280 B each; tens of pairs): 256 KB.
+    # AssetPairs is every pair (~1,100, ~1 KB each with fee tiers), ~1.1 MB: 8 MB.
+    max_body=256 << 10,
+    listing_max_body=8 << 20,
+    max_wait=600.0,  # no ban documented for public calls
 )

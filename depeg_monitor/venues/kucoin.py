@@ -89,4 +89,9 @@ SPEC = VenueSpec(
     parse=parse,
     listing=Request(LISTING_PATH, (), LISTING_WEIGHT),
     parse_listing=parse_listing,
+    # Both answers list every spot pair (~1,300): allTickers ~400 B a row, ~520 KB; symbols
+    # ~550 B a row, ~700 KB. 4 MB for each.
+    max_body=4 << 20,
+    listing_max_body=4 << 20,
+    max_wait=600.0,  # a quota resets within its 30 s window; no ban documented
 )

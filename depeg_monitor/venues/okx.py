@@ -86,4 +86,9 @@ SPEC = VenueSpec(
     parse=parse,
     listing=Request(LISTING_PATH, (("instType", "SPOT"),)),
     parse_listing=parse_listing,
+    # Both answers list every spot instrument (~800): tickers ~280 B a row, ~220 KB, so 2 MB;
+    # instruments ~700 B a row (~30 fields), ~560 KB, so 4 MB.
+    max_body=2 << 20,
+    listing_max_body=4 << 20,
+    max_wait=600.0,  # no ban documented; the limit's window is 2 s
 )

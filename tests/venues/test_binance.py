@@ -98,3 +98,49 @@ def test_listing_keeps_only_trading_symbols() -> None:
         ]
     }
     assert binance.parse_listing(Response(200, json.dumps(body))) == {"USDCUSDT": "USDCUSDT"}
+
+
+def test_listing_for_narrows_exchange_info_to_the_configured_symbols() -> None:
+    """The listing asks exchangeInfo?symbols=[...] (the ticker's JSON array) at weight 20."""
+    narrow = binance.SPEC.listing_for
+    assert narrow is not None
+    req = narrow(["USDCUSDT", "FDUSDUSDT"])
+    assert req.path == "/api/v3/exchangeInfo"
+    assert req.params == (("symbols", '["USDCUSDT","FDUSDUSDT"]'),)
+    assert req.weight == 20 and req.symbols == ("USDCUSDT", "FDUSDUSDT")
+    assert narrow([]) == binance.SPEC.listing  # nothing to narrow to: the whole listing
+    assert binance.SPEC.listing.params == ()  # callers with no symbol list still get it all
+
+
+def test_narrowed_listing_answer_is_parsed(shared: Callable[[str], Any]) -> None:
+    """The narrowed answer (rateLimits, then just our symbols) lists the trading ones."""
+    body = {
+        "timezone": "UTC",
+        "serverTime": int(NOW * 1000),
+        "rateLimits": [shared("binance_ratelimit_request_weight.json")],
+        "exchangeFilters": [],
+        "symbols": [
+            {"symbol": "USDCUSDT", "status": "TRADING", "baseAsset": "USDC", "quoteAsset": "USDT"},
+            {"symbol": "FDUSDUSDT", "status": "HALT", "baseAsset": "FDUSD", "quoteAsset": "USDT"},
+        ],
+    }
+    listed = binance.parse_listing(Response(200, json.dumps(body)))
+    assert listed == {"USDCUSDT": "USDCUSDT"}
+
+
+def test_an_unknown_symbol_refuses_the_narrowed_listing(shared: Callable[[str], Any]) -> None:
+    """-1121 on the narrowed exchangeInfo is an unknown market (the collector then asks one by
+    one), not a malformed listing."""
+    body = json.dumps(shared("binance_error_invalid_symbol.json"))
+    with pytest.raises(VenueError) as e:
+        binance.parse_listing(Response(400, body))
+    assert e.value.kind is ErrorKind.UNKNOWN_MARKET
+
+
+def test_an_ip_ban_may_last_three_days() -> None:
+    """A 418 ban lasts "2 min … 3 days": the longest wait honoured is three days."""
+    assert binance.SPEC.max_wait == 3 * 24 * 3600
+    resp = Response(418, "{}", {"Retry-After": str(2 * 24 * 3600)})
+    with pytest.raises(VenueError) as e:
+        binance.parse(binance.requests(["USDCUSDT"])[0], resp, KEYS, NOW)
+    assert e.value.retry_after is not None and e.value.retry_after <= binance.SPEC.max_wait
