@@ -36,9 +36,10 @@ TICKER_PATH = "/0/public/Ticker"
 LISTING_PATH = "/0/public/AssetPairs"
 # Kraken's throttle answer names no wait. Its support article on API rate limits (README §1,
 # support.kraken.com/articles/206548367) says calls "would be restricted for a few seconds
-# (or possibly longer if calls continue to be made while the rate limits are active)", and its
-# counters decay by about one call a second: 10 s covers "a few seconds" with margin, and
-# asking nothing meanwhile is what keeps the restriction from being extended.
+# (or possibly longer if calls continue to be made while the rate limits are active)"; public
+# calls stay within limits at 1 a second (README §3: ~30 rapid calls trip it). 10 s lets about
+# ten calls' worth decay, covers "a few seconds" with margin, and asking nothing meanwhile is
+# what keeps the restriction from being extended.
 RATE_LIMIT_WAIT = 10.0
 RATE_LIMIT_TEXTS = ("Too many requests", "Rate limit")  # EGeneral:…, EAPI:Rate limit exceeded
 
