@@ -1,12 +1,23 @@
-"""GET/HEAD /health (application/health+json; 503 on fail) and GET /metrics for Prometheus."""
+"""GET/HEAD /health (application/health+json; 503 on fail) and GET /metrics for Prometheus.
+
+The port is reachable by any local process, so it is built to survive one that misbehaves:
+at most `max_connections` sockets are held (a newcomer takes the slot of the oldest idle
+one), a connection that has not sent a complete request within `request_timeout` — or sits
+idle that long after an answer — is closed, and malformed requests are a debug line each,
+not an ERROR traceback. Responses name no software versions.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any, Protocol
 
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.web_protocol import RequestHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from depeg_monitor.config import HealthSettings
@@ -16,25 +27,164 @@ from depeg_monitor.metrics import Metrics
 log = structlog.get_logger(__name__)
 
 HEALTH_JSON = "application/health+json"
+SERVER_NAME = "depeg-monitor"  # instead of aiohttp's "Python/3.x aiohttp/3.y.z"
+MAX_CONNECTIONS = 64
+REQUEST_TIMEOUT = 5.0
+WARN_EVERY = 60.0  # seconds between "connection limit reached" warnings
+
+
+class _Conn(Protocol):
+    evicted: bool
+
+    @property
+    def busy(self) -> bool: ...
+
+    def evict(self) -> None: ...
+
+
+class _Slots:
+    """Live connections in arrival order; when full, the oldest idle one makes room.
+
+    Evicting rather than refusing is what keeps /health answering under a slow-loris: held
+    connections are, by construction, older than a real check that has just arrived.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._live: dict[_Conn, None] = {}  # a dict keeps insertion (arrival) order
+        self._closed = 0  # since the last warning
+        self._warned_at: float | None = None
+
+    def admit(self, handler: _Conn, now: float) -> None:
+        if len(self._live) >= self.limit:
+            victim = next((h for h in self._live if not h.busy), handler)
+            self._live.pop(victim, None)
+            victim.evict()
+            self._closed += 1
+            if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
+                log.warning(
+                    "health port at its connection limit; closing the oldest idle connections",
+                    limit=self.limit,
+                    closed=self._closed,
+                )
+                self._warned_at, self._closed = now, 0
+        if not handler.evicted:
+            self._live[handler] = None
+
+    def discard(self, handler: _Conn) -> None:
+        self._live.pop(handler, None)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+class _Handler(RequestHandler):
+    """aiohttp's HTTP/1 protocol, counted in _Slots, with quiet answers to malformed requests."""
+
+    def __init__(self, manager: web.Server, slots: _Slots, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._slots = slots
+        self.evicted = False
+
+    @property
+    def busy(self) -> bool:
+        """A request is being answered: never evicted mid-answer."""
+        return self._request_in_progress
+
+    def evict(self) -> None:
+        self.evicted = True
+        self.force_close()  # closes the transport if connected; connection_made checks the flag
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.evicted:  # lost its slot before it was even connected: no task, no timer
+            transport.close()
+            return
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._slots.discard(self)
+        super().connection_lost(exc)
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if status >= 500:  # our own failure: aiohttp logs it with its traceback
+            resp = super().handle_error(request, status, exc, message)
+        else:
+            # Garbage, TLS on a plain port, an oversized header: the client's fault, and
+            # free for anyone to repeat, so one debug line and a plain 400 (aiohttp's own
+            # would log an ERROR traceback and echo the bytes back).
+            log.debug("malformed request", status=status, error=type(exc).__name__)
+            resp = web.Response(status=status, text=f"{status} {HTTPStatus(status).phrase}\n")
+            resp.force_close()
+        resp.headers[hdrs.SERVER] = SERVER_NAME
+        return resp
+
+
+class _Server(web.Server):
+    """The protocol factory (create_server calls it per accepted socket): counted handlers."""
+
+    def __init__(
+        self,
+        handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
+        slots: _Slots,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self._slots = slots
+        self._handler_kwargs = kwargs
+
+    def __call__(self) -> RequestHandler:
+        loop = asyncio.get_running_loop()
+        handler = _Handler(self, self._slots, loop=loop, **self._handler_kwargs)
+        self._slots.admit(handler, loop.time())
+        return handler
 
 
 class HealthServer:
     def __init__(
-        self, settings: HealthSettings, report: Callable[[], HealthReport], metrics: Metrics
+        self,
+        settings: HealthSettings,
+        report: Callable[[], HealthReport],
+        metrics: Metrics,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self._settings = settings
         self._report = report
         self._metrics = metrics
-        self._runner: web.AppRunner | None = None
+        self._slots = _Slots(max_connections)
+        self._request_timeout = request_timeout
+        self._runner: web.ServerRunner | None = None
+        self._pages: dict[str, Callable[[], web.Response]] = {
+            "/health": self._health,
+            "/metrics": self._prometheus,
+        }
         self.port: int | None = None
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/health", self._health)  # HEAD comes with GET
-        app.router.add_get("/metrics", self._prometheus)
-        return app
+    @property
+    def connections(self) -> int:
+        """Sockets currently held open by the server."""
+        return len(self._slots)
 
-    async def _health(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        page = self._pages.get(request.path)
+        if page is None:
+            resp = web.Response(status=404, text="404: Not Found")
+        elif request.method not in (hdrs.METH_GET, hdrs.METH_HEAD):  # HEAD: headers only
+            resp = web.Response(status=405, text="405: Method Not Allowed")
+            resp.headers[hdrs.ALLOW] = "GET,HEAD"
+        else:
+            resp = page()
+        resp.headers[hdrs.SERVER] = SERVER_NAME
+        return resp
+
+    def _health(self) -> web.Response:
         report = self._report()
         body = json.dumps(report.to_json(), indent=1)
         return web.Response(
@@ -44,13 +194,28 @@ class HealthServer:
             headers={"Cache-Control": "no-store"},
         )
 
-    async def _prometheus(self, request: web.Request) -> web.Response:
+    def _prometheus(self) -> web.Response:
         resp = web.Response(body=generate_latest(self._metrics.registry))
         resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return resp
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        server = _Server(
+            self._handle,
+            self._slots,
+            access_log=None,
+            # aiohttp starts this timer when a connection opens and again after each answer,
+            # and does not extend it while a request trickles in: it bounds both idling and
+            # the time to send a whole request (slow-loris).
+            keepalive_timeout=self._request_timeout,
+            lingering_time=0,  # a request body nobody asked for is not waited for
+            # Health checkers send a few short headers; this caps what a connection can pin.
+            max_line_size=4096,
+            max_field_size=4096,
+            max_headers=32,
+        )
+        # A stuck client must not hold up shutdown (aiohttp waits 60 s by default).
+        self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._settings.host, self._settings.port)
         await site.start()

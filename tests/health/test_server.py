@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
+import re
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from depeg_monitor.config import HealthSettings, Settings
 from depeg_monitor.health.evaluate import HealthReport, evaluate
 from depeg_monitor.health.registry import HealthRegistry
-from depeg_monitor.health.server import HEALTH_JSON, HealthServer
+from depeg_monitor.health.server import HEALTH_JSON, MAX_CONNECTIONS, HealthServer, _Slots
 from depeg_monitor.metrics import Metrics
 
 NOW = 1_700_000_000.0
@@ -114,3 +119,192 @@ async def test_metrics_in_prometheus_text(served: tuple[World, str, Metrics]) ->
     status, ctype, body = await get(base + "/metrics")
     assert (status, ctype) == (200, "text/plain")
     assert 'depeg_quotes_total{outcome="ok",venue="kraken"} 3.0' in body
+
+
+# --- a misbehaving local client --------------------------------------------------------------
+
+
+@pytest.fixture
+async def guarded() -> AsyncIterator[tuple[HealthServer, int]]:
+    """A server with a short request timeout, so closing idle sockets is quick to see."""
+    world = World()
+    server = HealthServer(HealthSettings(port=0), world.report, Metrics(), request_timeout=0.5)
+    await server.start()
+    assert server.port is not None
+    try:
+        yield server, server.port
+    finally:
+        await server.stop()
+
+
+async def raw(port: int, data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    return reader, writer
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def closed_by_server(reader: asyncio.StreamReader) -> bool:
+    """True once the server has closed the socket (EOF or reset), False if 5 s pass first."""
+    try:
+        async with asyncio.timeout(5):
+            while await reader.read(4096):
+                pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+async def test_health_answers_while_slow_clients_hold_hundreds_of_sockets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """320 sockets stuck half-way through a request line do not keep Uptime Robot out, and
+    cost a bounded handful of log lines rather than one per connection."""
+    caplog.set_level(logging.DEBUG)
+    world = World()
+    server = HealthServer(HealthSettings(port=0), world.report, Metrics())  # default timeout
+    await server.start()
+    assert server.port is not None
+    held: list[asyncio.StreamWriter] = []
+    fds_before = open_fds()
+    try:
+        with capture_logs() as logs:
+            for _ in range(320):
+                held.append((await raw(server.port, b"GET /hea"))[1])
+            timeout = aiohttp.ClientTimeout(total=5)
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as s,
+                s.get(f"http://127.0.0.1:{server.port}/health") as r,
+            ):
+                assert r.status == 200
+                assert json.loads(await r.text())["status"] == "pass"
+            assert server.connections <= MAX_CONNECTIONS
+        # Our 320 client ends, plus at most the server's cap of accepted ones (and a few spare).
+        assert open_fds() - fds_before <= len(held) + MAX_CONNECTIONS + 16
+        assert len(logs) <= 2 and len(caplog.records) <= 2, (logs, caplog.records)
+        assert any(e["event"].startswith("health port at its connection limit") for e in logs)
+    finally:
+        for w in held:
+            w.close()
+        await server.stop()
+
+
+async def test_a_request_that_never_completes_is_closed(guarded: tuple[HealthServer, int]) -> None:
+    """A client trickling a request line a byte at a time is cut off after the timeout."""
+    server, port = guarded
+    reader, writer = await raw(port, b"G")
+    try:
+
+        async def trickle() -> None:
+            for byte in b"ET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
+                writer.write(bytes([byte]))
+                await asyncio.sleep(0.05)
+
+        dripping = asyncio.create_task(trickle())
+        assert await closed_by_server(reader)
+        dripping.cancel()
+        assert server.connections == 0
+    finally:
+        writer.close()
+
+
+async def test_idle_keep_alive_connection_is_closed(guarded: tuple[HealthServer, int]) -> None:
+    """After an answer, a kept-alive connection that sends nothing more is closed."""
+    _, port = guarded
+    reader, writer = await raw(port, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert await closed_by_server(reader)
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        pytest.param(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", id="tls-hello"),
+        pytest.param(b"HELLO\r\n\r\n", id="bad-request-line"),
+        pytest.param(b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", id="huge"),
+        pytest.param(b"GET /health HTTP/1.1\r\n" + b"X: y\r\n" * 100 + b"\r\n", id="many"),
+    ],
+)
+async def test_malformed_request_is_a_quiet_400(
+    guarded: tuple[HealthServer, int], junk: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Garbage on the port gets a plain 400 naming no software, and no ERROR in the log."""
+    caplog.set_level(logging.DEBUG)
+    _, port = guarded
+    with capture_logs() as logs:
+        reader, writer = await raw(port, junk)
+        try:
+            answer = await asyncio.wait_for(reader.read(), 5)
+        finally:
+            writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert re.match(rb"HTTP/1\.[01] 400 ", head)
+    assert body == b"400 Bad Request\n"
+    assert b"\r\nServer: depeg-monitor\r\n" in head + b"\r\n"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [e for e in logs if e["log_level"] in ("warning", "error", "critical")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/health", 200),
+        ("HEAD", "/health", 200),
+        ("GET", "/metrics", 200),
+        ("GET", "/nope", 404),
+        ("POST", "/health", 405),
+    ],
+)
+async def test_server_header_names_no_software_version(
+    served: tuple[World, str, Metrics], method: str, path: str, status: int
+) -> None:
+    """No answer, not even aiohttp's own 404 or 405, says which Python or aiohttp runs."""
+    _, base, _ = served
+    async with aiohttp.ClientSession() as s, s.request(method, base + path) as r:
+        assert r.status == status
+        server = r.headers.getall("Server")
+    assert server == ["depeg-monitor"]
+    assert not re.search(r"python|aiohttp|\d", " ".join(server), re.I)
+
+
+class Conn:
+    """A connection as _Slots sees it: answering a request or not, closed by evict()."""
+
+    def __init__(self, busy: bool = False) -> None:
+        self.busy = busy
+        self.evicted = False
+
+    def evict(self) -> None:
+        self.evicted = True
+
+
+def test_full_port_closes_the_oldest_idle_connection_and_warns_once_a_minute() -> None:
+    """At the cap a newcomer takes the oldest idle slot, never one mid-answer; when every
+    slot is answering the newcomer itself is closed; the warning comes once a minute."""
+    slots = _Slots(3)
+    busy, idle1, idle2 = Conn(busy=True), Conn(), Conn()
+    with capture_logs() as logs:
+        for c in (busy, idle1, idle2):
+            slots.admit(c, 0.0)
+        newcomers = [Conn() for _ in range(3)]
+        for i, c in enumerate(newcomers):
+            slots.admit(c, 1.0 + i)
+        assert (busy.evicted, idle1.evicted, idle2.evicted) == (False, True, True)
+        assert [c.evicted for c in newcomers] == [True, False, False]  # 3rd evicted the 1st
+        for c in newcomers[1:]:
+            c.busy = True
+        late = Conn()
+        slots.admit(late, 61.5)
+        assert late.evicted and len(slots) == 3
+    warnings = [e for e in logs if e["log_level"] == "warning"]
+    assert [w["closed"] for w in warnings] == [1, 3]
