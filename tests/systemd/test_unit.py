@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from depeg_monitor.health.server import MAX_CONNECTIONS
+
 UNIT = Path(__file__).parents[2] / "systemd" / "depeg-monitor.service"
 EXEC = "/opt/depeg-monitor/.venv/bin/depeg-monitor"
 MAX_EXPOSURE = 2.0
@@ -73,3 +75,11 @@ def test_unit_has_the_service_contract() -> None:
     ):
         assert line in text.splitlines()
     assert re.search(r"^WatchdogSec=\d+", text, re.M)
+
+
+def test_unit_raises_the_file_descriptor_limit_above_the_health_cap() -> None:
+    """LimitNOFILE is set far above the health port's connection cap, so a flood cannot
+    starve the venues and the database of sockets."""
+    m = re.search(r"^LimitNOFILE=(\d+)$", UNIT.read_text(), re.M)
+    assert m, "LimitNOFILE= missing"
+    assert int(m.group(1)) >= 4096 > 16 * MAX_CONNECTIONS
