@@ -132,7 +132,11 @@ async def fetch(
                 data = body.finish()
             except VenueError:
                 r.close()  # drop the connection: draining the rest is what we refuse to do
-                raise
+                if 200 <= r.status < 300:
+                    raise
+                # An oversized or garbled error page: its status still says what happened
+                # (429, 5xx, 404), so the venue's classification gets the status, not the page.
+                return Response(r.status, "", dict(r.headers))
             return Response(r.status, data.decode("utf-8", "replace"), dict(r.headers))
     except TimeoutError:
         raise VenueError(ErrorKind.TIMEOUT, f"no answer within {time_limit:.3g}s") from None

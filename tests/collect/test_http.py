@@ -260,6 +260,21 @@ async def test_one_byte_over_the_cap_is_refused(how: str) -> None:
     assert err.detail == "answer larger than 1000 bytes"
 
 
+@pytest.mark.parametrize("status", [404, 429, 503])
+async def test_an_oversized_error_page_keeps_its_status(status: int) -> None:
+    """A 404/429/503 whose page is over the cap comes back as that status with no body, so the
+    venue's classification (unknown market, rate limit, server error) still applies."""
+
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(
+            status=status, body=b"<html>" + b"x" * 5000, headers={"Retry-After": "7"}
+        )
+
+    async with web_server({"/answer": page}) as base:
+        resp = await get(base, max_body=1000)
+    assert (resp.status, resp.text, resp.header("Retry-After")) == (status, "", "7")
+
+
 # ------------------------------------------------------------------------------ the deadline
 
 

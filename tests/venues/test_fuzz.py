@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from depeg_monitor.collect.quality import QualityFilter, QualityRules
 from depeg_monitor.model import Quote
 from depeg_monitor.venues import VENUES
 from depeg_monitor.venues.base import ErrorKind, Request, Response, VenueError, VenueSpec
@@ -30,6 +31,8 @@ if not SHARED.is_dir():
     pytest.skip(f"shared exchange payloads not found at {SHARED}", allow_module_level=True)
 
 NOW = 1_700_000_000.0
+# Coins of the seeded markets that have a peg (their pairs get the price-band check).
+PEGGED = ("USDT", "USDC", "DAI", "FDUSD", "PYUSD", "TUSD", "USDE", "FRAX", "USDS", "RLUSD")
 EXAMPLES = 100  # per venue and parser: 1,800 random examples
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -464,9 +467,30 @@ def assert_sane_quote(spec: VenueSpec, q: Quote, keys: Mapping[str, str]) -> Non
         value = getattr(q, name)
         assert value is None or type(value) is float, (name, value)
     assert q.ts_received == NOW
-    # TODO(lead): once collect/quality.py settles, also run every quote through
-    # QualityFilter(QualityRules(band=(0.5, 2.0), max_age=120, pegs={...})) at NOW and assert
-    # that non-finite and out-of-band figures are dropped or cleaned with a reason.
+    assert_edge_passes_only_sane_figures(q)
+
+
+EDGE = QualityRules(band=(0.5, 2.0), max_age=120.0, pegs=dict.fromkeys(PEGGED, 1.0))
+
+
+def assert_edge_passes_only_sane_figures(q: Quote) -> None:
+    """Through the collector's quality filter, what passes has a finite in-band price, finite
+    non-negative volumes, positive book sides and a finite time no later than receipt; what
+    does not pass is dropped with a reason."""
+    verdict = QualityFilter(EDGE).check(q, NOW)
+    good = verdict.quote
+    if good is None:
+        assert verdict.dropped
+        return
+    assert math.isfinite(good.price)
+    if good.coin in PEGGED and good.quote_ccy in ("USD", *PEGGED):
+        assert 0.5 <= good.price <= 2.0
+    for v in (good.volume_base_24h, good.volume_quote_24h):
+        assert v is None or (math.isfinite(v) and 0 <= v <= EDGE.max_volume)
+    for v in (good.bid, good.ask):
+        assert v is None or (math.isfinite(v) and v > 0)
+    if good.ts_exchange is not None:
+        assert math.isfinite(good.ts_exchange) and good.ts_exchange <= q.ts_received
 
 
 def requests_for(spec: VenueSpec, keys: Mapping[str, str]) -> list[Request]:
