@@ -495,3 +495,72 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[k]
+
+
+# --- watching a running daemon ----------------------------------------------------------------
+
+
+def proc_kib(pid: int, field: str) -> int | None:
+    """A kB figure of /proc/<pid>/status (VmRSS, VmHWM, …); None once the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return None
+
+
+@dataclass
+class Watch:
+    """What a background watcher saw of one daemon: /health reports and resident memory."""
+
+    # (epoch seconds, HTTP status or 0 for no answer, the report or {})
+    health: list[tuple[float, int, dict[str, Any]]] = field(default_factory=list)
+    max_rss_kib: int = 0
+    killed_at_kib: int | None = None  # set when the watcher killed the daemon for its memory
+
+    def checks(self, name: str) -> list[tuple[float, dict[str, Any]]]:
+        """(at, check) of one /health check (e.g. "venue:okx") in every report that had it."""
+        out = []
+        for at, _, report in self.health:
+            entries = report.get("checks", {}).get(name)
+            if entries:
+                out.append((at, entries[0]))
+        return out
+
+
+async def watch_daemon(
+    st: Stage,
+    daemon: DaemonProcess,
+    into: Watch,
+    *,
+    health_every: float = 0.5,
+    rss_every: float = 0.1,
+    rss_cap_kib: int | None = None,
+) -> None:
+    """Sample /health and VmRSS until cancelled (run it as a task). Past rss_cap_kib the daemon
+    is killed, so a runaway read cannot take the machine down with it."""
+
+    async def memory() -> None:
+        while daemon.running:
+            rss = proc_kib(daemon.pid, "VmRSS")
+            if rss is not None:
+                into.max_rss_kib = max(into.max_rss_kib, rss)
+                if rss_cap_kib is not None and rss > rss_cap_kib:
+                    into.killed_at_kib = rss
+                    await daemon.kill()
+                    return
+            await asyncio.sleep(rss_every)
+
+    async def health() -> None:
+        while daemon.running:
+            try:
+                code, report = await st.health()
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                code, report = 0, {}
+            into.health.append((time.time(), code, report))
+            await asyncio.sleep(health_every)
+
+    await asyncio.gather(memory(), health())
