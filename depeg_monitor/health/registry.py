@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from depeg_monitor.mask import mask_personal
+
 
 @dataclass(slots=True)
 class ComponentState:
@@ -43,7 +45,8 @@ class HealthRegistry:
     def error(self, name: str, now: float, error: str, **detail: object) -> None:
         st = self._get(name)
         st.last_error = now
-        st.error = error
+        # The one way into /health and the health history: no phone number or address passes.
+        st.error = mask_personal(error)
         st.consecutive_failures += 1
         st.detail.update(detail)
 

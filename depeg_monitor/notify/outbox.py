@@ -21,6 +21,7 @@ from depeg_monitor.alerts.render import Message, render
 from depeg_monitor.clock import Clock
 from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.mask import mask_personal
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, Severity
 from depeg_monitor.notify.channels import Channel, DeliveryError
@@ -189,6 +190,8 @@ class Outbox:
 
     async def _finish(self, job: Job, status: str, attempts: int, error: str | None) -> None:
         now = self._clock.now()
+        if error is not None:
+            error = mask_personal(error)  # delivery rows, logs and /health name no one
 
         async def record(conn: AsyncConnection) -> None:
             await history.update_delivery(

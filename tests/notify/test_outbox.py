@@ -205,3 +205,35 @@ async def test_postgres_outage_mid_run_loses_no_alert(
     assert rows[(before.id, "hook")]["status"] == "delivered"
     assert rows[(during.id, "hook")]["status"] == "delivered"
     await e.dispose()
+
+
+class Refuses:
+    """A channel whose service refuses every send, naming the recipient as services do."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def send(self, msg: Message, key: str) -> None:
+        from depeg_monitor.notify.channels import DeliveryError
+
+        raise DeliveryError("400 invalid 'To' +15551234567 (copy to ops.team@example.com)", False)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_failed_delivery_rows_and_health_name_no_one(engine: AsyncEngine) -> None:
+    """A refusal that names a phone number and an address is stored and shown masked."""
+    s = settings(sms={"type": "console"})
+    health = HealthRegistry()
+    box = Outbox(
+        engine, {"sms": Refuses("sms")}, s, ManualClock(1_700_000_000.0), health, Metrics()
+    )
+    a = alert(Severity.MAJOR, ("sms",))
+    await box.submit(a)
+    await box.drain(5)
+    row = (await by_channel(engine))[(a.id, "sms")]
+    state = health.get("notifier:sms")
+    for text in (str(row["error"]), str(state.error if state else "")):
+        assert "+15551234567" not in text and "ops.team@example.com" not in text
+        assert "+1555****567" in text and "o***@example.com" in text
