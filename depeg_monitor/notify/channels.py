@@ -1,12 +1,14 @@
 """Delivery channels: apprise (Discord, email, Telegram, Slack, ntfy, …), Twilio SMS, console.
 
 Each channel shapes the Message for its medium, sends it once, and classifies its own errors
-as retryable or not (DeliveryError). Errors are scrubbed of the channel's secrets before they
-leave the channel, so logs, health output and the database never see a token or password.
+as retryable or not (DeliveryError). Errors are scrubbed of the channel's secrets and have
+their phone numbers and e-mail addresses masked before they leave the channel, so logs, health
+output and the database never see a token, a password or a recipient in full.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -23,6 +25,7 @@ from twilio.rest import Client as TwilioClient
 
 from depeg_monitor.alerts.render import Message, discord, plain, sms
 from depeg_monitor.config import ChannelSettings, Settings
+from depeg_monitor.mask import mask_personal, mask_phone
 
 log = structlog.get_logger(__name__)
 
@@ -68,10 +71,40 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+def scrub(text: str, secrets: list[str]) -> str:
+    """Secrets out first (a token may look like anything), then personal data masked; the
+    host of an SMTP server or webhook may stay."""
+    return mask_personal(redact(text, secrets))
+
+
+class _MaskPersonal(logging.Filter):
+    """apprise and the Twilio SDK log through stdlib logging (to stderr, journald), naming
+    recipients — 'Sending email to "alice@example.com" failed.': masked before any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = mask_personal(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+_MASK_LIBRARY_LOGS = _MaskPersonal()
+
+
+def _mask_library_logs() -> None:
+    # A filter on a logger applies to records made on that very logger, so each is named.
+    for name in ("apprise", "twilio.http_client", "twilio.async_http_client"):
+        logger = logging.getLogger(name)
+        if _MASK_LIBRARY_LOGS not in logger.filters:
+            logger.addFilter(_MASK_LIBRARY_LOGS)
+
+
 class AppriseChannel:
     """Any apprise URL; Discord gets markdown, email a subject and plain body."""
 
     def __init__(self, name: str, url: str) -> None:
+        _mask_library_logs()
         self.name = name
         self._scheme = urlsplit(url).scheme.lower()
         self._secrets = secret_parts(url)
@@ -87,11 +120,13 @@ class AppriseChannel:
         try:
             result = await self._apprise.async_notify(**kwargs)
         except Exception as e:  # a plugin crash is this channel's failure, not the outbox's
-            raise DeliveryError(redact(f"{type(e).__name__}: {e}", self._secrets), True) from None
+            raise DeliveryError(scrub(f"{type(e).__name__}: {e}", self._secrets), True) from None
         if result:
             return
         problems = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
-        reason = redact("; ".join(problems) or "apprise reported failure", self._secrets)
+        # An SMTP server's refusal echoes the address in its own spelling, which the URL
+        # redaction cannot know: mask_personal catches it.
+        reason = scrub("; ".join(problems) or "apprise reported failure", self._secrets)
         m = _HTTP_STATUS.search(reason)
         raise DeliveryError(reason, retryable_status(int(m.group(1)) if m else None))
 
@@ -118,10 +153,19 @@ class TwilioChannel:
     def __init__(self, name: str, cfg: ChannelSettings, sid: str, token: str) -> None:
         if not cfg.from_number:
             raise ValueError("a twilio channel needs from_number")
+        _mask_library_logs()
         self.name = name
         self._from = cfg.from_number
         self._to = list(cfg.to_numbers)
         self._secrets = [s for s in (sid, token) if s]
+        # Numbers as configured (even if not in + form, which mask_personal would not spot),
+        # longest first so one number inside another is replaced whole; a short code or a
+        # typo of a few digits is left to mask_personal rather than replaced everywhere.
+        self._numbers = sorted(
+            (n for n in {*self._to, self._from} if sum(c.isdigit() for c in n) >= 7),
+            key=len,
+            reverse=True,
+        )
         self._client = TwilioClient(sid, token, http_client=_BaseUrlHttpClient(cfg.api_base))
         self._reached: dict[str, set[str]] = {}
 
@@ -137,10 +181,10 @@ class TwilioChannel:
                 reached.add(number)
             except TwilioRestException as e:
                 reason = f"twilio {e.status} (code {e.code}) for {number}: {e.msg}"
-                failures.append(DeliveryError(redact(reason, self._secrets), _twilio_retry(e)))
+                failures.append(DeliveryError(self._scrub(reason), _twilio_retry(e)))
             except (aiohttp.ClientError, TimeoutError) as e:
                 reason = f"twilio unreachable for {number}: {type(e).__name__}: {e}"
-                failures.append(DeliveryError(redact(reason, self._secrets), True))
+                failures.append(DeliveryError(self._scrub(reason), True))
         if not failures:
             self._reached.pop(key, None)
             return
@@ -149,6 +193,12 @@ class TwilioChannel:
         raise DeliveryError(
             "; ".join(f.reason for f in failures), any(f.retryable for f in failures)
         )
+
+    def _scrub(self, text: str) -> str:
+        text = scrub(text, self._secrets)  # first: Twilio's +1… spelling is masked whole
+        for number in self._numbers:
+            text = text.replace(number, mask_phone(number))
+        return text
 
     async def close(self) -> None:
         return None

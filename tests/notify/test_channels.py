@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from structlog.testing import capture_logs
 
 from depeg_monitor.alerts.render import Message
@@ -121,3 +126,124 @@ def test_whole_channel_from_environment_alone(monkeypatch: Any, tmp_path: Any) -
     channels, skipped = build_channels_report(load_settings(None))
     assert "pager" in channels and skipped == {}
     assert isinstance(channels["pager"], AppriseChannel)
+
+
+# --- personal data in delivery errors ------------------------------------------------------
+
+NUMBER, MASKED = "+15551234567", "+1555****567"
+
+
+async def test_failed_sms_names_the_number_masked(twilio: Any) -> None:
+    """A number Twilio refuses is named +1555****567 in the error, never in full."""
+    cfg = ChannelSettings(
+        type="twilio", from_number="+15550000000", to_numbers=[NUMBER], api_base=twilio.url
+    )
+    twilio.fail_to = {NUMBER}
+    with pytest.raises(DeliveryError) as e:
+        await TwilioChannel("sms", cfg, "AC" + "1" * 32, "authtoken-xyz").send(MSG, "a1")
+    assert MASKED in e.value.reason and "code 21211" in e.value.reason
+    assert NUMBER not in e.value.reason and "5551234567" not in e.value.reason
+
+
+@pytest.fixture
+async def echoing_twilio() -> AsyncIterator[str]:
+    """Twilio as it really answers a bad 'To': the number, as Twilio spells it, in the text."""
+
+    async def messages(request: web.Request) -> web.Response:
+        to = str((await request.post())["To"])
+        spelled = "+1" + "".join(c for c in to if c.isdigit())[-10:]
+        return web.json_response(
+            {"code": 21211, "status": 400,
+             "message": f"The 'To' number {spelled} ({to}) is not a valid phone number."},
+            status=400,
+        )  # fmt: skip
+
+    app = web.Application()
+    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", messages)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize("configured", [NUMBER, "555-123-4567", "5551234567"])
+async def test_number_echoed_by_twilio_is_masked_however_configured(
+    echoing_twilio: str, configured: str
+) -> None:
+    """Twilio's own message repeats the number; neither its spelling nor ours gets through."""
+    cfg = ChannelSettings(
+        type="twilio", from_number="+15550000000", to_numbers=[configured], api_base=echoing_twilio
+    )
+    with pytest.raises(DeliveryError) as e:
+        await TwilioChannel("sms", cfg, "AC" + "1" * 32, "authtoken-xyz").send(MSG, "a1")
+    reason = e.value.reason
+    assert "is not a valid phone number" in reason and MASKED in reason
+    assert "1234567" not in reason and configured not in reason
+
+
+async def test_unreachable_twilio_names_the_number_masked() -> None:
+    """When Twilio cannot be reached at all, the error still names the number masked."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    cfg = ChannelSettings(
+        type="twilio", from_number="+15550000000", to_numbers=[NUMBER], api_base=closed
+    )
+    with pytest.raises(DeliveryError) as e:
+        await TwilioChannel("sms", cfg, "AC" + "1" * 32, "authtoken-xyz").send(MSG, "a1")
+    assert e.value.retryable and "unreachable" in e.value.reason
+    assert MASKED in e.value.reason and NUMBER not in e.value.reason
+
+
+class _RefuseBob:
+    """An SMTP server that refuses bob, quoting his address in its own (lower-case) spelling."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address.lower().startswith("bob@"):
+            return f"550 5.1.1 <{address.lower()}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+@pytest.fixture
+def refusing_smtp() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    controller = Controller(
+        _RefuseBob(),
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        authenticator=lambda *a: AuthResult(success=True),
+    )
+    controller.start()
+    yield port
+    controller.stop()
+
+
+async def test_refused_email_recipient_is_masked(
+    refusing_smtp: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SMTP refusal quotes bob's address; the error shows b***@example.com, no password,
+    and apprise's own log lines (which reach journald) name nobody in full either."""
+    url = (
+        f"mailto://monitor:s3cretpass@127.0.0.1:{refusing_smtp}?smtp=127.0.0.1&mode=insecure"
+        "&from=monitor@example.com&to=ops@example.com&cc=Bob@Example.com"
+    )
+    with pytest.raises(DeliveryError) as e:
+        await AppriseChannel("email", url).send(MSG, "a1")
+    reason = e.value.reason
+    assert "was refused" in reason and "b***@example.com" in reason
+    assert "bob@example.com" not in reason.lower() and "ops@example.com" not in reason
+    assert "s3cretpass" not in reason
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "apprise")
+    assert 'Sending email to "o***@example.com" failed.' in logged
+    assert "ops@example.com" not in logged and "bob@example.com" not in logged.lower()
