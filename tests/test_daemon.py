@@ -131,3 +131,110 @@ async def test_database_down_at_start_is_prepared_when_it_returns(
     finally:
         await market.stop()
     assert rows > 0
+
+
+# USDT steps from its peg to 0.95 on every venue at t = 4 s, while six venues are poisoned at
+# once, each the way the hostile stand-in tried: NaN and negative volumes, far-future times,
+# a body nested 100,000 deep, a gzip bomb, an endless body, a huge Retry-After and a delisting.
+POISONED: dict[str, object] = {
+    "scenario": {"name": "poisoned", "duration": 120},
+    "coins": {
+        "USDT": {
+            "segments": [
+                {"kind": "calm", "duration": 4},
+                {"kind": "move", "to": 0.95, "duration": 0},
+            ]
+        }
+    },
+    "faults": [
+        {"venue": "bitstamp", "kind": "poison", "mode": "nan_volume", "start": 0, "end": 120},
+        {"venue": "kraken", "kind": "poison", "mode": "negative_volume", "start": 0, "end": 120},
+        {"venue": "coinbase", "kind": "poison", "mode": "future_timestamp", "start": 0, "end": 120},
+        {"venue": "okx", "kind": "poison", "mode": "deep_nesting", "start": 0, "end": 120},
+        {"venue": "binance", "kind": "poison", "mode": "gzip_bomb", "start": 0, "end": 120},
+        {"venue": "kucoin", "kind": "poison", "mode": "endless_body", "start": 0, "end": 120},
+        {"venue": "bybit", "kind": "rate_limit", "retry_after": 1e12, "start": 0, "end": 120},
+    ],
+}
+
+# Every venue answers, but every price is 0: as unusable as every venue down.
+ALL_ZERO: dict[str, object] = {
+    "scenario": {"name": "all-zero", "duration": 120},
+    "faults": [
+        {"venue": v, "kind": "poison", "mode": "zero_price", "start": 2, "end": 120}
+        for v in (
+            "binance",
+            "coinbase",
+            "kraken",
+            "bitstamp",
+            "okx",
+            "bybit",
+            "gemini",
+            "kucoin",
+            "coingecko",
+        )
+    ],
+}
+
+
+async def _run_daemon(
+    scenario: dict[str, object], tmp_path: Path, **health: object
+) -> tuple[Daemon, asyncio.Task[None], asyncio.Event, SimulatedMarket, dict[str, Any]]:
+    clock = SystemClock()
+    market = SimulatedMarket(parse_scenario(scenario), clock)
+    await market.start()
+    settings = demo_settings(
+        load_settings(REPO / "config.example.toml"), market.base_urls(), 1.0, tmp_path
+    )
+    settings.health.stale_after = float(health.get("stale_after", 120.0))  # type: ignore[arg-type]
+    settings.health.degraded_after = float(health.get("degraded_after", 60.0))  # type: ignore[arg-type]
+    channels = {"sms": TerminalChannel("sms", str)}
+    d = Daemon(settings, clock, dict(channels))
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(d.run(stop, ready))
+    await asyncio.wait_for(ready.wait(), 30)
+    return d, task, stop, market, channels
+
+
+async def test_poisoned_venues_cannot_silence_a_real_depeg(tmp_path: Path) -> None:
+    """With six venues poisoned at once, USDT's fall to 0.95 still pages CRITICAL within
+    seconds, and /health names every poisoned venue as not passing, with its reason."""
+    d, task, stop, market, channels = await _run_daemon(POISONED, tmp_path)
+    try:
+        for _ in range(300):
+            titles = channels["sms"].received  # type: ignore[attr-defined]
+            if any("CRITICAL" in t and "USDT" in t for t in titles):
+                break
+            await asyncio.sleep(0.1)
+        assert any("CRITICAL" in t and "USDT" in t for t in channels["sms"].received)  # type: ignore[attr-defined]
+        checks = d.report().checks
+        for venue in ("coinbase", "okx", "binance", "kucoin", "bybit"):
+            check = checks[f"venue:{venue}"]
+            assert check.status != "pass" and check.output, venue
+        assert "paused until" in (checks["venue:bybit"].output or "")
+        assert "future" in (checks["venue:coinbase"].output or "")
+        price = d.state.last_price["USDT"]
+        assert price is not None and abs(price - 0.95) < 0.005
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await market.stop()
+
+
+async def test_every_venue_unusable_fails_health_like_every_venue_down(tmp_path: Path) -> None:
+    """Every venue answering price 0 turns /health to fail and sends 'monitor degraded' on the
+    same short timescale as every venue being down."""
+    d, task, stop, market, channels = await _run_daemon(ALL_ZERO, tmp_path, degraded_after=2.0)
+    try:
+        for _ in range(200):
+            if any("degraded" in t for t in channels["sms"].received):  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.1)
+        report = d.report()
+        assert report.status == "fail"
+        assert report.checks["venues"].output == "every venue is failing"
+        assert any("degraded" in t for t in channels["sms"].received)  # type: ignore[attr-defined]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await market.stop()
