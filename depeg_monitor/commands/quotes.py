@@ -14,6 +14,7 @@ from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.logsetup import configure_logging
 from depeg_monitor.metrics import Metrics
+from depeg_monitor.terminal import printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,13 +36,17 @@ async def poll_all(settings: Settings) -> list[PollResult]:
 
 
 def render(results: Sequence[PollResult]) -> list[str]:
-    """Rows of coins, columns of venues: price and quote currency; then the failures."""
-    venues = [r.venue for r in results if r.quotes]
+    """Rows of coins, columns of venues: price and quote currency; then the failures.
+
+    Every name and error is escaped for the terminal before widths are measured: a venue's
+    error text may carry escape sequences or line breaks.
+    """
+    venues = [printable(r.venue) for r in results if r.quotes]
     cells: dict[str, dict[str, list[str]]] = {}
     for r in results:
         for q in r.quotes:
-            cells.setdefault(q.coin, {}).setdefault(r.venue, []).append(
-                f"{q.price:.4f} {q.quote_ccy}"
+            cells.setdefault(printable(q.coin), {}).setdefault(printable(r.venue), []).append(
+                f"{q.price:.4f} {printable(q.quote_ccy)}"
             )
     widths = {
         v: max([len(v), *(len(" ".join(c.get(v, []))) for c in cells.values())]) for v in venues
@@ -59,7 +64,7 @@ def render(results: Sequence[PollResult]) -> list[str]:
     if failed:
         lines.append("")
         lines.append("problems:")
-        lines += [f"  {r.venue:<10} {r.error}" for r in failed]
+        lines += [f"  {printable(r.venue):<10} {printable(r.error or '')}" for r in failed]
     return lines
 
 

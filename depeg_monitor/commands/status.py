@@ -15,6 +15,7 @@ from depeg_monitor.model import Severity
 from depeg_monitor.store.db import create_engine, sqlite_file
 from depeg_monitor.store.status import StatusView, read_status
 from depeg_monitor.store.writer import describe_db_error
+from depeg_monitor.terminal import printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,12 +28,14 @@ def _when(ts: float, now: float) -> str:
 
 
 def render(view: StatusView, now: float) -> list[str]:
+    """The status report; every text read from the database is escaped for the terminal
+    (health errors carry venues' own messages)."""
     lines = ["prices:"]
     for p in view.prices:
         price = "no quorum" if p.price is None else f"{p.price:.5f}"
         dev = "" if p.deviation is None else f"{p.deviation * 100:+.3f}%"
         lines.append(
-            f"  {p.coin:<6} {price:>10} {dev:>9}  {Severity(p.severity).label:<8} "
+            f"  {printable(p.coin):<6} {price:>10} {dev:>9}  {Severity(p.severity).label:<8} "
             f"{p.venues_used} venues  {_when(p.ts, now)}"
         )
     if not view.prices:
@@ -40,12 +43,14 @@ def render(view: StatusView, now: float) -> list[str]:
     lines.append("firing alerts:")
     for f in view.firing:
         label = Severity(f.severity).label
-        lines.append(f"  {f.coin:<6} {label:<8} {f.kind:<10} since {_when(f.since, now)}")
+        coin, kind = printable(f.coin), printable(f.kind)
+        lines.append(f"  {coin:<6} {label:<8} {kind:<10} since {_when(f.since, now)}")
     if not view.firing:
         lines.append("  (none)")
     lines.append("health:" if not view.health else f"health ({_when(view.health[0].ts, now)}):")
     for h in view.health:
-        lines.append(f"  {h.component:<20} {h.status:<5} {h.error or ''}".rstrip())
+        component, status, error = (printable(t or "") for t in (h.component, h.status, h.error))
+        lines.append(f"  {component:<20} {status:<5} {error}".rstrip())
     if not view.health:
         lines.append("  (no health rows yet)")
     return lines
@@ -65,12 +70,14 @@ def run(args: argparse.Namespace) -> int:
     db_file = sqlite_file(url)
     if db_file is not None and not db_file.exists():
         # Opening it would create an empty file; say what is missing instead.
-        print(f"status: no database at {db_file} — has the daemon run here?", file=sys.stderr)
+        where = printable(str(db_file))
+        print(f"status: no database at {where} — has the daemon run here?", file=sys.stderr)
         return 1
     try:
         view = asyncio.run(_read(url))
     except (SQLAlchemyError, OSError) as e:
-        print(f"status: {describe_db_error(e)} — run `depeg-monitor db upgrade`?", file=sys.stderr)
+        why = printable(describe_db_error(e))
+        print(f"status: {why} — run `depeg-monitor db upgrade`?", file=sys.stderr)
         return 1
     print("\n".join(render(view, time.time())))
     return 0

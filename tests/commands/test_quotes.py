@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,13 @@ def routes() -> dict[str, tuple[int, Any]]:
 @pytest.fixture
 def venues_server() -> Iterator[int]:
     """A local exchange on 127.0.0.1 in its own thread (the command runs its own loop)."""
-    table = routes()
+    with serve(routes()) as port:
+        yield port
+
+
+@contextmanager
+def serve(table: dict[str, tuple[int, Any]]) -> Iterator[int]:
+    """Answer each path in table with its (status, JSON body); 404 for the rest."""
     ready = threading.Event()
     state: dict[str, Any] = {}
 
@@ -57,7 +64,7 @@ def venues_server() -> Iterator[int]:
         status, body = table.get(request.path, (404, {"message": "NotFound"}))
         return web.json_response(body, status=status, headers={"Retry-After": "30"})
 
-    async def serve() -> None:
+    async def run() -> None:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", handle)
         runner = web.AppRunner(app)
@@ -70,7 +77,7 @@ def venues_server() -> Iterator[int]:
         await runner.cleanup()
 
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),))
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),))
     thread.start()
     ready.wait(10)
     yield int(state["port"])
@@ -120,3 +127,33 @@ def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         main(["quotes", "--config", str(config)])
     assert e.value.code == 2
     assert "venues.binance.markets" in capsys.readouterr().err
+
+
+def test_exchange_error_text_cannot_drive_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Kraken's error text with a screen clear and a forged line prints escaped, on one line."""
+    table = routes()
+    table["/kraken/0/public/Ticker"] = (
+        200,
+        {"error": ["EGeneral:Invalid arguments\x1b[2J\r\nFAKE LINE  usdc 1.0000\u202e"]},
+    )
+    with serve(table) as port:
+        config = tmp_path / "config.toml"
+        config.write_text(f"""
+[coins.USDC]
+[venues.binance]
+base_url = "http://127.0.0.1:{port}/binance"
+markets = ["USDC/USDT"]
+[venues.kraken]
+base_url = "http://127.0.0.1:{port}/kraken"
+markets = ["USDC/USD"]
+""")
+        assert main(["quotes", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    lines = out.splitlines()
+    assert not any(line.startswith("FAKE LINE") for line in lines)
+    kraken = [line for line in lines if line.strip().startswith("kraken")]
+    assert len(kraken) == 1
+    assert "EGeneral:Invalid arguments\\x1b[2J\\r\\nFAKE LINE  usdc 1.0000\\u202e" in kraken[0]

@@ -104,3 +104,35 @@ def test_status_without_a_database_file_creates_nothing(
     assert main(["status", "--config", str(cfg)]) == 1
     assert "no database at" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_status_escapes_venue_text_read_from_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A venue's error stored in health history prints escaped, on its component's line."""
+    db = tmp_path / "depeg.db"
+    cfg = write_config(tmp_path, db)
+    assert main(["db", "upgrade", "--config", str(cfg)]) == 0
+    hostile = "EGeneral:Invalid\x1b[2J\r\nFAKE LINE  db pass\u202e"
+
+    async def store() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{db}")
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    insert(health_history),
+                    [{"ts": to_dt(time.time()), "component": "venue:kraken", "status": "warn",
+                      "error": hostile}],
+                )  # fmt: skip
+        finally:
+            await engine.dispose()
+
+    asyncio.run(store())
+    capsys.readouterr()
+    assert main(["status", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    lines = out.splitlines()
+    assert not any(line.startswith("FAKE LINE") for line in lines)
+    (kraken,) = [line for line in lines if "venue:kraken" in line]
+    assert kraken.endswith("EGeneral:Invalid\\x1b[2J\\r\\nFAKE LINE  db pass\\u202e")
