@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,37 @@ def sqlite_file(url: str) -> Path | None:
     return Path(u.database).expanduser()
 
 
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the database's missing directories 0700 and the file 0600, whatever the umask.
+
+    The database holds alert history and delivery rows: other local users have no business
+    reading it. SQLite gives its -wal and -shm files the database file's mode. A directory or
+    file that already exists is left as it is (/var/lib, or the operator's own choice).
+    """
+    missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by someone else: theirs
+            continue
+        d.chmod(0o700)  # the umask can only take bits away from mkdir's mode; be exact
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine for url; a SQLite file's directory is created on first use."""
+    """An async engine for url; a SQLite file and its directory are created, private."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         db_file = sqlite_file(url)
-        if db_file is not None:
-            db_file.parent.mkdir(parents=True, exist_ok=True)
+        if db_file is not None and not u.query.get("uri"):  # a file: URI names no plain path
+            prepare_sqlite_file(db_file)
         engine = create_async_engine(u)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,59 @@ async def test_newer_schema_is_refused(sqlite_url: str) -> None:
             await upgrade(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The common interactive umask 022, which would make new files world-readable."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An existing, world-readable directory, like a home directory."""
+    tmp_path.chmod(0o755)
+    return tmp_path
+
+
+@pytest.mark.usefixtures("loose_umask")
+async def test_new_database_is_private_whatever_the_umask(home: Path) -> None:
+    """Outside systemd too, the directories made for it are 0700 and the database and its WAL
+    0600; a directory that was already there keeps its own mode."""
+    db = home / "state" / "sub" / "depeg.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        await upgrade(engine)  # a write: the -wal file exists until the last connection closes
+        wal = db.with_name(db.name + "-wal")
+        assert wal.exists()
+        assert (mode(db), mode(wal)) == (0o600, 0o600)
+        assert (mode(db.parent), mode(db.parent.parent)) == (0o700, 0o700)
+        assert mode(home) == 0o755
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.usefixtures("loose_umask")
+async def test_existing_database_file_is_opened_as_it_is(tmp_path: Path) -> None:
+    """A database the operator already has (and its mode) is used, not replaced or changed."""
+    db = tmp_path / "depeg.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    db.chmod(0o640)  # e.g. readable by a backup group, on purpose
+    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        assert await upgrade(engine) == SCHEMA_VERSION  # same schema, not a new empty file
+    finally:
+        await engine.dispose()
+    assert mode(db) == 0o640
