@@ -208,7 +208,7 @@ async def test_poisoned_venues_cannot_silence_a_real_depeg(tmp_path: Path) -> No
             await asyncio.sleep(0.1)
         assert any("CRITICAL" in t and "USDT" in t for t in channels["sms"].received)  # type: ignore[attr-defined]
         checks = d.report().checks
-        for venue in ("coinbase", "okx", "binance", "kucoin", "bybit"):
+        for venue in ("bitstamp", "kraken", "coinbase", "okx", "binance", "kucoin", "bybit"):
             check = checks[f"venue:{venue}"]
             assert check.status != "pass" and check.output, venue
         assert "paused until" in (checks["venue:bybit"].output or "")

@@ -69,6 +69,7 @@ class PollResult:
     error: str | None = None
     skipped: bool = False  # paused or circuit open: nothing was asked
     dropped: tuple[tuple[str, int], ...] = ()  # quality drops of this poll: (reason, count)
+    cleaned: tuple[tuple[str, int], ...] = ()  # figures ignored in accepted quotes: (reason, n)
 
 
 def _retryable(e: BaseException) -> bool:
@@ -274,9 +275,11 @@ class VenueCollector:
         else:
             self.breaker.record_failure(self._clock.monotonic())
         self._note_missing(quotes, outcomes)
-        good, dropped = self._filter(quotes)
+        good, dropped, cleaned = self._filter(quotes)
         error = "; ".join(sorted({str(e) for e in errors})) or None
-        return self._report(PollResult(self.name, tuple(good), error, dropped=dropped))
+        return self._report(
+            PollResult(self.name, tuple(good), error, dropped=dropped, cleaned=cleaned)
+        )
 
     async def _ask(
         self, reqs: Sequence[Request], deadline: float, *, rescue: bool
@@ -408,14 +411,18 @@ class VenueCollector:
                 self._metrics.drops.labels(self.name, "not_in_answer").inc()
                 self.log.info("market_not_in_answer", market=market)
 
-    def _filter(self, quotes: list[Quote]) -> tuple[list[Quote], tuple[tuple[str, int], ...]]:
-        """The quotes worth passing on, and this poll's drops counted by reason."""
+    def _filter(
+        self, quotes: list[Quote]
+    ) -> tuple[list[Quote], tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+        """The quotes worth passing on, this poll's drops and ignored figures, by reason."""
         now = self._clock.now()
         good: list[Quote] = []
         drops: Counter[str] = Counter()
+        cleaned: Counter[str] = Counter()
         for q in quotes:
             verdict = self.quality.check(q, now)
             for reason in verdict.cleaned:
+                cleaned[reason] += 1
                 self._metrics.figures_dropped.labels(self.name, reason).inc()
             if verdict.quote is not None:
                 good.append(verdict.quote)
@@ -425,8 +432,8 @@ class VenueCollector:
             drops[reason] += 1
             self._metrics.quotes.labels(self.name, "dropped").inc()
             self._metrics.drops.labels(self.name, reason).inc()
-        self._log_drops(drops, now)
-        return good, tuple(sorted(drops.items()))
+        self._log_drops(drops + cleaned, now)
+        return good, tuple(sorted(drops.items())), tuple(sorted(cleaned.items()))
 
     def _log_drops(self, drops: Mapping[str, int], now: float) -> None:
         """One line when the kinds of drop change, then at most one a minute while they last."""
@@ -449,12 +456,18 @@ class VenueCollector:
         drops = dict(result.dropped)
         set_aside = ", ".join(sorted(self.unlisted)) or None
         if result.quotes:
+            # Usable, but not whole: each thing left out is a reason to warn.
+            notes = [
+                *([f"{_summary(drops)} quotes dropped"] if drops else []),
+                *([f"{_summary(dict(result.cleaned))} figures ignored"] if result.cleaned else []),
+                *([f"set aside: {set_aside}"] if set_aside else []),
+                *([f"partial: {result.error}"] if result.error else []),
+            ]
             self._health.ok(
                 self._component,
                 now,
+                note="; ".join(notes) or None,
                 quotes=len(result.quotes),
-                partial=result.error,
-                dropped=_summary(drops) or None,
                 set_aside=set_aside,
             )
             return result

@@ -76,6 +76,8 @@ def _age_check(st: ComponentState, now: float, what: str) -> Check:
         return Check("warn", st.error, age, "s", st.last_ok)
     if st.last_ok is None:
         return Check("warn", f"no {what} yet")
+    if st.note:
+        return Check("warn", st.note, age, "s", st.last_ok)
     return Check("pass", None, age, "s", st.last_ok)
 
 

@@ -13,6 +13,7 @@ class ComponentState:
     last_ok: float | None = None
     last_error: float | None = None
     error: str | None = None  # last error text, already free of secrets
+    note: str | None = None  # works, but not fully (figures ignored, markets set aside): warn
     consecutive_failures: int = 0
     detail: dict[str, object] = field(default_factory=dict)
 
@@ -35,10 +36,12 @@ class HealthRegistry:
             st = self._states[name] = ComponentState(name)
         return st
 
-    def ok(self, name: str, now: float, **detail: object) -> None:
+    def ok(self, name: str, now: float, note: str | None = None, **detail: object) -> None:
+        """The component did its job; `note` says what it had to leave out (shown as warn)."""
         st = self._get(name)
         st.last_ok = now
         st.error = None
+        st.note = None if note is None else mask_personal(note)
         st.consecutive_failures = 0
         st.detail.update(detail)
 

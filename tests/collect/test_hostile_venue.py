@@ -82,6 +82,7 @@ async def test_one_delisted_market_never_darkens_a_batched_venue(
     state = rig.health.get("venue:binance")
     assert state is not None and not state.failing
     assert state.detail["set_aside"] == "TUSD/USDT"
+    assert "set aside: TUSD/USDT" in (state.note or "")  # /health: warn, with the reason
     venue.trading.add("TUSDUSDT")
     rig.clock.advance(301)  # a set-aside market is looked for again within minutes
     await c.poll_once()
@@ -163,7 +164,7 @@ async def test_nan_and_negative_volumes_are_forgotten_and_counted(
     exchange: Exchange, rig: Rig
 ) -> None:
     """Bitstamp's "volume": "NaN" and Coinbase's negative volume: the prices pass, the volumes
-    become unknown, and each is counted by reason in /metrics."""
+    become unknown, each is counted by reason in /metrics, and /health warns with the reason."""
     serve(exchange, "bitstamp", volume="NaN")
     serve(exchange, "coinbase", volume="-13779365.5")
     for venue, market, reason in (
@@ -174,6 +175,8 @@ async def test_nan_and_negative_volumes_are_forgotten_and_counted(
         (quote,) = (await c.poll_once()).quotes
         assert quote.price == 0.9999 and quote.volume_base_24h is None
         assert rig.metrics.figures_dropped.labels(venue, reason)._value.get() == 1
+        state = rig.health.get(f"venue:{venue}")
+        assert state is not None and f"1 {reason} figures ignored" in (state.note or "")
 
 
 async def test_a_far_future_timestamp_never_freezes_the_venue(exchange: Exchange, rig: Rig) -> None:
