@@ -217,10 +217,13 @@ class Aggregator:
         refs, assumed, weights = self._refs, self._assumed, self._weights
         for q in quotes:
             price, ccy = q.price, q.quote_ccy
+            ts = q.ts_exchange  # Quote.ts, inlined: this loop meets every quote every cycle
+            if ts is None or ts > q.ts_received:
+                ts = q.ts_received
             reason = None
             if not (price > 0 and math.isfinite(price)):
                 reason = "bad_price"
-            elif q.ts < oldest:
+            elif ts < oldest:
                 reason = "stale"
             elif ccy == USD:
                 rate: float | None = 1.0
