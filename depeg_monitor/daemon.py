@@ -17,7 +17,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.alerts.policy import AlertPolicy
-from depeg_monitor.alerts.silences import Silence
 from depeg_monitor.clock import Clock, SystemClock
 from depeg_monitor.collect import VenueCollector, build_collectors
 from depeg_monitor.collect.book import QuoteBook
@@ -31,7 +30,7 @@ from depeg_monitor.health.sdnotify import SdNotifier
 from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.health.server import HealthServer
 from depeg_monitor.metrics import Metrics
-from depeg_monitor.model import Alert, Assessment, Quote, Severity
+from depeg_monitor.model import Alert, Assessment, Quote, Severity, Silence
 from depeg_monitor.notify.channels import Channel, build_channels
 from depeg_monitor.notify.outbox import Outbox
 from depeg_monitor.store import alert_history

@@ -159,3 +159,37 @@ class Alert:
     @property
     def coins(self) -> tuple[str, ...]:
         return tuple(i.coin for i in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An alert in words: what the alerts table stores and every channel shapes for itself."""
+
+    title: str  # also the email subject; starts with an emoji
+    body: str  # plain text, readable as-is in Discord, email and a log
+
+
+class DeliveryStatus(enum.Enum):
+    """Where one alert's delivery to one channel stands (stored as its value)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """A person's 'I know, stop telling me' for one coin (or all) over a time window."""
+
+    id: int
+    coin: str | None  # None: every coin
+    starts_at: float
+    ends_at: float
+    reason: str
+
+    def active(self, now: float) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def matches(self, coin: str, now: float) -> bool:
+        return self.active(now) and (self.coin is None or self.coin == coin.upper())

@@ -13,9 +13,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from depeg_monitor.alerts.routing import Router
-from depeg_monitor.alerts.silences import Silence, silenced_by
+from depeg_monitor.alerts.silences import silenced_by
 from depeg_monitor.config import AlertSettings, Settings
-from depeg_monitor.model import Alert, AlertItem, AlertKind, Assessment, Severity
+from depeg_monitor.model import Alert, AlertItem, AlertKind, Assessment, Severity, Silence
 
 # Among items of one group, the headline kind: an escalation matters more than a reminder.
 _KIND_RANK = {AlertKind.ESCALATED: 3, AlertKind.FIRST: 2, AlertKind.REMINDER: 1}

@@ -6,10 +6,9 @@ restart is shaped from the same text: Discord markdown, an email, one SMS line, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from depeg_monitor.model import Alert, AlertItem, AlertKind, Severity
+from depeg_monitor.model import Alert, AlertItem, AlertKind, Message, Severity
 
 DISCORD_LIMIT = 2000
 SMS_LIMIT = 159
@@ -32,12 +31,6 @@ WHY = {
     AlertKind.REMINDER: "still firing (reminder)",
     AlertKind.RESOLVED: "resolved",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    title: str  # also the email subject; starts with an emoji
-    body: str  # plain text, readable as-is in Discord, email and a log
 
 
 def utc(ts: float) -> str:

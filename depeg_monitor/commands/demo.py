@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from depeg_monitor.alerts.render import Message, discord, plain, sms
+from depeg_monitor.alerts.render import discord, plain, sms
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.commands import add_config_argument, settings_or_exit
 from depeg_monitor.config import Settings
 from depeg_monitor.logsetup import configure_logging
-from depeg_monitor.model import Severity
+from depeg_monitor.model import Message, Severity
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = REPO / "scenarios" / "svb.toml"

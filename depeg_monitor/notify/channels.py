@@ -23,9 +23,10 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client as TwilioClient
 
-from depeg_monitor.alerts.render import Message, discord, plain, sms
+from depeg_monitor.alerts.render import discord, plain, sms
 from depeg_monitor.config import ChannelSettings, Settings
 from depeg_monitor.mask import mask_personal, mask_phone
+from depeg_monitor.model import Message
 
 log = structlog.get_logger(__name__)
 

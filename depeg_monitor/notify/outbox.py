@@ -17,13 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from depeg_monitor.alerts.render import Message, render
+from depeg_monitor.alerts.render import render
 from depeg_monitor.clock import Clock
 from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.mask import mask_personal
 from depeg_monitor.metrics import Metrics
-from depeg_monitor.model import Alert, Severity
+from depeg_monitor.model import Alert, Message, Severity
 from depeg_monitor.notify.channels import Channel, DeliveryError
 from depeg_monitor.store import alert_history as history
 

@@ -14,9 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from depeg_monitor.alerts.policy import CLOSED, CoinState
-from depeg_monitor.alerts.render import Message
-from depeg_monitor.alerts.silences import Silence
-from depeg_monitor.model import Alert, AlertKind, Severity
+from depeg_monitor.model import Alert, AlertKind, Message, Severity, Silence
 from depeg_monitor.store.schema import alert_items, alerts, deliveries, silences
 
 

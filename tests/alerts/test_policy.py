@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from depeg_monitor.alerts.policy import AlertPolicy
-from depeg_monitor.alerts.silences import Silence
-from depeg_monitor.model import Alert, AlertKind, Severity, SnapshotContext
+from depeg_monitor.model import Alert, AlertKind, Severity, Silence, SnapshotContext
 
 MONDAY_10 = datetime(2023, 3, 13, 10, tzinfo=UTC).timestamp()
 SATURDAY_03 = datetime(2023, 3, 11, 3, tzinfo=UTC).timestamp()

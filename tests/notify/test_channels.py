@@ -12,8 +12,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from structlog.testing import capture_logs
 
-from depeg_monitor.alerts.render import Message
 from depeg_monitor.config import ChannelSettings, Settings, load_settings
+from depeg_monitor.model import Message
 from depeg_monitor.notify.channels import (
     AppriseChannel,
     DeliveryError,

@@ -13,12 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from depeg_monitor.alerts.render import Message
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.metrics import Metrics
-from depeg_monitor.model import Alert, AlertItem, AlertKind, Severity
+from depeg_monitor.model import Alert, AlertItem, AlertKind, Message, Severity
 from depeg_monitor.notify.channels import AppriseChannel, Channel
 from depeg_monitor.notify.outbox import Outbox
 from depeg_monitor.store import alert_history
