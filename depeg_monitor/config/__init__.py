@@ -55,6 +55,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         case_sensitive=False,
+        frozen=True,  # compiled into rules once at the root; nothing may change it later
     )
 
     coins: dict[str, CoinSettings] = Field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 class ChannelSettings(BaseModel):
     """A named delivery channel: an apprise URL, Twilio SMS, or the console (demo)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["apprise", "twilio", "console"] = "apprise"
     # apprise URL (discord://…, mailtos://…); secret: set it with DEPEG_CHANNELS__<NAME>__URL.
@@ -30,18 +31,49 @@ class ChannelSettings(BaseModel):
         return self
 
 
+def parse_hours(text: str) -> tuple[time, time | None]:
+    """'09:00-18:00' → (09:00, 18:00); an end of '24:00' is None (the end of the day).
+
+    Raises ValueError saying what is wrong with the value.
+    """
+    start_s, sep, end_s = text.strip().partition("-")
+    if not sep:
+        raise ValueError(f"hours {text!r} must look like HH:MM-HH:MM, e.g. 09:00-18:00")
+
+    def one(part: str, end: bool) -> time | None:
+        hh, colon, mm = part.strip().partition(":")
+        if not (colon and hh.isdigit() and mm.isdigit() and len(mm) == 2):
+            raise ValueError(f"hours {text!r}: {part.strip()!r} is not HH:MM")
+        h, m = int(hh), int(mm)
+        if end and (h, m) == (24, 0):
+            return None
+        if not (0 <= h <= 23 and 0 <= m <= 59):
+            raise ValueError(f"hours {text!r}: {part.strip()!r} is not a time of day (00:00–23:59)")
+        return time(h, m)
+
+    start = one(start_s, end=False)
+    assert start is not None
+    return start, one(end_s, end=True)
+
+
 class RouteSettings(BaseModel):
     """Which channels hear a severity, and at which hours (local time of [alerts] timezone)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     channels: list[str]
-    hours: str = Field("00:00-24:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    hours: str = "00:00-24:00"
     weekdays_only: bool = False
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_parse(cls, v: str) -> str:
+        parse_hours(v)
+        return v.strip()
 
 
 class AlertSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "UTC"
     reminder_critical: float = Field(900.0, gt=0, description="Seconds between reminders.")

@@ -8,7 +8,7 @@ from depeg_monitor.config.venues import CoinThresholds
 
 
 class AggregationSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_venues: int = Field(2, ge=1, description="Fresh, agreeing venues needed for a price.")
     max_quote_age: float = Field(60.0, gt=0, description="Seconds before a quote is stale.")
@@ -26,7 +26,7 @@ class AggregationSettings(BaseModel):
 
 
 class ClassificationSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     thresholds: CoinThresholds = Field(default_factory=CoinThresholds)
     # How long a level must hold before it fires (seconds); critical fastest.

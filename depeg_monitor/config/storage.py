@@ -14,7 +14,7 @@ def default_state_dir() -> Path:
 
 
 class DatabaseSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # None: a SQLite file in the state directory. A password belongs in DEPEG_DATABASE__URL.
     url: SecretStr | None = None
@@ -33,14 +33,14 @@ class DatabaseSettings(BaseModel):
 
 
 class LoggingSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     level: str = Field("info", pattern="(?i)^(debug|info|warning|error)$")
     format: str = Field("auto", pattern="^(auto|json|console)$")
 
 
 class HealthSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     host: str = "127.0.0.1"

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class CoinThresholds(BaseModel):
     """Deviation from peg (fraction: 0.005 = 0.5 %) at which each severity begins."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     minor: float = Field(0.005, gt=0, lt=1)
     major: float = Field(0.015, gt=0, lt=1)
@@ -16,7 +16,7 @@ class CoinThresholds(BaseModel):
 
 
 class CoinSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     peg: float = Field(1.0, gt=0, description="The value the coin is meant to hold, in USD.")
     thresholds: CoinThresholds | None = None  # None: the [classification] defaults
@@ -28,7 +28,7 @@ class CoinSettings(BaseModel):
 
 
 class VenueSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     # Everything before the documented path, e.g. https://api.binance.com; None: the venue's own.

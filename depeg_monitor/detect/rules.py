@@ -1,0 +1,75 @@
+"""The detection rules: compiled once from the settings at the composition root, frozen.
+
+Nothing in detect/ reads settings; the aggregator and the classifier get these values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from depeg_monitor.model import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """Deviation from peg (fraction: 0.005 = 0.5 %) at which each severity begins."""
+
+    minor: float
+    major: float
+    critical: float
+
+    def of(self, severity: Severity) -> float:
+        """The threshold of MINOR, MAJOR or CRITICAL."""
+        return (self.minor, self.major, self.critical)[severity - 1]
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        return (self.minor, self.major, self.critical)
+
+
+@dataclass(frozen=True, slots=True)
+class CoinRules:
+    """Everything detection needs to know about one coin."""
+
+    coin: str
+    peg: float
+    levels: Levels
+    min_venues: int  # fresh, agreeing venues needed for a price
+    alert_on_discount: bool = True
+    alert_on_premium: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AggregationRules:
+    max_quote_age: float
+    outlier_mad_k: float
+    outlier_min_band: float
+    arbitrage_fee: float
+    reference_quotes: frozenset[str]
+    baseline_window: float
+    volatility_window: float
+    venue_weights: Mapping[str, float] = field(default_factory=dict)  # missing venue: 1.0
+
+    def weight(self, venue: str) -> float:
+        return self.venue_weights.get(venue, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifyRules:
+    holds: tuple[float, float, float]  # seconds a level must hold: minor, major, critical
+    clear_ratio: float  # a level clears below clear_ratio × its threshold …
+    clear_hold: float  # … held this long
+    volatility_widen_max: float  # thresholds widen in a noisy market by at most this factor
+
+    def hold(self, severity: Severity) -> float:
+        return self.holds[severity - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionRules:
+    coins: tuple[CoinRules, ...]  # configuration order
+    aggregation: AggregationRules
+    classify: ClassifyRules
+
+    def coin(self, name: str) -> CoinRules | None:
+        return next((c for c in self.coins if c.coin == name), None)
