@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.alerts.policy import AlertPolicy
+from depeg_monitor.alerts.routing import Router
 from depeg_monitor.clock import Clock, SystemClock
 from depeg_monitor.collect import VenueCollector, build_collectors
 from depeg_monitor.collect.book import QuoteBook
@@ -33,6 +34,7 @@ from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, Assessment, Quote, Severity, Silence
 from depeg_monitor.notify.channels import Channel, build_channels
 from depeg_monitor.notify.outbox import Outbox
+from depeg_monitor.rules import alert_rules, routing
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import create_engine, upgrade
 from depeg_monitor.store.retention import RetentionJob
@@ -114,7 +116,9 @@ class Daemon:
             )
             channels = self._channels if self._channels is not None else build_channels(s)
             outbox = Outbox(engine, channels, s, clock, self.health, self.metrics)
-            policy = AlertPolicy(s, available=channels)
+            routes = routing(s)
+            router = Router(routes.routes, routes.timezone, set(s.channels) & set(channels))
+            policy = AlertPolicy(alert_rules(s), router)
             detector = Detector(s)
             if db_ok:
                 await self._restore(engine, policy, detector)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from depeg_monitor.alerts.routing import Router
+from depeg_monitor.alerts.rules import AlertRules
 from depeg_monitor.alerts.silences import silenced_by
-from depeg_monitor.config import AlertSettings, Settings
 from depeg_monitor.model import Alert, AlertItem, AlertKind, Assessment, Severity, Silence
 
 # Among items of one group, the headline kind: an escalation matters more than a reminder.
@@ -52,33 +52,29 @@ class Decision:
 # --- stages -------------------------------------------------------------------------------
 
 
-def confirm(a: Assessment, state: CoinState, cfg: AlertSettings) -> Severity:
+def confirm(a: Assessment, state: CoinState, rules: AlertRules) -> Severity:
     """A minor deviation opens an episode only with supporting context."""
     if a.severity != Severity.MINOR or state.severity > Severity.NONE:
         return a.severity
     ctx = a.snapshot.context
     supported = (
-        a.held_for >= cfg.confirm_minor_hold
-        or (ctx.volume_spike is not None and ctx.volume_spike >= cfg.confirm_volume_spike)
+        a.held_for >= rules.confirm_minor_hold
+        or (ctx.volume_spike is not None and ctx.volume_spike >= rules.confirm_volume_spike)
         or bool(ctx.correlated)
-        or (ctx.spread is not None and ctx.spread >= cfg.confirm_spread)
+        or (ctx.spread is not None and ctx.spread >= rules.confirm_spread)
     )
     return Severity.MINOR if supported else Severity.NONE
 
 
-def reminder_interval(severity: Severity, cfg: AlertSettings, sent: int = 0) -> float:
+def reminder_interval(severity: Severity, rules: AlertRules, sent: int = 0) -> float:
     """The wait before the next reminder: the level's interval, growing with each one sent,
     so a depeg that lasts days is a handful of reminders, not one every 15 minutes."""
-    base = {
-        Severity.MINOR: cfg.reminder_minor,
-        Severity.MAJOR: cfg.reminder_major,
-        Severity.CRITICAL: cfg.reminder_critical,
-    }[severity]
-    return min(base * cfg.reminder_backoff**sent, max(base, cfg.reminder_max))
+    base = rules.reminders[severity]
+    return min(base * rules.reminder_backoff**sent, max(base, rules.reminder_max))
 
 
 def cooldown(
-    severity: Severity, state: CoinState, now: float, cfg: AlertSettings
+    severity: Severity, state: CoinState, now: float, rules: AlertRules
 ) -> tuple[AlertKind, bool] | None:
     """Whether to notify and why: (kind, retry) or None. Pure in (severity, state, now)."""
     if severity == Severity.NONE:
@@ -91,7 +87,7 @@ def cooldown(
     if severity > state.notified:
         return AlertKind.ESCALATED, False  # bypasses every cooldown
     last = state.last_notified if state.last_notified is not None else state.since
-    if now - last >= reminder_interval(severity, cfg, state.reminders):
+    if now - last >= reminder_interval(severity, rules, state.reminders):
         return AlertKind.REMINDER, False
     return None  # same or lower level inside its cooldown: say nothing
 
@@ -168,9 +164,11 @@ def advance(state: CoinState, severity: Severity, d: Decision | None, now: float
 
 
 class AlertPolicy:
-    def __init__(self, settings: Settings, available: Collection[str] | None = None) -> None:
-        self._cfg = settings.alerts
-        self._router = Router(settings, available)
+    """The stages above with one CoinState per coin; rules and routes compiled by the root."""
+
+    def __init__(self, rules: AlertRules, router: Router) -> None:
+        self._rules = rules
+        self._router = router
         self._states: dict[str, CoinState] = {}
 
     def decide(
@@ -181,8 +179,8 @@ class AlertPolicy:
             if a.deviation is None:
                 continue  # no price this cycle: neither a firing nor a resolution
             state = self._states.get(a.coin, CLOSED)
-            severity = confirm(a, state, self._cfg)
-            verdict = cooldown(severity, state, now, self._cfg)
+            severity = confirm(a, state, self._rules)
+            verdict = cooldown(severity, state, now, self._rules)
             d = None
             if verdict is not None:
                 kind, retry = verdict

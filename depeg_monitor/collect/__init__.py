@@ -10,7 +10,7 @@ from depeg_monitor.config import ConfigError, Settings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.venues import VENUES
-from depeg_monitor.venues.base import split_market
+from depeg_monitor.venues.contract import split_market
 
 __all__ = ["PollResult", "VenueCollector", "build_collectors"]
 

@@ -34,7 +34,7 @@ from depeg_monitor.config import VenueSettings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
-from depeg_monitor.venues.base import ErrorKind, Request, Response, VenueError, VenueSpec
+from depeg_monitor.venues.contract import ErrorKind, Request, Response, VenueError, VenueSpec
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ import zlib
 
 import aiohttp
 
-from depeg_monitor.venues.base import ErrorKind, Request, Response, VenueError
+from depeg_monitor.venues.contract import ErrorKind, Request, Response, VenueError
 
 # Bytes read from the socket per step; the most read beyond the cap before it is noticed.
 CHUNK = 64 * 1024

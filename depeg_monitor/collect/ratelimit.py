@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from depeg_monitor.clock import Clock
-from depeg_monitor.venues.base import RateLimit
+from depeg_monitor.venues.contract import RateLimit
 
 BURST_FRACTION = 0.1  # share of the limit that may go out at once; the rest refills evenly
 EPSILON = 1e-9

@@ -48,6 +48,10 @@ def default_stage(settings: Settings) -> tuple[DecisionStage, str]:
     """AlertPolicy when the alerts package provides it, else the TransitionReporter."""
     try:
         from depeg_monitor.alerts.policy import AlertPolicy
+        from depeg_monitor.alerts.routing import Router
+        from depeg_monitor.rules import alert_rules, routing
     except ImportError:
         return TransitionReporter(), TransitionReporter.name
-    return AlertPolicy(settings), "AlertPolicy"
+    routes = routing(settings)
+    router = Router(routes.routes, routes.timezone, settings.channels)
+    return AlertPolicy(alert_rules(settings), router), "AlertPolicy"

@@ -2,6 +2,10 @@
 
 VENUES maps the config name of each venue to its VenueSpec: default base_url, documented
 rate limit, the documented paths it uses, and its symbol/request/parse functions.
+
+The contract (contract.py) is re-exported here. A venue module is assembled from the shared
+status classification (status.py), field readers (fields.py) and building blocks
+(combinators.py).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from depeg_monitor.venues import (
     kucoin,
     okx,
 )
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,

@@ -10,25 +10,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from depeg_monitor.model import Quote
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.combinators import listed, rows_to_quotes, spelling
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,
     Response,
-    TickerFields,
     VenueError,
     VenueSpec,
-    envelope,
-    field_of,
-    list_of,
-    listed,
-    load_json,
-    raise_for_status,
-    retry_after,
-    rows_to_quotes,
-    spelling,
-    text_of,
 )
+from depeg_monitor.venues.fields import TickerFields, envelope, field_of, list_of, text_of
+from depeg_monitor.venues.status import load_json, raise_for_status, retry_after
 
 NAME = "binance"
 TICKER_PATH = "/api/v3/ticker/24hr"

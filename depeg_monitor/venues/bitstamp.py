@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.combinators import one_ticker, per_market, spelling
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,
     Response,
-    TickerFields,
     VenueError,
     VenueSpec,
-    envelope,
-    list_of,
-    load_json,
-    one_ticker,
-    optional,
-    per_market,
-    raise_for_status,
-    rate_limited,
-    spelling,
-    text_of,
 )
+from depeg_monitor.venues.fields import TickerFields, envelope, list_of, optional, text_of
+from depeg_monitor.venues.status import load_json, raise_for_status, rate_limited
 
 NAME = "bitstamp"
 TICKER_PATH = "/api/v2/ticker/{pair}/"

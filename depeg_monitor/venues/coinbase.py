@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.combinators import listed, one_ticker, per_market, spelling
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,
     Response,
-    TickerFields,
     VenueError,
     VenueSpec,
-    envelope,
-    iso,
-    list_of,
-    listed,
-    load_json,
-    one_ticker,
-    per_market,
-    raise_for_status,
-    spelling,
-    text_of,
 )
+from depeg_monitor.venues.fields import TickerFields, envelope, iso, list_of, text_of
+from depeg_monitor.venues.status import load_json, raise_for_status
 
 NAME = "coinbase"
 TICKER_PATH = "/products/{product_id}/ticker"

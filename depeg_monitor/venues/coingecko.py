@@ -9,26 +9,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.combinators import all_at_once, listed
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,
     Response,
     VenueError,
     VenueSpec,
-    all_at_once,
-    envelope,
-    list_of,
-    listed,
-    load_json,
-    number,
-    optional,
-    quote,
-    raise_for_status,
-    retry_after,
     split_market,
-    text_of,
 )
+from depeg_monitor.venues.fields import envelope, list_of, number, optional, quote, text_of
+from depeg_monitor.venues.status import load_json, raise_for_status, retry_after
 
 NAME = "coingecko"
 PRICE_PATH = "/api/v3/simple/price"

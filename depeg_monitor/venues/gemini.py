@@ -6,28 +6,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.combinators import per_market, requested_market, spelling
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,
     Response,
     VenueError,
     VenueSpec,
+    split_market,
+)
+from depeg_monitor.venues.fields import (
     envelope,
     field_of,
     list_of,
-    load_json,
     number,
     optional,
-    per_market,
     quote,
-    raise_for_status,
-    rate_limited,
-    requested_market,
-    spelling,
-    split_market,
     text_of,
 )
+from depeg_monitor.venues.status import load_json, raise_for_status, rate_limited
 
 NAME = "gemini"
 TICKER_PATH = "/v1/pubticker/{symbol}"

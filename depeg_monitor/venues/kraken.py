@@ -10,26 +10,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.combinators import all_at_once, spelling
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,
     Response,
     VenueError,
     VenueSpec,
-    all_at_once,
-    envelope,
-    field_of,
-    load_json,
-    number,
-    optional,
-    quote,
-    raise_for_status,
-    rate_limited,
-    spelling,
     split_market,
-    text_of,
 )
+from depeg_monitor.venues.fields import envelope, field_of, number, optional, quote, text_of
+from depeg_monitor.venues.status import load_json, raise_for_status, rate_limited
 
 NAME = "kraken"
 TICKER_PATH = "/0/public/Ticker"

@@ -6,28 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.combinators import all_at_once, listed, rows_to_quotes, spelling
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,
     Response,
-    TickerFields,
     VenueError,
     VenueSpec,
-    all_at_once,
-    envelope,
-    field_of,
-    list_of,
-    listed,
-    load_json,
-    ms,
-    raise_for_status,
-    retry_after,
-    rows_to_quotes,
-    seconds,
-    spelling,
-    text_of,
 )
+from depeg_monitor.venues.fields import TickerFields, envelope, field_of, list_of, ms, text_of
+from depeg_monitor.venues.status import load_json, raise_for_status, retry_after, seconds
 
 NAME = "kucoin"
 TICKER_PATH = "/api/v1/market/allTickers"

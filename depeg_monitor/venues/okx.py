@@ -10,29 +10,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from depeg_monitor.model import Quote
-from depeg_monitor.venues.base import (
+from depeg_monitor.venues.combinators import all_at_once, listed, rows_to_quotes, spelling
+from depeg_monitor.venues.contract import (
     ErrorKind,
     RateLimit,
     Request,
     Response,
-    TickerFields,
     VenueError,
     VenueSpec,
-    all_at_once,
-    envelope,
-    list_of,
-    listed,
-    load_json,
-    raise_for_status,
-    rate_limited,
-    rows_to_quotes,
-    spelling,
-    text_of,
 )
+from depeg_monitor.venues.fields import TickerFields, envelope, list_of, text_of
+from depeg_monitor.venues.status import load_json, raise_for_status, rate_limited
 
 NAME = "okx"
 TICKERS_PATH = "/api/v5/market/tickers"
-TICKER_PATH = "/api/v5/market/ticker"  # one instrument; documented, used only by tooling
 LISTING_PATH = "/api/v5/public/instruments"
 # 50011 often comes as HTTP 200 with no Retry-After. The limit is "20 req / 2 s per IP"
 # (README §1, okx.com/docs-v5 #order-book-trading-market-data-get-tickers): after one 2 s

@@ -1,12 +1,15 @@
-"""Builders for assessments and settings used by the alert tests."""
+"""Builders for assessments, settings and policies used by the alert tests."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from depeg_monitor.alerts.policy import AlertPolicy
+from depeg_monitor.alerts.routing import Router
 from depeg_monitor.config import Settings
 from depeg_monitor.model import (
     Assessment,
@@ -16,6 +19,7 @@ from depeg_monitor.model import (
     SnapshotContext,
     VenuePrice,
 )
+from depeg_monitor.rules import alert_rules, routing
 
 # Monday 13 March 2023, 10:00 UTC: inside business hours.
 MONDAY_10 = datetime(2023, 3, 13, 10, tzinfo=UTC).timestamp()
@@ -59,6 +63,18 @@ def settings(**alerts: Any) -> Settings:
     )
 
 
+def router(s: Settings, available: Collection[str] | None = None) -> Router:
+    """The router the daemon builds: the compiled routes over the channels that exist."""
+    r = routing(s)
+    known = set(s.channels) if available is None else set(s.channels) & set(available)
+    return Router(r.routes, r.timezone, known)
+
+
+def policy(s: Settings, available: Collection[str] | None = None) -> AlertPolicy:
+    """A policy as the daemon builds it from settings (rules and routes compiled once)."""
+    return AlertPolicy(alert_rules(s), router(s, available))
+
+
 @pytest.fixture
 def mk() -> Any:
     """The assessment builder."""
@@ -69,3 +85,9 @@ def mk() -> Any:
 def cfg() -> Any:
     """The settings builder (three console channels named discord, email and sms)."""
     return settings
+
+
+@pytest.fixture
+def mkpolicy() -> Any:
+    """The policy builder: settings (and optionally the channels that could be built) → policy."""
+    return policy

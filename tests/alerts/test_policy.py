@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from depeg_monitor.alerts.policy import AlertPolicy
 from depeg_monitor.model import Alert, AlertKind, Severity, Silence, SnapshotContext
 
 MONDAY_10 = datetime(2023, 3, 13, 10, tzinfo=UTC).timestamp()
@@ -17,9 +16,9 @@ def sent(alerts: list[Alert]) -> list[Alert]:
     return [a for a in alerts if not a.suppressed]
 
 
-def test_flapping_series_sends_one_alert_not_a_storm(mk: Any, cfg: Any) -> None:
+def test_flapping_series_sends_one_alert_not_a_storm(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """A major level flapping with minor every 10 s for an hour notifies once, then reminds once."""
-    policy = AlertPolicy(cfg())
+    policy = mkpolicy(cfg())
     out: list[Alert] = []
     for i in range(361):
         now = MONDAY_10 + i * 10
@@ -28,9 +27,9 @@ def test_flapping_series_sends_one_alert_not_a_storm(mk: Any, cfg: Any) -> None:
     assert kinds == [AlertKind.FIRST, AlertKind.REMINDER]
 
 
-def test_escalation_bypasses_cooldown_and_drop_is_silent(mk: Any, cfg: Any) -> None:
+def test_escalation_bypasses_cooldown_and_drop_is_silent(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """Minor → critical a minute later notifies at once; critical → major says nothing."""
-    policy = AlertPolicy(cfg())
+    policy = mkpolicy(cfg())
     t = MONDAY_10
     ctx = SnapshotContext(volume_spike=5.0)
     first = policy.decide([mk("USDT", MI, t, context=ctx)], t)
@@ -42,9 +41,11 @@ def test_escalation_bypasses_cooldown_and_drop_is_silent(mk: Any, cfg: Any) -> N
     assert drop == []
 
 
-def test_unconfirmed_minor_is_quiet_and_context_confirms_it(mk: Any, cfg: Any) -> None:
+def test_unconfirmed_minor_is_quiet_and_context_confirms_it(
+    mk: Any, cfg: Any, mkpolicy: Any
+) -> None:
     """A bare minor deviation alerts only once it persists, or with a spike, spread or company."""
-    policy = AlertPolicy(cfg(confirm_minor_hold=600))
+    policy = mkpolicy(cfg(confirm_minor_hold=600))
     t = MONDAY_10
     assert policy.decide([mk("DAI", MI, t, held_for=100)], t) == []
     assert policy.decide([mk("DAI", MI, t + 500, held_for=600)], t + 500)[0].kind == AlertKind.FIRST
@@ -53,13 +54,15 @@ def test_unconfirmed_minor_is_quiet_and_context_confirms_it(mk: Any, cfg: Any) -
         SnapshotContext(correlated=("USDT",)),
         SnapshotContext(volume_spike=3.5),
     ):
-        p = AlertPolicy(cfg())
+        p = mkpolicy(cfg())
         assert p.decide([mk("DAI", MI, t, context=ctx)], t)[0].kind == AlertKind.FIRST
 
 
-def test_resolved_goes_only_to_channels_that_heard_the_firing(mk: Any, cfg: Any) -> None:
+def test_resolved_goes_only_to_channels_that_heard_the_firing(
+    mk: Any, cfg: Any, mkpolicy: Any
+) -> None:
     """A major depeg at 03:00 Saturday reaches Discord only; its resolution goes there alone."""
-    policy = AlertPolicy(cfg())
+    policy = mkpolicy(cfg())
     t = SATURDAY_03
     fired = policy.decide([mk("USDC", MA, t)], t)
     assert fired[0].channels == ("discord",)  # email sleeps until 08:00
@@ -68,9 +71,9 @@ def test_resolved_goes_only_to_channels_that_heard_the_firing(mk: Any, cfg: Any)
     assert policy.decide([mk("USDC", N, t + 8 * 3600, price=0.999)], t + 8 * 3600) == []
 
 
-def test_quiet_hours_hold_minor_until_business_hours(mk: Any, cfg: Any) -> None:
+def test_quiet_hours_hold_minor_until_business_hours(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """A confirmed minor at 03:00 Saturday is recorded as held, then sent Monday 09:00, once."""
-    policy = AlertPolicy(cfg())
+    policy = mkpolicy(cfg())
     t = SATURDAY_03
     ctx = SnapshotContext(correlated=("USDT",))
     held = policy.decide([mk("FRAX", MI, t, context=ctx)], t)
@@ -83,9 +86,9 @@ def test_quiet_hours_hold_minor_until_business_hours(mk: Any, cfg: Any) -> None:
     ]
 
 
-def test_silence_suppresses_and_records_once(mk: Any, cfg: Any) -> None:
+def test_silence_suppresses_and_records_once(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """A silenced coin's firing is recorded as suppressed; another coin still goes out."""
-    policy = AlertPolicy(cfg())
+    policy = mkpolicy(cfg())
     t = MONDAY_10
     s = [Silence(1, "USDT", t - 60, t + 7200, "known issue")]
     out = policy.decide([mk("USDT", CR, t, price=0.9), mk("USDC", MA, t)], t, s)
@@ -95,9 +98,9 @@ def test_silence_suppresses_and_records_once(mk: Any, cfg: Any) -> None:
     assert policy.decide([mk("USDT", CR, t + 1000, price=0.9)], t + 1000, s) == []
 
 
-def test_coins_firing_together_are_one_alert(mk: Any, cfg: Any) -> None:
+def test_coins_firing_together_are_one_alert(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """Three coins firing in one cycle produce one alert naming all, at the highest severity."""
-    policy = AlertPolicy(cfg())
+    policy = mkpolicy(cfg())
     t = MONDAY_10
     out = policy.decide([mk("USDC", CR, t, 0.88), mk("DAI", MA, t, 0.9), mk("FRAX", MA, t)], t)
     assert len(out) == 1
@@ -105,38 +108,38 @@ def test_coins_firing_together_are_one_alert(mk: Any, cfg: Any) -> None:
     assert out[0].coins == ("USDC", "DAI", "FRAX")
 
 
-def test_restore_neither_realerts_nor_forgets(mk: Any, cfg: Any) -> None:
+def test_restore_neither_realerts_nor_forgets(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """A policy restored from exported state stays quiet while firing, then resolves."""
-    p1 = AlertPolicy(cfg())
+    p1 = mkpolicy(cfg())
     t = MONDAY_10
     p1.decide([mk("USDC", MA, t)], t)
-    p2 = AlertPolicy(cfg())
+    p2 = mkpolicy(cfg())
     p2.restore(p1.export_state())
     assert p2.firing() == {"USDC": (MA, t)}
     assert p2.decide([mk("USDC", MA, t + 60)], t + 60) == []
     assert p2.decide([mk("USDC", N, t + 120, 1.0)], t + 120)[0].kind == AlertKind.RESOLVED
 
 
-def test_routes_from_config_are_data(mk: Any, cfg: Any) -> None:
+def test_routes_from_config_are_data(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """A configured route in another timezone decides the channels, not the built-in defaults."""
     s = cfg(
         timezone="America/New_York",
         routes={"major": [{"channels": ["sms"], "hours": "22:00-06:00"}]},
     )
     t = SATURDAY_03  # 22:00 Friday in New York
-    assert AlertPolicy(s).decide([mk("USDC", MA, t)], t)[0].channels == ("sms",)
+    assert mkpolicy(s).decide([mk("USDC", MA, t)], t)[0].channels == ("sms",)
 
 
-def test_unavailable_channels_drop_out_of_routes(mk: Any, cfg: Any) -> None:
+def test_unavailable_channels_drop_out_of_routes(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """A channel that could not be built (missing secret) is left out; the rest still hear it."""
-    policy = AlertPolicy(cfg(), available={"discord", "sms"})
+    policy = mkpolicy(cfg(), available={"discord", "sms"})
     out = policy.decide([mk("USDC", Severity.CRITICAL, MONDAY_10, price=0.9)], MONDAY_10)
     assert out[0].channels == ("discord", "sms")
 
 
-def test_a_day_long_critical_reminds_with_growing_gaps(mk: Any, cfg: Any) -> None:
+def test_a_day_long_critical_reminds_with_growing_gaps(mk: Any, cfg: Any, mkpolicy: Any) -> None:
     """A critical depeg lasting 24 h: 15 min, then 30, 60, 120, then every 4 h — 9 reminders."""
-    policy = AlertPolicy(cfg())
+    policy = mkpolicy(cfg())
     out: list[Alert] = []
     for minute in range(24 * 60):
         now = MONDAY_10 + minute * 60

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from depeg_monitor.collect.http import BoundedBody, fetch, human_bytes
 from depeg_monitor.collect.session import make_session
-from depeg_monitor.venues.base import ErrorKind, Request, Response, VenueError
+from depeg_monitor.venues.contract import ErrorKind, Request, Response, VenueError
 
 KiB = 1 << 10
 MiB = 1 << 20

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
 from depeg_monitor.venues import VENUES
-from depeg_monitor.venues.base import RateLimit
+from depeg_monitor.venues.contract import RateLimit
 
 steps = st.lists(
     st.tuples(st.floats(0, 3, allow_nan=False), st.sampled_from([1.0, 2.0, 15.0])),

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from depeg_monitor import __version__
 from depeg_monitor.collect.http import fetch
 from depeg_monitor.collect.session import make_session
-from depeg_monitor.venues.base import ErrorKind, Request, VenueError
+from depeg_monitor.venues.contract import ErrorKind, Request, VenueError
 
 
 async def test_user_agent_is_sent() -> None:

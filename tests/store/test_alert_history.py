@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.alerts.policy import AlertPolicy
+from depeg_monitor.alerts.routing import Router
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
@@ -17,6 +18,7 @@ from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import AlertKind, Assessment, Severity, Snapshot, VenuePrice
 from depeg_monitor.notify.channels import ConsoleChannel
 from depeg_monitor.notify.outbox import Outbox
+from depeg_monitor.rules import alert_rules, routing
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import create_engine, upgrade
 
@@ -40,6 +42,11 @@ def settings() -> Settings:
     return Settings(channels={"discord": {"type": "console"}, "email": {"type": "console"}})
 
 
+def policy(s: Settings) -> AlertPolicy:
+    r = routing(s)
+    return AlertPolicy(alert_rules(s), Router(r.routes, r.timezone, s.channels))
+
+
 async def run_cycle(policy: AlertPolicy, box: Outbox, batch: list[Assessment], now: float) -> Any:
     out = policy.decide(batch, now)
     for alert in out:
@@ -53,12 +60,12 @@ async def test_restart_restores_open_episode_from_history(engine: AsyncEngine) -
     s = settings()
     channels: dict[str, Any] = {n: ConsoleChannel(n) for n in s.channels}
     box = Outbox(engine, channels, s, ManualClock(T0), HealthRegistry(), Metrics())
-    p1 = AlertPolicy(s)
+    p1 = policy(s)
     await run_cycle(p1, box, [a("USDC", Severity.MAJOR, T0), a("DAI", Severity.CRITICAL, T0)], T0)
     later = T0 + 600
     await run_cycle(p1, box, [a("DAI", Severity.NONE, later, 1.0)], later)
 
-    p2 = AlertPolicy(s)
+    p2 = policy(s)
     p2.restore(await alert_history.load_policy_state(engine))
     assert p2.firing() == {"USDC": (Severity.MAJOR, T0)}
     assert p2.export_state()["USDC"].heard == ("discord", "email")

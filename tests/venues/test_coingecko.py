@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from depeg_monitor.venues import coingecko
-from depeg_monitor.venues.base import ErrorKind, Response, VenueError
+from depeg_monitor.venues.contract import ErrorKind, Response, VenueError
 
 NOW = 1_700_000_000.0
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from depeg_monitor.collect.quality import QualityFilter, QualityRules
 from depeg_monitor.model import Quote
 from depeg_monitor.venues import VENUES
-from depeg_monitor.venues.base import ErrorKind, Request, Response, VenueError, VenueSpec
+from depeg_monitor.venues.contract import ErrorKind, Request, Response, VenueError, VenueSpec
 
 SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
 if not SHARED.is_dir():

@@ -1,4 +1,4 @@
-"""The shared parsing helpers: every failure is a VenueError, every wait finite and >= 0."""
+"""The shared field readers: every failure is a VenueError, never a crash or a huge message."""
 
 from __future__ import annotations
 
@@ -6,45 +6,8 @@ import math
 
 import pytest
 
-from depeg_monitor.venues.base import (
-    ErrorKind,
-    Response,
-    VenueError,
-    iso,
-    load_json,
-    ms,
-    number,
-    optional,
-    retry_after,
-    text_of,
-)
-
-DEEP = "[" * 10_000 + "]" * 10_000
-
-
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [(200, ErrorKind.MALFORMED), (503, ErrorKind.SERVER_ERROR), (429, ErrorKind.RATE_LIMITED)],
-)
-@pytest.mark.parametrize("body", [DEEP, '{"a":' * 10_000 + "1" + "}" * 10_000, "9" * 5_000])
-def test_undecodable_bodies_are_classified_by_status(
-    status: int, kind: ErrorKind, body: str
-) -> None:
-    """Nesting past the recursion limit or a 5,000-digit number is an undecodable body: on a
-    5xx a server error, on a 429 a rate limit, otherwise malformed — never a RecursionError."""
-    with pytest.raises(VenueError) as e:
-        load_json(Response(status, body))
-    assert e.value.kind is kind
-
-
-def test_a_429_body_that_is_not_json_waits_for_the_venue_default() -> None:
-    """A 429 page with no Retry-After gets the venue's documented wait; Retry-After wins."""
-    with pytest.raises(VenueError) as e:
-        load_json(Response(429, "<html>slow down</html>"), wait=2.0)
-    assert e.value.retry_after == 2.0
-    with pytest.raises(VenueError) as e:
-        load_json(Response(429, "<html>slow down</html>", {"Retry-After": "7"}), wait=2.0)
-    assert e.value.retry_after == 7
+from depeg_monitor.venues.contract import ErrorKind, VenueError
+from depeg_monitor.venues.fields import iso, ms, number, optional, text_of
 
 
 def test_integers_too_large_for_a_float_are_infinite_like_1e400() -> None:
@@ -80,25 +43,6 @@ def test_error_messages_never_carry_a_whole_hostile_value() -> None:
 def test_optional_figures_of_the_wrong_type_are_absent(value: object) -> None:
     """Booleans, null and containers in an optional figure become None."""
     assert optional(value) is None
-
-
-@pytest.mark.parametrize(
-    ("raw", "wait"),
-    [
-        ("40", 40.0),
-        ("0", 0.0),
-        ("1.5", 1.5),
-        ("nan", None),
-        ("inf", None),
-        ("-1", None),
-        ("1e400", None),
-        ("soon", None),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", None),  # the HTTP-date form is not read
-    ],
-)
-def test_retry_after_is_only_a_finite_non_negative_number(raw: str, wait: float | None) -> None:
-    """Retry-After counts only as seconds >= 0; NaN, infinity, negatives and dates are ignored."""
-    assert retry_after(Response(429, "", {"retry-after": raw})) == wait
 
 
 def test_an_iso_time_without_offset_is_utc() -> None:
