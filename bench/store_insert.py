@@ -1,6 +1,6 @@
 """Sustained price-history insert rate through HistoryWriter, into SQLite and PostgreSQL.
 
-Prints rows/s for each. PostgreSQL is a throwaway server (bench/_pg.py) with fsync ON, as in
+Prints rows/s for each. PostgreSQL is a throwaway server (tests/postgres.py) with fsync ON, as in
 production. Run: .venv/bin/python bench/store_insert.py [rows]
 """
 
@@ -12,9 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+# The throwaway PostgreSQL server is the tests' own (tests/postgres.py).
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-import _pg
+from postgres import TempPostgres
 
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.config import DatabaseSettings
@@ -60,7 +61,7 @@ async def main(rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rate = await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", rows)
         print(f"sqlite      {rows:>8} rows  {rate:>10,.0f} rows/s")
-    pg = _pg.TempPostgres.create(fsync=True)
+    pg = TempPostgres.create(fsync=True)
     try:
         pg.start()
         rate = await measure(pg.create_database("bench"), rows)

@@ -13,38 +13,24 @@ Without the server binaries the PostgreSQL tests skip, unless $CI is set: then t
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
 
+from .postgres import PostgresUnavailable, TempPostgres
 
-def _load_pg_module() -> ModuleType:
-    path = Path(__file__).parents[1] / "bench" / "_pg.py"
-    spec = importlib.util.spec_from_file_location("depeg_bench_pg", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-_pg = _load_pg_module()
 _db_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[Any]:
+def pg_server() -> Iterator[TempPostgres]:
     """A PostgreSQL server for the whole test session (skipped, or failed in CI, if absent)."""
     try:
-        server = _pg.TempPostgres.create()
-    except _pg.PostgresUnavailable as e:
+        server = TempPostgres.create()
+    except PostgresUnavailable as e:
         if os.environ.get("CI"):
             pytest.fail(f"{e}; CI must install postgresql (see .ci/run)")
         pytest.skip(f"{e}; install postgresql to run the PostgreSQL tests")
@@ -56,7 +42,7 @@ def pg_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def pg_url(pg_server: Any) -> Iterator[str]:
+def pg_url(pg_server: TempPostgres) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test."""
     name = f"t{os.getpid()}_{next(_db_counter)}"
     url = str(pg_server.create_database(name))
@@ -82,7 +68,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def pg_control(pg_server: Any) -> Iterator[Any]:
+def pg_control(pg_server: TempPostgres) -> Iterator[TempPostgres]:
     """Stop and start the session's PostgreSQL server mid-test; restarted afterwards."""
     yield pg_server
     if not pg_server.running():

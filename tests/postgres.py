@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server for tests and benchmarks (initdb into a temp dir, 127.0.0.1).
 
-Shared by tests/conftest.py (imported by path) and bench/store_insert.py. Not production code.
+The tests own it (tests/conftest.py imports it); bench/store_insert.py borrows it by putting
+tests/ on its path. Not production code.
 """
 
 from __future__ import annotations
