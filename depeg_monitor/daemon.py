@@ -262,11 +262,11 @@ class Daemon:
     async def _restore(self, engine: AsyncEngine, policy: AlertPolicy, detector: Detector) -> None:
         """Rebuild firing state from the alert history: a restart neither re-alerts nor forgets."""
         try:
-            state = await alert_history.load_policy_state(engine)
+            rows = await alert_history.episode_rows(engine)
         except Exception as e:
             log.error("could not read alert history", error=type(e).__name__)
             return
-        policy.restore(state)
+        policy.restore(rows)
         for coin, (severity, since) in policy.firing().items():
             detector.restore(coin, severity, since)
         if policy.firing():

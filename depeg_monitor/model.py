@@ -162,6 +162,22 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class EpisodeRow:
+    """One coin's part of one recorded alert, as the alert history keeps it: a fact, not state.
+
+    A restart folds these, oldest first, through the alert policy's own transition function
+    (alerts.policy.fold), so the store never interprets them.
+    """
+
+    coin: str
+    ts: float  # the alert's time
+    kind: AlertKind  # first, escalated, reminder or resolved
+    severity: Severity  # the level the notice named (a resolution: the episode's peak)
+    suppressed: str | None  # why it was recorded but not sent (silenced, quiet_hours, ...)
+    channels: tuple[str, ...]  # the channels that heard it (none when suppressed)
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """An alert in words: what the alerts table stores and every channel shapes for itself."""
 

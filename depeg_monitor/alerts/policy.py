@@ -1,8 +1,14 @@
 """Alert policy: assessments in, alerts out, through small pure stages with injected time.
 
 confirm → cooldown/escalation → silences → quiet hours & routing → grouping (Alertmanager
-style: each stage is one decision; a stage filters by returning fewer items). The only state
-is one CoinState per coin, exported and restored so a restart neither re-alerts nor forgets.
+style: each stage is one decision; a stage filters by returning fewer items).
+
+One state machine. The only state is one CoinState per coin, and it changes only in advance(),
+one recorded notice (EpisodeRow) at a time: decide() folds the rows of the alerts it returns,
+exactly the rows the outbox records, and a restart folds the rows the history kept (fold()).
+Live and restarted policies therefore cannot drift apart (Alertmanager: the notification log
+stores facts and DedupStage alone interprets them). A decision that leaves no row (a held
+reminder or retry, a cycle inside its cooldown) leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ from dataclasses import dataclass
 from depeg_monitor.alerts.routing import Router
 from depeg_monitor.alerts.rules import AlertRules
 from depeg_monitor.alerts.silences import silenced_by
-from depeg_monitor.model import Alert, AlertItem, AlertKind, Assessment, Severity, Silence
+from depeg_monitor.model import (
+    Alert,
+    AlertItem,
+    AlertKind,
+    Assessment,
+    EpisodeRow,
+    Severity,
+    Silence,
+)
 
 # Among items of one group, the headline kind: an escalation matters more than a reminder.
 _KIND_RANK = {AlertKind.ESCALATED: 3, AlertKind.FIRST: 2, AlertKind.REMINDER: 1}
@@ -23,9 +37,15 @@ _KIND_RANK = {AlertKind.ESCALATED: 3, AlertKind.FIRST: 2, AlertKind.REMINDER: 1}
 
 @dataclass(frozen=True, slots=True)
 class CoinState:
-    """What the policy remembers about one coin's open episode."""
+    """What the policy remembers about one coin's open episode: what its recorded notices say.
 
-    severity: Severity  # level firing now (NONE: closed)
+    severity is the episode's peak, not the level firing now. A downgrade is silent (no row is
+    written), so "the level now" could not be rebuilt from the history after a restart; the
+    peak can, and the stages need no more: confirm and cooldown only ask whether an episode is
+    open and whether a level was recorded already, the resolved notice names the peak.
+    """
+
+    severity: Severity  # the highest level this episode reached (NONE: closed)
     since: float  # when the episode began
     notified: Severity  # highest level someone has heard; NONE while every send was held
     last_notified: float | None
@@ -83,6 +103,8 @@ def cooldown(
         return AlertKind.FIRST, False
     if state.notified == Severity.NONE:
         # Every earlier notice was held (quiet hours, silence): try again, quietly if held.
+        # A retry is a level this episode has recorded already (the peak): held again, it
+        # would only repeat that row.
         return AlertKind.FIRST, severity <= state.severity
     if severity > state.notified:
         return AlertKind.ESCALATED, False  # bypasses every cooldown
@@ -111,7 +133,11 @@ def route(d: Decision, state: CoinState, router: Router, now: float) -> Decision
 
 
 def keep(d: Decision) -> bool:
-    """Held reminders and held retries are not worth a history row every cycle."""
+    """Held reminders and held retries are not worth a history row every cycle.
+
+    Leaving no row, they change no state either: a held reminder is at or below the level
+    notified, a held retry at or below the peak, so advance() would have nothing to record.
+    """
     return not (d.suppressed and (d.kind == AlertKind.REMINDER or d.retry))
 
 
@@ -142,22 +168,48 @@ def group(decisions: Iterable[Decision], now: float) -> list[Alert]:
     return alerts
 
 
-def advance(state: CoinState, severity: Severity, d: Decision | None, now: float) -> CoinState:
-    """The coin's state after this cycle."""
-    if severity == Severity.NONE:
-        return CLOSED if state.severity > Severity.NONE else state
+def recorded(alert: Alert) -> list[EpisodeRow]:
+    """The rows the history keeps of an alert: one per coin, with the channels that heard it
+    (the alert's, all of them: a coin grouped with others was named to every channel the group
+    went to, so each of those hears its resolution; none while the alert was held)."""
+    heard = () if alert.suppressed else alert.channels
+    return [
+        EpisodeRow(i.coin, alert.ts, i.kind, i.severity, alert.suppressed, heard)
+        for i in alert.items
+    ]
+
+
+def advance(state: CoinState, row: EpisodeRow) -> CoinState:
+    """The coin's state after one recorded notice: the policy's only transition."""
+    if row.kind == AlertKind.RESOLVED:
+        return CLOSED
+    if row.kind not in _EPISODE_KINDS or row.severity == Severity.NONE:
+        return state  # monitor and test alerts are no coin's episode
     if state.severity == Severity.NONE:
-        state = CoinState(severity, now, Severity.NONE, None, ())
-    state = dataclasses.replace(state, severity=severity)
-    if d is not None and d.channels and not d.suppressed:
+        state = CoinState(row.severity, row.ts, Severity.NONE, None, ())
+    state = dataclasses.replace(state, severity=max(state.severity, row.severity))
+    if row.channels and not row.suppressed:
         state = dataclasses.replace(
             state,
-            notified=max(state.notified, severity),
-            last_notified=now,
-            heard=state.heard + tuple(c for c in d.channels if c not in state.heard),
-            reminders=state.reminders + 1 if d.kind == AlertKind.REMINDER else 0,
+            notified=max(state.notified, row.severity),
+            last_notified=row.ts,
+            heard=state.heard + tuple(c for c in row.channels if c not in state.heard),
+            reminders=state.reminders + 1 if row.kind == AlertKind.REMINDER else 0,
         )
     return state
+
+
+_EPISODE_KINDS = frozenset({AlertKind.FIRST, AlertKind.ESCALATED, AlertKind.REMINDER})
+
+
+def fold(
+    rows: Iterable[EpisodeRow], states: Mapping[str, CoinState] | None = None
+) -> dict[str, CoinState]:
+    """The open episodes after the rows, in their order (oldest first), from states (or none)."""
+    out = dict(states) if states else {}
+    for r in rows:
+        out[r.coin] = advance(out.get(r.coin, CLOSED), r)
+    return {c: s for c, s in out.items() if s.severity}
 
 
 # --- the pipeline -------------------------------------------------------------------------
@@ -174,30 +226,37 @@ class AlertPolicy:
     def decide(
         self, assessments: Sequence[Assessment], now: float, silences: Sequence[Silence] = ()
     ) -> list[Alert]:
+        """This cycle's alerts; the state then follows from what they record (see fold)."""
+        # One assessment per coin (the detector's contract): a later duplicate replaces one.
+        latest = {a.coin: a for a in assessments if a.deviation is not None}
         decisions: list[Decision] = []
-        for a in assessments:
-            if a.deviation is None:
-                continue  # no price this cycle: neither a firing nor a resolution
+        for a in latest.values():  # without a price: neither a firing nor a resolution
             state = self._states.get(a.coin, CLOSED)
             severity = confirm(a, state, self._rules)
             verdict = cooldown(severity, state, now, self._rules)
-            d = None
-            if verdict is not None:
-                kind, retry = verdict
-                shown = state.severity if kind == AlertKind.RESOLVED else severity
-                d = Decision(a.coin, shown, kind, a, retry)
-                d = route(silence(d, now, silences), state, self._router, now)
-                if keep(d):
-                    decisions.append(d)
-            self._states[a.coin] = advance(state, severity, d, now)
-        return group(decisions, now)
+            if verdict is None:
+                continue
+            kind, retry = verdict
+            shown = state.severity if kind == AlertKind.RESOLVED else severity
+            d = Decision(a.coin, shown, kind, a, retry)
+            d = route(silence(d, now, silences), state, self._router, now)
+            if keep(d):
+                decisions.append(d)
+        alerts = group(decisions, now)
+        self._states = fold((r for alert in alerts for r in recorded(alert)), self._states)
+        return alerts
 
     def firing(self) -> dict[str, tuple[Severity, float]]:
-        """Open episodes: coin → (level, since)."""
+        """Open episodes: coin → (peak level, since)."""
         return {c: (s.severity, s.since) for c, s in self._states.items() if s.severity}
 
     def export_state(self) -> dict[str, CoinState]:
         return {c: s for c, s in self._states.items() if s.severity}
 
-    def restore(self, states: Mapping[str, CoinState]) -> None:
+    def restore(self, rows: Iterable[EpisodeRow]) -> None:
+        """After a restart: the state the recorded rows (alert_history.episode_rows) lead to."""
+        self._states = fold(rows)
+
+    def restore_states(self, states: Mapping[str, CoinState]) -> None:
+        """Take over exported state as it is (another policy's export_state())."""
         self._states = {c: s for c, s in states.items() if s.severity}

@@ -23,7 +23,7 @@ from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.mask import mask_personal
 from depeg_monitor.metrics import Metrics
-from depeg_monitor.model import Alert, Message, Severity
+from depeg_monitor.model import Alert, DeliveryStatus, Message, Severity
 from depeg_monitor.notify.channels import Channel, DeliveryError
 from depeg_monitor.store import alert_history as history
 
@@ -195,7 +195,7 @@ class Outbox:
 
         async def record(conn: AsyncConnection) -> None:
             await history.update_delivery(
-                conn, job.alert_id, job.channel, status, attempts, error, now
+                conn, job.alert_id, job.channel, DeliveryStatus(status), attempts, error, now
             )
 
         await self._write(record)

@@ -1,31 +1,28 @@
 """The alert history: alerts, their coins, each delivery's outcome, and silences.
 
 Write functions take a connection (the caller owns the transaction); read functions take the
-engine. Times cross this boundary as UTC epoch floats.
+engine. Times cross this boundary as UTC epoch floats. Only facts are read back: restart
+recovery gets plain episode rows and the alert policy alone interprets them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from depeg_monitor.alerts.policy import CLOSED, CoinState
-from depeg_monitor.model import Alert, AlertKind, Message, Severity, Silence
+from depeg_monitor.model import (
+    Alert,
+    AlertKind,
+    DeliveryStatus,
+    EpisodeRow,
+    Message,
+    Severity,
+    Silence,
+)
 from depeg_monitor.store.schema import alert_items, alerts, deliveries, silences
-
-
-def to_dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-def to_ts(dt: datetime) -> float:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
-
+from depeg_monitor.store.times import from_dt, to_dt
 
 # --- alerts and deliveries ----------------------------------------------------------------
 
@@ -65,7 +62,7 @@ async def insert_delivery(
     alert_id: str,
     channel: str,
     now: float,
-    status: str = "pending",
+    status: DeliveryStatus = DeliveryStatus.PENDING,
     error: str | None = None,
     fallback_for: str | None = None,
 ) -> None:
@@ -73,7 +70,7 @@ async def insert_delivery(
         insert(deliveries).values(
             alert_id=alert_id,
             channel=channel,
-            status=status,
+            status=status.value,
             attempts=0,
             error=error,
             fallback_for=fallback_for,
@@ -87,7 +84,7 @@ async def update_delivery(
     conn: AsyncConnection,
     alert_id: str,
     channel: str,
-    status: str,
+    status: DeliveryStatus,
     attempts: int,
     error: str | None,
     now: float,
@@ -96,7 +93,7 @@ async def update_delivery(
     await conn.execute(
         update(deliveries)
         .where(deliveries.c.alert_id == alert_id, deliveries.c.channel == channel)
-        .values(status=status, attempts=attempts, error=error, updated_at=to_dt(now))
+        .values(status=status.value, attempts=attempts, error=error, updated_at=to_dt(now))
     )
 
 
@@ -126,7 +123,7 @@ async def pending_deliveries(engine: AsyncEngine) -> list[PendingDelivery]:
             alerts.c.body,
         )
         .join(alerts, alerts.c.id == deliveries.c.alert_id)
-        .where(deliveries.c.status == "pending")
+        .where(deliveries.c.status == DeliveryStatus.PENDING.value)
         .order_by(deliveries.c.created_at, deliveries.c.id)
     )
     async with engine.connect() as conn:
@@ -135,7 +132,7 @@ async def pending_deliveries(engine: AsyncEngine) -> list[PendingDelivery]:
         PendingDelivery(
             r.alert_id,
             r.channel,
-            to_ts(r.created_at),
+            from_dt(r.created_at),
             r.attempts,
             Severity(r.severity),
             AlertKind(r.kind),
@@ -160,8 +157,14 @@ async def delivery_rows(
 # --- restart recovery ---------------------------------------------------------------------
 
 
-async def load_policy_state(engine: AsyncEngine) -> dict[str, CoinState]:
-    """Replay the alert history per coin into the policy's state: open episodes survive."""
+async def episode_rows(engine: AsyncEngine) -> list[EpisodeRow]:
+    """Each coin's part of every recorded first, escalated, reminder and resolved alert, oldest
+    first (by time, then as recorded), with the channels that heard it.
+
+    A channel heard an alert if a delivery to it was recorded and not expired (an expired one
+    was never sent); a fallback stands in for a failed channel and is not one of the alert's.
+    """
+    episode = alerts.c.kind.in_([k.value for k in _EPISODE_KINDS])
     q = (
         select(
             alert_items.c.coin,
@@ -172,38 +175,35 @@ async def load_policy_state(engine: AsyncEngine) -> dict[str, CoinState]:
             alerts.c.suppressed,
         )
         .join(alerts, alerts.c.id == alert_items.c.alert_id)
-        .where(alerts.c.kind.in_([k.value for k in _EPISODE_KINDS]))
+        .where(episode)
         .order_by(alerts.c.ts, alert_items.c.id)
     )
-    heard_q = select(deliveries.c.alert_id, deliveries.c.channel).where(
-        deliveries.c.fallback_for.is_(None), deliveries.c.status != "expired"
+    heard_q = (
+        select(deliveries.c.alert_id, deliveries.c.channel)
+        .join(alerts, alerts.c.id == deliveries.c.alert_id)
+        .where(
+            episode,
+            deliveries.c.fallback_for.is_(None),
+            deliveries.c.status != DeliveryStatus.EXPIRED.value,
+        )
+        .order_by(deliveries.c.id)
     )
     async with engine.connect() as conn:
         items = (await conn.execute(q)).all()
         heard: dict[str, list[str]] = {}
         for d in (await conn.execute(heard_q)).all():
             heard.setdefault(d.alert_id, []).append(d.channel)
-    states: dict[str, CoinState] = {}
-    for r in items:
-        state = states.get(r.coin, CLOSED)
-        ts, sev = to_ts(r.ts), Severity(r.severity)
-        if r.kind == AlertKind.RESOLVED.value:
-            states[r.coin] = CLOSED
-            continue
-        if state.severity == Severity.NONE:
-            state = CoinState(sev, ts, Severity.NONE, None, ())
-        state = dataclasses.replace(state, severity=sev)
-        if r.suppressed is None:
-            channels = heard.get(r.id, [])
-            state = dataclasses.replace(
-                state,
-                notified=max(state.notified, sev),
-                last_notified=ts,
-                heard=state.heard + tuple(c for c in channels if c not in state.heard),
-                reminders=state.reminders + 1 if r.kind == AlertKind.REMINDER.value else 0,
-            )
-        states[r.coin] = state
-    return {c: s for c, s in states.items() if s.severity}
+    return [
+        EpisodeRow(
+            coin=r.coin,
+            ts=from_dt(r.ts),
+            kind=AlertKind(r.kind),
+            severity=Severity(r.severity),
+            suppressed=r.suppressed,
+            channels=tuple(dict.fromkeys(heard.get(r.id, ()))),
+        )
+        for r in items
+    ]
 
 
 _EPISODE_KINDS = (AlertKind.FIRST, AlertKind.ESCALATED, AlertKind.REMINDER, AlertKind.RESOLVED)
@@ -234,10 +234,10 @@ async def add_silence(
 
 def _silence(r: object) -> Silence:
     m = r._mapping  # type: ignore[attr-defined]
-    ends = to_ts(m["ends_at"])
+    ends = from_dt(m["ends_at"])
     if m["expired_at"] is not None:
-        ends = min(ends, to_ts(m["expired_at"]))
-    return Silence(int(m["id"]), m["coin"], to_ts(m["starts_at"]), ends, m["reason"])
+        ends = min(ends, from_dt(m["expired_at"]))
+    return Silence(int(m["id"]), m["coin"], from_dt(m["starts_at"]), ends, m["reason"])
 
 
 async def list_silences(

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from depeg_monitor.alerts.policy import recorded
 from depeg_monitor.model import Alert, AlertKind, Severity, Silence, SnapshotContext
 
 MONDAY_10 = datetime(2023, 3, 13, 10, tzinfo=UTC).timestamp()
 SATURDAY_03 = datetime(2023, 3, 11, 3, tzinfo=UTC).timestamp()
 N, MI, MA, CR = Severity.NONE, Severity.MINOR, Severity.MAJOR, Severity.CRITICAL
+RES = AlertKind.RESOLVED
 
 
 def sent(alerts: list[Alert]) -> list[Alert]:
@@ -114,7 +116,7 @@ def test_restore_neither_realerts_nor_forgets(mk: Any, cfg: Any, mkpolicy: Any) 
     t = MONDAY_10
     p1.decide([mk("USDC", MA, t)], t)
     p2 = mkpolicy(cfg())
-    p2.restore(p1.export_state())
+    p2.restore_states(p1.export_state())
     assert p2.firing() == {"USDC": (MA, t)}
     assert p2.decide([mk("USDC", MA, t + 60)], t + 60) == []
     assert p2.decide([mk("USDC", N, t + 120, 1.0)], t + 120)[0].kind == AlertKind.RESOLVED
@@ -146,3 +148,47 @@ def test_a_day_long_critical_reminds_with_growing_gaps(mk: Any, cfg: Any, mkpoli
         out += policy.decide([mk("USDC", CR, now, price=0.9)], now)
     reminders = [round((a.ts - MONDAY_10) / 60) for a in out if a.kind == AlertKind.REMINDER]
     assert reminders == [15, 45, 105, 225, 465, 705, 945, 1185, 1425]
+
+
+def test_resolved_names_the_peak_level(mk: Any, cfg: Any, mkpolicy: Any) -> None:
+    """Major, then critical, then back to major: the 'resolved' names the critical it reached."""
+    policy = mkpolicy(cfg())
+    t = MONDAY_10
+    policy.decide([mk("USDC", MA, t)], t)
+    policy.decide([mk("USDC", CR, t + 60, price=0.9)], t + 60)
+    assert policy.decide([mk("USDC", MA, t + 120)], t + 120) == []
+    [resolved] = policy.decide([mk("USDC", N, t + 180, 1.0)], t + 180)
+    assert (resolved.kind, resolved.severity, resolved.items[0].severity) == (RES, CR, CR)
+
+
+def test_restart_after_a_silent_downgrade_changes_nothing(mk: Any, cfg: Any, mkpolicy: Any) -> None:
+    """A policy rebuilt from the recorded rows after a silent downgrade behaves as the live one."""
+    live = mkpolicy(cfg())
+    t = MONDAY_10
+    rows = []
+    for dt, sev in ((0, MA), (60, CR), (120, MA), (180, MA)):
+        rows += [r for a in live.decide([mk("USDC", sev, t + dt)], t + dt) for r in recorded(a)]
+    restarted = mkpolicy(cfg())
+    restarted.restore(rows)
+    assert restarted.export_state() == live.export_state()
+    assert restarted.firing() == {"USDC": (CR, t)}
+    for p in (live, restarted):
+        assert p.decide([mk("USDC", MA, t + 240)], t + 240) == []
+        [resolved] = p.decide([mk("USDC", N, t + 300, 1.0)], t + 300)
+        assert (resolved.kind, resolved.severity, resolved.channels) == (
+            RES,
+            CR,
+            ("discord", "email", "sms"),
+        )
+
+
+def test_a_coin_named_in_a_group_resolves_to_every_channel_of_it(
+    mk: Any, cfg: Any, mkpolicy: Any
+) -> None:
+    """DAI went out in one SMS with USDC's critical: its 'resolved' reaches SMS too."""
+    policy = mkpolicy(cfg())
+    t = MONDAY_10
+    [fired] = policy.decide([mk("USDC", CR, t, 0.88), mk("DAI", MA, t, 0.9)], t)
+    assert fired.channels == ("discord", "email", "sms")
+    [resolved] = policy.decide([mk("USDC", CR, t + 60, 0.88), mk("DAI", N, t + 60, 1.0)], t + 60)
+    assert (resolved.coins, resolved.channels) == (("DAI",), ("discord", "email", "sms"))

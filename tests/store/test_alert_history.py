@@ -1,7 +1,9 @@
-"""The alert history on SQLite and PostgreSQL: restart recovery and silences."""
+"""The alert history on SQLite and PostgreSQL: restart recovery, deliveries and silences."""
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,10 +17,21 @@ from depeg_monitor.clock import ManualClock
 from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.metrics import Metrics
-from depeg_monitor.model import AlertKind, Assessment, Severity, Snapshot, VenuePrice
+from depeg_monitor.model import (
+    Alert,
+    AlertItem,
+    AlertKind,
+    Assessment,
+    DeliveryStatus,
+    EpisodeRow,
+    Message,
+    Severity,
+    Snapshot,
+    VenuePrice,
+)
 from depeg_monitor.notify.channels import ConsoleChannel
 from depeg_monitor.notify.outbox import Outbox
-from depeg_monitor.rules import alert_rules, routing
+from depeg_monitor.rules import alert_rules, outbox_rules, routing
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import create_engine, upgrade
 
@@ -59,14 +72,14 @@ async def test_restart_restores_open_episode_from_history(engine: AsyncEngine) -
     """After a restart the policy neither re-alerts an open depeg nor forgets to resolve it."""
     s = settings()
     channels: dict[str, Any] = {n: ConsoleChannel(n) for n in s.channels}
-    box = Outbox(engine, channels, s, ManualClock(T0), HealthRegistry(), Metrics())
+    box = Outbox(engine, channels, outbox_rules(s), ManualClock(T0), HealthRegistry(), Metrics())
     p1 = policy(s)
     await run_cycle(p1, box, [a("USDC", Severity.MAJOR, T0), a("DAI", Severity.CRITICAL, T0)], T0)
     later = T0 + 600
     await run_cycle(p1, box, [a("DAI", Severity.NONE, later, 1.0)], later)
 
     p2 = policy(s)
-    p2.restore(await alert_history.load_policy_state(engine))
+    p2.restore(await alert_history.episode_rows(engine))
     assert p2.firing() == {"USDC": (Severity.MAJOR, T0)}
     assert p2.export_state()["USDC"].heard == ("discord", "email")
     assert p2.decide([a("USDC", Severity.MAJOR, later + 60)], later + 60) == []
@@ -85,3 +98,52 @@ async def test_silences_crud(engine: AsyncEngine) -> None:
     assert not await alert_history.expire_silence(engine, sid, T0 + 40)
     with pytest.raises(ValueError, match="end after"):
         await alert_history.add_silence(engine, None, T0, T0, "zero", T0)
+
+
+def alert(
+    coin: str, kind: AlertKind, sev: Severity, ts: float, channels: tuple[str, ...] = ("discord",)
+) -> Alert:
+    return Alert(str(uuid.uuid4()), ts, sev, kind, (AlertItem(coin, sev, kind, None),), channels)
+
+
+async def test_episode_rows_are_the_recorded_facts(engine: AsyncEngine) -> None:
+    """Restart recovery reads each coin's notices in order, with the channels that heard them:
+    a fallback or an expired delivery is no hearer, a monitor alert no episode."""
+    msg = Message("t", "b")
+    first = alert("USDC", AlertKind.FIRST, Severity.MAJOR, T0, ("discord", "sms"))
+    held = dataclasses.replace(
+        alert("DAI", AlertKind.FIRST, Severity.MINOR, T0, ()), suppressed="quiet_hours"
+    )
+    degraded = Alert("deg", T0 + 5, Severity.NONE, AlertKind.MONITOR_DEGRADED, (), ("discord",))
+    esc = alert("USDC", AlertKind.ESCALATED, Severity.CRITICAL, T0 + 60, ("discord", "email"))
+    async with engine.begin() as conn:
+        for a_ in (first, held, degraded, esc):
+            await alert_history.insert_alert(conn, a_, msg)
+            for ch in a_.channels:
+                await alert_history.insert_delivery(conn, a_.id, ch, a_.ts)
+        await alert_history.insert_delivery(conn, first.id, "email", T0, fallback_for="sms")
+        await alert_history.update_delivery(
+            conn, esc.id, "email", DeliveryStatus.EXPIRED, 0, "old", T0 + 3600
+        )
+    rows = await alert_history.episode_rows(engine)
+    assert rows == [
+        EpisodeRow("USDC", T0, AlertKind.FIRST, Severity.MAJOR, None, ("discord", "sms")),
+        EpisodeRow("DAI", T0, AlertKind.FIRST, Severity.MINOR, "quiet_hours", ()),
+        EpisodeRow("USDC", T0 + 60, AlertKind.ESCALATED, Severity.CRITICAL, None, ("discord",)),
+    ]
+
+
+async def test_delivery_status_is_stored_as_its_word(engine: AsyncEngine) -> None:
+    """A delivery's status reads back as the plain word people query ('delivered', 'pending')
+    and only pending ones are resumed after a restart."""
+    a1 = alert("USDC", AlertKind.FIRST, Severity.MAJOR, T0, ("discord", "email"))
+    async with engine.begin() as conn:
+        await alert_history.insert_alert(conn, a1, Message("t", "b"))
+        for ch in a1.channels:
+            await alert_history.insert_delivery(conn, a1.id, ch, T0)
+        await alert_history.update_delivery(
+            conn, a1.id, "discord", DeliveryStatus.DELIVERED, 1, None, T0 + 1
+        )
+    statuses = {r["channel"]: r["status"] for r in await alert_history.delivery_rows(engine)}
+    assert statuses == {"discord": "delivered", "email": "pending"}
+    assert [p.channel for p in await alert_history.pending_deliveries(engine)] == ["email"]
