@@ -14,7 +14,6 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +25,9 @@ from depeg_monitor.model import Quote
 from depeg_monitor.venues import VENUES
 from depeg_monitor.venues.contract import ErrorKind, Request, Response, VenueError, VenueSpec
 
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
-if not SHARED.is_dir():
-    pytest.skip(f"shared exchange payloads not found at {SHARED}", allow_module_level=True)
+from .conftest import SHARED, skip_without_shared
+
+skip_without_shared()  # every fuzz run starts from the shared payloads
 
 NOW = 1_700_000_000.0
 # Coins of the seeded markets that have a peg (their pairs get the price-band check).
