@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,7 +35,10 @@ async def count(engine: AsyncEngine) -> int:
         return int((await conn.execute(select(func.count()).select_from(quotes))).scalar_one())
 
 
-async def wait_for(predicate: Any, within: float = 15.0) -> None:
+async def wait_for(predicate: Callable[[], bool], within: float = 15.0) -> None:
+    """Until `predicate()` holds, failing after `within` s. A poll: the writer and the health
+    registry signal no event for the counters the test watches, and the short step is only
+    how often they are looked at, not a wait the test relies on."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not predicate():
