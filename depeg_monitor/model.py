@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Literal, TypeVar
 
 
 class Severity(enum.IntEnum):
@@ -103,12 +104,68 @@ class Snapshot:
         return self.price is not None
 
 
+# --- what the classifier found: facts, put into words by alerts/render.py ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InsufficientData:
+    """No price this cycle: fewer fresh, agreeing venues than the coin needs.
+
+    The quotes left out, and why, are the snapshot's own `dropped`."""
+
+    agreeing: int  # distinct venues among the quotes that agreed
+    needed: int  # the coin's min_venues
+
+
+@dataclass(frozen=True, slots=True)
+class SideIgnored:
+    """The deviation is on a side the coin's settings switch off: it counts as none."""
+
+    side: Literal["premium", "discount"]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The thresholds in force this cycle: the coin's levels after volatility widening."""
+
+    levels: tuple[float, float, float]  # minor, major, critical (fractions of the peg)
+    widened: float  # the factor widening applied to major's threshold (1.0: none)
+
+    def of(self, severity: Severity) -> float:
+        """The threshold of MINOR, MAJOR or CRITICAL."""
+        return self.levels[severity - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The deviation reaches a level above the current one, but has not held it long enough."""
+
+    level: Severity
+    held: float  # seconds at or beyond the level so far
+    needed: float  # the level's hold time
+
+
+@dataclass(frozen=True, slots=True)
+class Clearing:
+    """The deviation is back inside the current level's clear band, not yet for long enough."""
+
+    level: Severity  # the level that is clearing
+    band: float  # clear_ratio × the level's threshold (fraction of the peg)
+    held: float  # seconds inside the band so far
+    needed: float  # clear_hold
+
+
+Fact = InsufficientData | SideIgnored | Thresholds | Pending | Clearing
+_F = TypeVar("_F", InsufficientData, SideIgnored, Thresholds, Pending, Clearing)
+
+
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """The classifier's verdict for one coin at one moment.
 
     severity is the confirmed level after persistence and hysteresis; raw_severity is what the
     deviation alone says right now. held_for is how long severity has been in force (seconds).
+    facts say why, as data (at most one of each kind); alerts/render.py puts them into words.
     """
 
     coin: str
@@ -117,8 +174,12 @@ class Assessment:
     raw_severity: Severity
     deviation: float | None
     held_for: float
-    reasons: tuple[str, ...]
+    facts: tuple[Fact, ...]
     snapshot: Snapshot
+
+    def fact(self, kind: type[_F]) -> _F | None:
+        """The fact of that kind, if the classifier reported one."""
+        return next((f for f in self.facts if isinstance(f, kind)), None)
 
 
 class AlertKind(enum.Enum):

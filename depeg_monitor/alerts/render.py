@@ -2,16 +2,33 @@
 
 A Message (title + plain body) is what the alerts table stores, so a delivery resumed after a
 restart is shaped from the same text: Discord markdown, an email, one SMS line, a log line.
+The classifier's facts are worded here too (reasons), for the daemon's price log line.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from depeg_monitor.model import Alert, AlertItem, AlertKind, Message, Severity
+from depeg_monitor.model import (
+    Alert,
+    AlertItem,
+    AlertKind,
+    Assessment,
+    Clearing,
+    InsufficientData,
+    Message,
+    Pending,
+    Severity,
+    SideIgnored,
+    Thresholds,
+)
 
 DISCORD_LIMIT = 2000
 SMS_LIMIT = 159
+# Widening below this factor is rounding, not news.
+_WIDEN_WORTH_SAYING = 1.0005
+# At most this many "venue reason" pairs in an insufficient-data line.
+_DROPPED_SHOWN = 6
 
 EMOJI = {
     Severity.NONE: "✅",
@@ -35,6 +52,64 @@ WHY = {
 
 def utc(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# --- the classifier's facts ---------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.2f} %"
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as a person says them: '40 s', '5 min', '2.5 h'."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def reasons(a: Assessment) -> list[str]:
+    """Why the assessment says what it says, one short sentence per fact, most telling first."""
+    s = a.snapshot
+    missing = a.fact(InsufficientData)
+    if missing is not None:
+        out = [f"insufficient data: {missing.agreeing} of {missing.needed} venues agree"]
+        dropped = sorted({f"{d.venue} {d.reason}" for d in s.dropped})
+        if dropped:
+            out.append("dropped: " + ", ".join(dropped[:_DROPPED_SHOWN]))
+        return out
+    out = []
+    if s.price is not None and a.deviation is not None:
+        side = "above" if a.deviation > 0 else "below"
+        out.append(f"price {s.price:.4f} is {_pct(abs(a.deviation))} {side} peg")
+    ignored = a.fact(SideIgnored)
+    if ignored is not None:
+        out.append(f"{ignored.side} ignored by settings")
+    clearing = a.fact(Clearing)
+    if clearing is not None:
+        out.append(
+            f"clearing: inside {_pct(clearing.band)} for "
+            f"{_duration(clearing.held)} of {_duration(clearing.needed)}"
+        )
+    thresholds = a.fact(Thresholds)
+    if thresholds is not None and a.severity > Severity.NONE:
+        out.append(f"{a.severity.label} at ≥ {_pct(thresholds.of(a.severity))}")
+    pending = a.fact(Pending)
+    if pending is not None:
+        out.append(
+            f"{pending.level.label} pending: "
+            f"held {_duration(pending.held)} of {_duration(pending.needed)}"
+        )
+    if thresholds is not None and thresholds.widened > _WIDEN_WORTH_SAYING:
+        out.append(f"thresholds widened ×{thresholds.widened:.2f} for volatility")
+    if s.context.correlated:
+        out.append("also deviating: " + ", ".join(s.context.correlated))
+    return out
+
+
+# --- alerts --------------------------------------------------------------------------------
 
 
 def _price(item: AlertItem) -> tuple[float | None, float | None]:

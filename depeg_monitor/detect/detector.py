@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 import structlog
 
-from depeg_monitor.config import Settings
 from depeg_monitor.detect.aggregate import Aggregator
 from depeg_monitor.detect.classify import CoinState, classify
+from depeg_monitor.detect.rules import DetectionRules
 from depeg_monitor.model import Assessment, Quote, Severity
 
 log = structlog.get_logger(__name__)
@@ -18,26 +18,26 @@ class Detector:
     """Keeps the aggregator's rolling state and each coin's classifier state between cycles."""
 
     def __init__(
-        self, settings: Settings, *, assumed_rates: Mapping[str, float] | None = None
+        self, rules: DetectionRules, *, assumed_rates: Mapping[str, float] | None = None
     ) -> None:
-        self._settings = settings
-        self.aggregator = Aggregator(settings, assumed_rates=assumed_rates)
+        self._coins = {c.coin: c for c in rules.coins}
+        self._classify = rules.classify
+        self.aggregator = Aggregator(rules, assumed_rates=assumed_rates)
         self._states: dict[str, CoinState] = {}
 
     def step(self, quotes: Sequence[Quote], now: float) -> list[Assessment]:
         """One cycle: an Assessment for every configured coin, in configuration order."""
-        snapshots = self.aggregator.aggregate(quotes, now)
         out: list[Assessment] = []
-        for coin, snapshot in snapshots.items():
+        for coin, snapshot in self.aggregator.aggregate(quotes, now).items():
             assessment, self._states[coin] = classify(
-                snapshot, self._states.get(coin), self._settings, now
+                snapshot, self._states.get(coin), self._coins[coin], self._classify, now
             )
             out.append(assessment)
         return out
 
     def restore(self, coin: str, severity: Severity, since: float) -> None:
         """Resume a firing level after a restart (from alert history): it must clear normally."""
-        if coin not in self._settings.coins:
+        if coin not in self._coins:
             log.warning("restore_unknown_coin", coin=coin)
             return
         self._states[coin] = CoinState(severity=severity, since=since)

@@ -16,6 +16,7 @@ from depeg_monitor.model import Alert, Quote, Severity
 from depeg_monitor.replay.decide import DecisionStage, default_stage
 from depeg_monitor.replay.manifest import EventSpec, Manifest
 from depeg_monitor.replay.series import LoadedSeries, load_series
+from depeg_monitor.rules import detection_rules
 
 
 @dataclass(slots=True)
@@ -74,7 +75,7 @@ def run_replay(manifest: Manifest, stage: DecisionStage | None = None) -> Replay
         )
         for c in settings.coins
     }
-    detector = Detector(settings, assumed_rates=manifest.assume_rates)
+    detector = Detector(detection_rules(settings), assumed_rates=manifest.assume_rates)
     max_age = settings.aggregation.max_quote_age
     no_price = dict.fromkeys(settings.coins, 0)
     latest: dict[int, Quote] = {}

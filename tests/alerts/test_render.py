@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from depeg_monitor.alerts.render import discord, plain, render, sms
+from depeg_monitor.alerts.render import discord, plain, reasons, render, sms
+from depeg_monitor.config import Settings
+from depeg_monitor.detect.classify import classify
 from depeg_monitor.model import (
     Alert,
     AlertItem,
     AlertKind,
+    Assessment,
+    Clearing,
     DroppedQuote,
+    Fact,
+    InsufficientData,
+    Pending,
     Severity,
+    SideIgnored,
+    Snapshot,
     SnapshotContext,
+    Thresholds,
+    VenuePrice,
 )
+from depeg_monitor.rules import detection_rules
 
 T = 1678503845.0  # 2023-03-11 03:04:05 UTC
+BASE = Thresholds((0.005, 0.015, 0.03), 1.0)
 
 
 def one(mk: Any, kind: AlertKind = AlertKind.FIRST, **kw: Any) -> Alert:
@@ -72,3 +85,95 @@ def test_resolved_test_and_monitor_messages(mk: Any) -> None:
     assert render(deg).title == "⚠️ depeg-monitor degraded: 2 venues down"
     assert sms(render(deg)).startswith("depeg-monitor degraded: 2 venues down")
     assert plain(render(deg)).count("\n") >= 1
+
+
+def verdict(
+    severity: Severity,
+    dev: float | None,
+    *facts: Fact,
+    raw: Severity | None = None,
+    context: SnapshotContext | None = None,
+    dropped: tuple[DroppedQuote, ...] = (),
+) -> Assessment:
+    price = None if dev is None else 1.0 + dev
+    used = () if price is None else (VenuePrice("kraken", "USD", price, 1.0),)
+    snap = Snapshot("USDC", T, 1.0, price, dev, used, dropped, context or SnapshotContext())
+    raw = severity if raw is None else raw
+    return Assessment("USDC", T, severity, raw, dev, 0.0, facts, snap)
+
+
+def test_reasons_word_a_widened_critical_with_company() -> None:
+    """A critical coin reads: price and side, the level's threshold, widening, others moving."""
+    a = verdict(
+        Severity.CRITICAL,
+        -0.0388,
+        Thresholds((0.006, 0.018, 0.03), 1.2),
+        context=SnapshotContext(correlated=("DAI", "USDT")),
+    )
+    assert reasons(a) == [
+        "price 0.9612 is 3.88 % below peg",
+        "critical at ≥ 3.00 %",
+        "thresholds widened ×1.20 for volatility",
+        "also deviating: DAI, USDT",
+    ]
+
+
+def test_reasons_word_a_pending_level_with_its_hold() -> None:
+    """A level not yet held long enough reads 'major pending: held 12 s of 30 s'."""
+    a = verdict(Severity.NONE, -0.02, BASE, Pending(Severity.MAJOR, 12.0, 30.0), raw=Severity.MAJOR)
+    assert reasons(a) == ["price 0.9800 is 2.00 % below peg", "major pending: held 12 s of 30 s"]
+
+
+def test_reasons_word_clearing_progress_in_minutes_and_hours() -> None:
+    """Clearing reads band, time inside it and time needed, in seconds, minutes or hours."""
+    a = verdict(Severity.CRITICAL, -0.01, BASE, Clearing(Severity.CRITICAL, 0.021, 40.0, 300.0))
+    assert reasons(a) == [
+        "price 0.9900 is 1.00 % below peg",
+        "clearing: inside 2.10 % for 40 s of 5 min",
+        "critical at ≥ 3.00 %",
+    ]
+    slow = verdict(Severity.MINOR, 0.001, BASE, Clearing(Severity.MINOR, 0.0035, 600.0, 9000.0))
+    assert "clearing: inside 0.35 % for 10 min of 2.5 h" in reasons(slow)
+
+
+def test_reasons_say_a_side_is_ignored_and_a_calm_coin_only_its_price() -> None:
+    """A switched-off premium says so; a calm coin's only reason is where its price is."""
+    ignored = verdict(Severity.NONE, 0.05, BASE, SideIgnored("premium"))
+    assert reasons(ignored) == ["price 1.0500 is 5.00 % above peg", "premium ignored by settings"]
+    calm = verdict(Severity.NONE, 0.0002, Thresholds((0.0051, 0.015, 0.03), 1.0004))
+    assert reasons(calm) == ["price 1.0002 is 0.02 % above peg"]
+
+
+def test_reasons_word_insufficient_data_with_at_most_six_drops() -> None:
+    """No price reads 'insufficient data: 1 of 2 venues agree' and the first six drops, sorted."""
+    dropped = tuple(DroppedQuote(f"v{i}", "USDT", "stale") for i in range(8))
+    a = verdict(
+        Severity.MAJOR,
+        None,
+        InsufficientData(1, 2),
+        raw=Severity.NONE,
+        dropped=(DroppedQuote("okx", "USDT", "no_reference"), *dropped, dropped[0]),
+    )
+    assert reasons(a) == [
+        "insufficient data: 1 of 2 venues agree",
+        "dropped: okx no_reference, v0 stale, v1 stale, v2 stale, v3 stale, v4 stale",
+    ]
+    assert reasons(verdict(Severity.NONE, None, InsufficientData(0, 2))) == [
+        "insufficient data: 0 of 2 venues agree"
+    ]
+
+
+def test_the_classifiers_verdicts_read_as_before() -> None:
+    """Fed through classify, minor firing then a 2 % drop reads: price, minor, major pending."""
+    rules = detection_rules(Settings(coins={"USDC": {}}))
+    coin = rules.coin("USDC")
+    assert coin is not None
+    state = None
+    for now, dev in ((T, -0.008), (T + 130.0, -0.008), (T + 140.0, -0.02), (T + 152.0, -0.02)):
+        snap = verdict(Severity.NONE, dev).snapshot
+        a, state = classify(snap, state, coin, rules.classify, now)
+    assert reasons(a) == [
+        "price 0.9800 is 2.00 % below peg",
+        "minor at ≥ 0.50 %",
+        "major pending: held 12 s of 30 s",
+    ]

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from depeg_monitor.config import Settings
 from depeg_monitor.detect.aggregate import Aggregator
 from depeg_monitor.model import Quote
+from depeg_monitor.rules import detection_rules
 
 NOW = 1_700_000_000.0
 
@@ -27,9 +28,14 @@ def make_settings(**aggregation: object) -> Settings:
     return Settings(coins={"USDC": {}, "USDT": {}}, aggregation=aggregation)
 
 
+def aggregator(s: Settings) -> Aggregator:
+    """An aggregator over the rules the daemon would compile from these settings."""
+    return Aggregator(detection_rules(s))
+
+
 def test_every_configured_coin_gets_a_snapshot_even_without_quotes() -> None:
     """A coin with no quotes this cycle still appears, with no price."""
-    snaps = Aggregator(make_settings()).aggregate([q("kraken", 1.0), q("bitstamp", 1.0)], NOW)
+    snaps = aggregator(make_settings()).aggregate([q("kraken", 1.0), q("bitstamp", 1.0)], NOW)
     assert set(snaps) == {"USDC", "USDT"}
     assert snaps["USDT"].price is None
     assert snaps["USDC"].price == 1.0
@@ -37,7 +43,7 @@ def test_every_configured_coin_gets_a_snapshot_even_without_quotes() -> None:
 
 def test_usdt_quotes_without_a_fresh_reference_are_dropped_not_assumed_par() -> None:
     """USDC/USDT quotes with no USDT/USD market this cycle do not count as USD prices."""
-    snaps = Aggregator(make_settings()).aggregate(
+    snaps = aggregator(make_settings()).aggregate(
         [q("binance", 0.97, quote_ccy="USDT"), q("okx", 0.97, quote_ccy="USDT")], NOW
     )
     usdc = snaps["USDC"]
@@ -47,7 +53,7 @@ def test_usdt_quotes_without_a_fresh_reference_are_dropped_not_assumed_par() -> 
 
 def test_stale_reference_is_no_reference() -> None:
     """A USDT/USD quote older than max_quote_age cannot convert USDT-quoted prices."""
-    snaps = Aggregator(make_settings(max_quote_age=60)).aggregate(
+    snaps = aggregator(make_settings(max_quote_age=60)).aggregate(
         [
             q("kraken", 1.03, coin="USDT", age=120),
             q("binance", 0.97, quote_ccy="USDT"),
@@ -61,7 +67,7 @@ def test_stale_reference_is_no_reference() -> None:
 
 def test_stale_quotes_are_dropped_and_break_the_quorum() -> None:
     """An old quote is reported as stale and does not count toward min_venues."""
-    snaps = Aggregator(make_settings(max_quote_age=60)).aggregate(
+    snaps = aggregator(make_settings(max_quote_age=60)).aggregate(
         [q("kraken", 0.95), q("bitstamp", 0.95, age=61)], NOW
     )
     usdc = snaps["USDC"]
@@ -71,7 +77,7 @@ def test_stale_quotes_are_dropped_and_break_the_quorum() -> None:
 
 def test_single_wild_print_is_rejected_as_outlier() -> None:
     """One venue printing 0.50 while three agree near 1.00 leaves the price at 1.00."""
-    snaps = Aggregator(make_settings()).aggregate(
+    snaps = aggregator(make_settings()).aggregate(
         [q("kraken", 1.0001), q("bitstamp", 0.9999), q("coinbase", 1.0), q("binanceus", 0.50)],
         NOW,
     )
@@ -83,7 +89,7 @@ def test_single_wild_print_is_rejected_as_outlier() -> None:
 def test_price_is_volume_weighted_with_venue_weights() -> None:
     """A venue with three times the volume pulls the price about three times as hard."""
     s = Settings(coins={"USDC": {}}, venues={"small": {"weight": 1.0}})
-    snaps = Aggregator(s).aggregate(
+    snaps = aggregator(s).aggregate(
         [q("big", 0.99, volume=3_000_000), q("small", 0.995, volume=1_000_000)], NOW
     )
     price = snaps["USDC"].price
@@ -94,7 +100,7 @@ def test_price_is_volume_weighted_with_venue_weights() -> None:
 
 def test_missing_volumes_fall_back_to_equal_weights() -> None:
     """Without any volume the venues count equally."""
-    snaps = Aggregator(make_settings()).aggregate(
+    snaps = aggregator(make_settings()).aggregate(
         [q("a", 0.99, volume=None), q("b", 0.995, volume=None)], NOW
     )
     assert abs((snaps["USDC"].price or 0) - 0.9925) < 1e-9
@@ -103,14 +109,41 @@ def test_missing_volumes_fall_back_to_equal_weights() -> None:
 def test_zero_weight_venue_is_watched_but_not_counted() -> None:
     """A venue with weight 0 is listed as dropped and does not move the price."""
     s = Settings(coins={"USDC": {}}, venues={"coingecko": {"weight": 0}})
-    snaps = Aggregator(s).aggregate([q("a", 1.0), q("b", 1.0), q("coingecko", 0.9)], NOW)
+    snaps = aggregator(s).aggregate([q("a", 1.0), q("b", 1.0), q("coingecko", 0.9)], NOW)
     assert snaps["USDC"].price == 1.0
     assert snaps["USDC"].dropped[0].reason == "zero_weight"
 
 
+def test_each_unusable_quote_is_listed_with_why() -> None:
+    """A zero or NaN price, a quote currency nobody converts, and the older of two answers for
+    one market are each left out with their reason; the newer answer counts."""
+    snaps = aggregator(make_settings()).aggregate(
+        [
+            q("a", 0.0),
+            q("b", float("nan")),
+            q("c", 0.99, quote_ccy="EUR"),
+            q("d", 0.98, age=5),
+            q("d", 0.99, age=1),
+            q("e", 0.99, age=1),
+            q("e", 0.98, age=5),
+        ],
+        NOW,
+    )
+    usdc = snaps["USDC"]
+    assert sorted((d.venue, d.reason) for d in usdc.dropped) == [
+        ("a", "bad_price"),
+        ("b", "bad_price"),
+        ("c", "unsupported_quote"),
+        ("d", "superseded"),
+        ("e", "superseded"),
+    ]
+    assert [d.price for d in usdc.dropped if d.reason == "superseded"] == [0.98, 0.98]
+    assert usdc.price is not None and abs(usdc.price - 0.99) < 1e-9
+
+
 def test_context_spread_correlation_and_velocity() -> None:
     """Spread names the cheap and dear venue; coins deviating together are listed."""
-    agg = Aggregator(make_settings())
+    agg = aggregator(make_settings())
     agg.aggregate(
         [q("a", 1.0), q("b", 1.0), q("k", 1.0, coin="USDT"), q("c", 1.0, coin="USDT")], NOW - 60
     )
@@ -133,7 +166,7 @@ def test_context_spread_correlation_and_velocity() -> None:
 
 def test_volume_spike_against_rolling_baseline() -> None:
     """Four times the usual volume shows as a spike ratio near 4."""
-    agg = Aggregator(make_settings())
+    agg = aggregator(make_settings())
     for i in range(5):
         agg.aggregate([q("a", 1.0), q("b", 1.0)], NOW - 600 + i * 60)
     snaps = agg.aggregate([q("a", 1.0, volume=4e6), q("b", 1.0, volume=4e6)], NOW)
@@ -160,7 +193,7 @@ def test_one_rogue_venue_cannot_move_the_aggregate_beyond_the_band(
     prices = [1.0 + d for d, _ in others]
     quotes = [q(f"v{i}", 1.0 + d, volume=v) for i, (d, v) in enumerate(others)]
     quotes.append(q("rogue", rogue, volume=rogue_volume))
-    snap = Aggregator(s).aggregate(quotes, NOW)["USDC"]
+    snap = aggregator(s).aggregate(quotes, NOW)["USDC"]
     assert snap.price is not None
     lo, hi = min(prices), max(prices)
     width = hi - lo
@@ -184,7 +217,7 @@ def test_usdt_quoted_prices_follow_the_reference_rate(
         q("binance", pair, quote_ccy="USDT"),
         q("okx", pair, quote_ccy="USDT"),
     ]
-    agg = Aggregator(make_settings())
+    agg = aggregator(make_settings())
     ref = agg.reference_rates(quotes, NOW)["USDT"]
     assert abs(ref - rate) <= abs(spread) + 1e-12
     usdc = agg.aggregate(quotes, NOW)["USDC"]
@@ -193,7 +226,7 @@ def test_usdt_quoted_prices_follow_the_reference_rate(
 
 
 def _volatility_after(prices: list[float]) -> float:
-    agg = Aggregator(make_settings(volatility_window=3600))
+    agg = aggregator(make_settings(volatility_window=3600))
     vol = 0.0
     for i, p in enumerate(prices):
         t = NOW + 10 * i
@@ -215,7 +248,7 @@ def test_a_depeg_level_shift_does_not_count_as_volatility_but_jitter_does() -> N
 def test_a_coin_may_lower_its_own_quorum() -> None:
     """A coin with min_venues = 1 gets a price from one source; others still need two."""
     s = Settings(coins={"FRAX": {"min_venues": 1}, "USDC": {}})
-    snaps = Aggregator(s).aggregate(
+    snaps = aggregator(s).aggregate(
         [q("coingecko", 0.998, coin="FRAX"), q("kraken", 0.999, coin="USDC")], NOW
     )
     assert snaps["FRAX"].price == 0.998
@@ -226,7 +259,7 @@ def test_a_nan_or_negative_volume_cannot_mask_a_depeg() -> None:
     """Every venue at 0.95: one venue's NaN or negative 24 h volume neither turns the price into
     NaN nor pins it at par — the aggregate still says 0.95 (the bad volume counts as none)."""
     for bad in (float("nan"), -13_779_365.5, float("inf")):
-        agg = Aggregator(make_settings())
+        agg = aggregator(make_settings())
         snaps = agg.aggregate(
             [q("kraken", 0.95, volume=bad), q("bitstamp", 0.95), q("coinbase", 0.95)], NOW
         )
@@ -236,7 +269,7 @@ def test_a_nan_or_negative_volume_cannot_mask_a_depeg() -> None:
 
 def test_a_nan_volume_does_not_poison_the_volume_baseline() -> None:
     """After a cycle whose volumes were all NaN, the spike figure is still a finite ratio."""
-    agg = Aggregator(make_settings())
+    agg = aggregator(make_settings())
     agg.aggregate([q("kraken", 1.0), q("bitstamp", 1.0)], NOW)
     nan = float("nan")
     later = [q("kraken", 1.0, volume=nan, age=-60), q("bitstamp", 1.0, volume=nan, age=-60)]
@@ -249,7 +282,7 @@ def test_a_nan_volume_does_not_poison_the_volume_baseline() -> None:
 
 def test_a_price_that_is_not_finite_is_never_published() -> None:
     """Quotes that would average to infinity leave the coin without a price rather than inf."""
-    agg = Aggregator(make_settings())
+    agg = aggregator(make_settings())
     snaps = agg.aggregate([q("kraken", 1e308), q("bitstamp", 1e308)], NOW)
     assert snaps["USDC"].price is None
 
@@ -266,5 +299,5 @@ def test_whatever_the_volumes_the_price_is_finite_and_between_the_quotes(
     """Any volumes at all, even NaN and negative: the published price is finite and is a
     price some venue quoted."""
     quotes = [q(v, price, volume=vol) for v, vol in zip(("a", "b", "c"), volumes, strict=True)]
-    snap = Aggregator(make_settings()).aggregate(quotes, NOW)["USDC"]
+    snap = aggregator(make_settings()).aggregate(quotes, NOW)["USDC"]
     assert snap.price is not None and abs(snap.price - price) <= 1e-9 * price

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import pytest
+
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.config import Settings
 from depeg_monitor.detect.classify import CoinState, classify, effective_thresholds
-from depeg_monitor.model import Assessment, Severity, Snapshot, SnapshotContext, VenuePrice
+from depeg_monitor.detect.rules import DetectionRules, Levels
+from depeg_monitor.model import (
+    Assessment,
+    Clearing,
+    DroppedQuote,
+    InsufficientData,
+    Pending,
+    Severity,
+    SideIgnored,
+    Snapshot,
+    SnapshotContext,
+    Thresholds,
+    VenuePrice,
+)
+from depeg_monitor.rules import detection_rules
 
-SETTINGS = Settings(coins={"USDC": {}, "PREM": {"alert_on_premium": False}})
+SETTINGS = Settings(
+    coins={
+        "USDC": {},
+        "PREM": {"alert_on_premium": False},
+        "DISC": {"alert_on_discount": False},
+        "FRAX": {"min_venues": 1},
+    }
+)
+RULES = detection_rules(SETTINGS)
+USDC = Levels(0.005, 0.015, 0.03)  # the default thresholds
 
 
 def snap(dev: float | None, now: float, coin: str = "USDC", vol: float = 0.0) -> Snapshot:
@@ -19,16 +44,20 @@ def snap(dev: float | None, now: float, coin: str = "USDC", vol: float = 0.0) ->
 class Feed:
     """Drives classify() like the detector does, with a manual clock."""
 
-    def __init__(self, settings: Settings = SETTINGS, coin: str = "USDC") -> None:
+    def __init__(self, rules: DetectionRules = RULES, coin: str = "USDC") -> None:
         self.clock = ManualClock()
         self.state: CoinState | None = None
-        self.settings = settings
+        self.rules = rules
         self.coin = coin
 
     def at(self, dev: float | None, advance: float = 10.0, vol: float = 0.0) -> Assessment:
         self.clock.advance(advance)
         now = self.clock.now()
-        a, self.state = classify(snap(dev, now, self.coin, vol), self.state, self.settings, now)
+        coin = self.rules.coin(self.coin)
+        assert coin is not None
+        a, self.state = classify(
+            snap(dev, now, self.coin, vol), self.state, coin, self.rules.classify, now
+        )
         return a
 
     def hold(self, dev: float | None, seconds: float, step: float = 10.0) -> Assessment:
@@ -43,7 +72,7 @@ def test_minor_fires_only_after_its_hold_time() -> None:
     f = Feed()
     first = f.at(-0.008)
     assert (first.severity, first.raw_severity) == (Severity.NONE, Severity.MINOR)
-    assert any("pending" in r for r in first.reasons)
+    assert first.fact(Pending) == Pending(Severity.MINOR, 0.0, 120.0)
     assert f.hold(-0.008, 100).severity == Severity.NONE
     assert f.hold(-0.008, 20).severity == Severity.MINOR
 
@@ -60,7 +89,8 @@ def test_critical_fires_at_once() -> None:
     """With hold_critical 0 a 5 % drop is critical on the first cycle."""
     a = Feed().at(-0.05)
     assert a.severity == Severity.CRITICAL
-    assert a.reasons[0].startswith("price 0.9500 is 5.00 % below peg")
+    assert a.fact(Thresholds) == Thresholds(USDC.as_tuple(), 1.0)
+    assert a.fact(Pending) is None
 
 
 def test_escalation_goes_straight_up() -> None:
@@ -87,7 +117,7 @@ def test_hysteresis_keeps_level_until_clear_band_held() -> None:
     assert f.hold(-0.025, 600).severity == Severity.CRITICAL  # below 3 %, above 2.1 %
     mid = f.hold(-0.01, 290)
     assert mid.severity == Severity.CRITICAL
-    assert any(r.startswith("clearing") for r in mid.reasons)
+    assert mid.fact(Clearing) is not None
     assert f.hold(-0.01, 20).severity == Severity.MINOR
 
 
@@ -121,7 +151,7 @@ def test_no_price_keeps_severity_and_says_insufficient_data() -> None:
     gap = f.at(None)
     assert gap.severity == Severity.CRITICAL
     assert gap.deviation is None
-    assert gap.reasons[0].startswith("insufficient data")
+    assert gap.facts == (InsufficientData(0, 2),)
     assert f.hold(-0.001, 200).severity == Severity.CRITICAL
     assert f.hold(-0.001, 110).severity == Severity.NONE
 
@@ -131,7 +161,7 @@ def test_premium_can_be_switched_off_per_coin() -> None:
     f = Feed(coin="PREM")
     a = f.at(0.05)
     assert a.severity == Severity.NONE
-    assert "premium ignored by settings" in a.reasons
+    assert a.fact(SideIgnored) == SideIgnored("premium")
     assert f.at(-0.05).severity == Severity.CRITICAL
 
 
@@ -147,16 +177,85 @@ def test_volatility_widens_minor_but_never_critical() -> None:
     for _ in range(30):
         a = noisy.at(-0.006, vol=0.004)
     assert a.severity == Severity.NONE
-    assert any("widened" in r for r in a.reasons)
+    widened = a.fact(Thresholds)
+    assert widened is not None and widened.widened > 1.0
     assert noisy.at(-0.03, vol=0.004).severity == Severity.CRITICAL
 
 
 def test_widened_thresholds_are_bounded() -> None:
     """However noisy, minor/major widen at most by volatility_widen_max, below critical."""
-    s = Settings(coins={"USDC": {}}, classification={"volatility_widen_max": 10})
-    (minor, major, critical), _ = effective_thresholds(snap(-0.01, 0.0, vol=1.0), s)
-    assert critical == 0.03
-    assert minor == 0.03 and major == 0.03
-    (minor, major, _), factor = effective_thresholds(snap(-0.01, 0.0, vol=1.0), SETTINGS)
-    assert (minor, major) == (0.005 * 1.5, 0.015 * 1.5)
-    assert factor == 1.5
+    noisy = snap(-0.01, 0.0, vol=1.0)
+    assert effective_thresholds(noisy, USDC, 10).levels == (0.03, 0.03, 0.03)
+    capped = effective_thresholds(noisy, USDC, RULES.classify.volatility_widen_max)
+    assert capped == Thresholds((0.005 * 1.5, 0.015 * 1.5, 0.03), 1.5)
+
+
+def test_a_pending_level_reports_how_long_it_has_held_and_how_long_it_needs() -> None:
+    """Below minor's hold time the verdict says minor is pending, held so far of needed."""
+    f = Feed()
+    a = f.hold(-0.008, 60)  # six cycles 10 s apart: the first starts the clock
+    assert a.severity == Severity.NONE
+    assert a.fact(Pending) == Pending(Severity.MINOR, 50.0, RULES.classify.hold(Severity.MINOR))
+
+
+def test_a_higher_level_pending_over_a_firing_one_counts_its_own_hold() -> None:
+    """A firing minor coin at 2 % reports major pending, its clock starting at the jump."""
+    f = Feed()
+    f.hold(-0.008, 130)
+    need = RULES.classify.hold(Severity.MAJOR)
+    assert f.at(-0.02).fact(Pending) == Pending(Severity.MAJOR, 0.0, need)
+    second = f.at(-0.02)
+    assert (second.severity, second.fact(Pending)) == (
+        Severity.MINOR,
+        Pending(Severity.MAJOR, 10.0, need),
+    )
+
+
+def test_clearing_reports_the_band_and_its_progress() -> None:
+    """A critical coin back near par says it is clearing: inside which band, for how long."""
+    f = Feed()
+    f.at(-0.05)
+    a = f.hold(-0.01, 100)
+    clearing = a.fact(Clearing)
+    assert clearing is not None and a.severity == Severity.CRITICAL
+    assert clearing.level == Severity.CRITICAL
+    assert clearing.band == pytest.approx(RULES.classify.clear_ratio * USDC.critical)
+    assert (clearing.held, clearing.needed) == (90.0, RULES.classify.clear_hold)
+    assert f.at(-0.025).fact(Clearing) is None  # back outside the band: no progress
+
+
+def test_insufficient_data_counts_agreeing_venues_against_the_coins_own_quorum() -> None:
+    """No price: the verdict says how many venues agreed and how many the coin needs."""
+    lone = Snapshot(
+        "USDC",
+        10.0,
+        1.0,
+        None,
+        None,
+        (VenuePrice("kraken", "USD", 0.99, 1.0), VenuePrice("kraken", "USDT", 0.99, 1.0)),
+        (DroppedQuote("okx", "USDT", "stale"),),
+    )
+    usdc, frax = RULES.coin("USDC"), RULES.coin("FRAX")
+    assert usdc is not None and frax is not None
+    a, _ = classify(lone, None, usdc, RULES.classify, 10.0)
+    assert (a.facts, a.raw_severity) == ((InsufficientData(1, 2),), Severity.NONE)
+    empty = Snapshot("FRAX", 10.0, 1.0, None, None, (), ())
+    assert classify(empty, None, frax, RULES.classify, 10.0)[0].facts == (InsufficientData(0, 1),)
+
+
+def test_a_discount_can_be_switched_off_per_coin() -> None:
+    """A coin with alert_on_discount false ignores a 5 % discount and says so."""
+    f = Feed(coin="DISC")
+    a = f.at(-0.05)
+    assert (a.severity, a.raw_severity) == (Severity.NONE, Severity.NONE)
+    assert a.fact(SideIgnored) == SideIgnored("discount")
+    assert f.at(0.05).severity == Severity.CRITICAL
+
+
+def test_the_verdict_carries_the_thresholds_in_force() -> None:
+    """A calm market reports the coin's own thresholds; a noisy one the widened ones."""
+    assert Feed().at(-0.001).fact(Thresholds) == Thresholds(USDC.as_tuple(), 1.0)
+    noisy = Feed().at(-0.001, vol=0.001).fact(Thresholds)
+    assert noisy is not None
+    assert noisy.levels == pytest.approx((0.007, 0.017, 0.03))
+    assert noisy.widened == pytest.approx(0.017 / 0.015)
