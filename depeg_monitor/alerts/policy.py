@@ -64,7 +64,7 @@ class Decision:
     severity: Severity
     kind: AlertKind
     assessment: Assessment
-    retry: bool = False  # re-trying a held first notice: if held again, record nothing
+    retry: bool = False  # a level this episode recorded already: if held again, record nothing
     channels: tuple[str, ...] = ()
     suppressed: str | None = None
 
@@ -101,13 +101,12 @@ def cooldown(
         return (AlertKind.RESOLVED, False) if state.severity > Severity.NONE else None
     if state.severity == Severity.NONE:
         return AlertKind.FIRST, False
-    if state.notified == Severity.NONE:
-        # Every earlier notice was held (quiet hours, silence): try again, quietly if held.
-        # A retry is a level this episode has recorded already (the peak): held again, it
-        # would only repeat that row.
-        return AlertKind.FIRST, severity <= state.severity
     if severity > state.notified:
-        return AlertKind.ESCALATED, False  # bypasses every cooldown
+        # A level nobody has heard: no cooldown applies. FIRST while every earlier notice was
+        # held (quiet hours, silence). A retry is a level this episode recorded already (at
+        # most its peak): held again, it would only repeat that row, so it is dropped.
+        kind = AlertKind.FIRST if state.notified == Severity.NONE else AlertKind.ESCALATED
+        return kind, severity <= state.severity
     last = state.last_notified if state.last_notified is not None else state.since
     if now - last >= reminder_interval(severity, rules, state.reminders):
         return AlertKind.REMINDER, False

@@ -192,3 +192,21 @@ def test_a_coin_named_in_a_group_resolves_to_every_channel_of_it(
     assert fired.channels == ("discord", "email", "sms")
     [resolved] = policy.decide([mk("USDC", CR, t + 60, 0.88), mk("DAI", N, t + 60, 1.0)], t + 60)
     assert (resolved.coins, resolved.channels) == (("DAI",), ("discord", "email", "sms"))
+
+
+def test_a_held_escalation_is_recorded_once_and_sent_when_the_silence_ends(
+    mk: Any, cfg: Any, mkpolicy: Any
+) -> None:
+    """Major heard, then critical for an hour under a silence: one held escalation in the
+    history (not one per cycle), and the escalation goes out once the silence is over."""
+    policy = mkpolicy(cfg())
+    t = MONDAY_10
+    policy.decide([mk("USDT", MA, t)], t)
+    s = [Silence(1, "USDT", t + 1, t + 3600, "known issue")]
+    held: list[Alert] = []
+    for i in range(1, 360):
+        now = t + i * 10
+        held += policy.decide([mk("USDT", CR, now, price=0.9)], now, s)
+    assert [(a.kind, a.suppressed) for a in held] == [(AlertKind.ESCALATED, "silenced")]
+    after = policy.decide([mk("USDT", CR, t + 3600, price=0.9)], t + 3600, s)
+    assert [(a.kind, a.severity, a.suppressed) for a in after] == [(AlertKind.ESCALATED, CR, None)]
