@@ -12,6 +12,7 @@ price None), so the classifier can say how much data there was.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -101,7 +102,7 @@ class Aggregator:
             partial.append((coin, kept, used, dropped))
             if kept and len({p.quote.venue for p in kept}) >= coin.min_venues:
                 price = _average(kept, weights)
-                if math.isfinite(price):  # never publish a price no market traded at
+                if _valid(price):  # never publish a price no market traded at
                     prices[coin.coin] = price
         deviating = [
             c.coin
@@ -237,13 +238,26 @@ def _valid(price: float) -> bool:
 
 
 def _average(priced: Sequence[_Priced], weights: Sequence[float]) -> float:
+    """The weighted mean price; the median when nothing has weight.
+
+    Weights built from absurd volumes (1e307, 1e-320) can overflow or underflow the sums and
+    give inf, NaN or 0: then the same mean is taken over the weights scaled by the largest."""
+    total, acc = _sums(priced, weights)
+    if not (math.isfinite(acc) and sys.float_info.min <= total < math.inf):
+        top = max(weights, default=0.0)
+        if 0 < top < math.inf:
+            total, acc = _sums(priced, [w / top for w in weights])
+    if total <= 0:
+        return _median([p.price_usd for p in priced])
+    return acc / total
+
+
+def _sums(priced: Sequence[_Priced], weights: Sequence[float]) -> tuple[float, float]:
     total = acc = 0.0
     for p, w in zip(priced, weights, strict=True):
         total += w
         acc += p.price_usd * w
-    if total <= 0:
-        return _median([p.price_usd for p in priced])
-    return acc / total
+    return total, acc
 
 
 def _usd_volume(q: Quote, rate: float) -> float | None:

@@ -280,6 +280,15 @@ def test_a_nan_volume_does_not_poison_the_volume_baseline() -> None:
     assert spike is not None and 2.9 < spike < 3.1
 
 
+def test_absurd_volumes_that_overflow_or_underflow_the_sums_still_give_the_price() -> None:
+    """Volumes near the float limits (1e307, 5e-324) weigh as they should: the price stays the
+    one every venue quotes, never 0, inf or a crash."""
+    for volumes in ((None, None, 1.2e308), (6e307, 6e307, 6e307), (5e-324, None, None)):
+        quotes = [q(v, 0.5, volume=vol) for v, vol in zip("abc", volumes, strict=True)]
+        price = aggregator(make_settings()).aggregate(quotes, NOW)["USDC"].price
+        assert price is not None and abs(price - 0.5) < 1e-12, volumes
+
+
 def test_a_price_that_is_not_finite_is_never_published() -> None:
     """Quotes that would average to infinity leave the coin without a price rather than inf."""
     agg = aggregator(make_settings())
