@@ -49,7 +49,7 @@ def assessment(
         dropped=dropped,
         context=context or SnapshotContext(),
     )
-    return Assessment(coin, ts, severity, severity, price - 1.0, held_for, ("test",), snap)
+    return Assessment(coin, ts, severity, severity, price - 1.0, held_for, (), snap)
 
 
 def settings(**alerts: Any) -> Settings:

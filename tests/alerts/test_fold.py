@@ -148,7 +148,8 @@ def essence(alerts: Sequence[Alert]) -> list[tuple[object, ...]]:
 
 
 def live(mkpolicy: Any, cfg: Any, life: dict[str, Any]) -> AlertPolicy:
-    return mkpolicy(cfg(**ROUTES[life["routes"]]), life["available"])
+    p: AlertPolicy = mkpolicy(cfg(**ROUTES[life["routes"]]), life["available"])
+    return p
 
 
 HYPO = settings(
