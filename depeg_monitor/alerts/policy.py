@@ -43,6 +43,8 @@ class CoinState:
     written), so "the level now" could not be rebuilt from the history after a restart; the
     peak can, and the stages need no more: confirm and cooldown only ask whether an episode is
     open and whether a level was recorded already, the resolved notice names the peak.
+    latest is the level of the newest recorded notice, the best a restart knows of the level
+    now: the detector resumes there (see firing).
     """
 
     severity: Severity  # the highest level this episode reached (NONE: closed)
@@ -51,6 +53,7 @@ class CoinState:
     last_notified: float | None
     heard: tuple[str, ...]  # channels that heard this episode (they get the 'resolved')
     reminders: int = 0  # reminders sent at the current level (each waits longer: backoff)
+    latest: Severity = Severity.NONE  # the level the newest recorded notice named
 
 
 CLOSED = CoinState(Severity.NONE, 0.0, Severity.NONE, None, ())
@@ -186,7 +189,9 @@ def advance(state: CoinState, row: EpisodeRow) -> CoinState:
         return state  # monitor and test alerts are no coin's episode
     if state.severity == Severity.NONE:
         state = CoinState(row.severity, row.ts, Severity.NONE, None, ())
-    state = dataclasses.replace(state, severity=max(state.severity, row.severity))
+    state = dataclasses.replace(
+        state, severity=max(state.severity, row.severity), latest=row.severity
+    )
     if row.channels and not row.suppressed:
         state = dataclasses.replace(
             state,
@@ -242,12 +247,17 @@ class AlertPolicy:
             if keep(d):
                 decisions.append(d)
         alerts = group(decisions, now)
+        # The state is not advanced per decision but from the alerts as recorded (a coin in a
+        # group was heard by every channel of its alert), through the fold a restart uses:
+        # there is no second path to keep in step with it.
         self._states = fold((r for alert in alerts for r in recorded(alert)), self._states)
         return alerts
 
     def firing(self) -> dict[str, tuple[Severity, float]]:
-        """Open episodes: coin → (peak level, since)."""
-        return {c: (s.severity, s.since) for c, s in self._states.items() if s.severity}
+        """Open episodes: coin → (the latest recorded level, since), where a restarted detector
+        resumes. Not the peak: after critical and a silent fall to major, resuming at critical
+        would hold critical until it clears and could send a critical reminder meanwhile."""
+        return {c: (s.latest, s.since) for c, s in self._states.items() if s.severity}
 
     def export_state(self) -> dict[str, CoinState]:
         return {c: s for c, s in self._states.items() if s.severity}

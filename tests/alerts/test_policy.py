@@ -162,19 +162,21 @@ def test_resolved_names_the_peak_level(mk: Any, cfg: Any, mkpolicy: Any) -> None
 
 
 def test_restart_after_a_silent_downgrade_changes_nothing(mk: Any, cfg: Any, mkpolicy: Any) -> None:
-    """A policy rebuilt from the recorded rows after a silent downgrade behaves as the live one."""
+    """Major, critical, a silent fall to major and a major reminder, then a restart: the rebuilt
+    policy resumes the detector at major, stays quiet, and resolves naming the critical."""
     live = mkpolicy(cfg())
     t = MONDAY_10
     rows = []
-    for dt, sev in ((0, MA), (60, CR), (120, MA), (180, MA)):
+    for dt, sev in ((0, MA), (60, CR), (120, MA), (180, MA), (3700, MA)):
         rows += [r for a in live.decide([mk("USDC", sev, t + dt)], t + dt) for r in recorded(a)]
+    assert [r.kind for r in rows] == [AlertKind.FIRST, AlertKind.ESCALATED, AlertKind.REMINDER]
     restarted = mkpolicy(cfg())
     restarted.restore(rows)
     assert restarted.export_state() == live.export_state()
-    assert restarted.firing() == {"USDC": (CR, t)}
+    assert restarted.firing() == {"USDC": (MA, t)}
     for p in (live, restarted):
-        assert p.decide([mk("USDC", MA, t + 240)], t + 240) == []
-        [resolved] = p.decide([mk("USDC", N, t + 300, 1.0)], t + 300)
+        assert p.decide([mk("USDC", MA, t + 3760)], t + 3760) == []
+        [resolved] = p.decide([mk("USDC", N, t + 3820, 1.0)], t + 3820)
         assert (resolved.kind, resolved.severity, resolved.channels) == (
             RES,
             CR,
