@@ -1,6 +1,6 @@
 """A stage for the real daemon: simulated market, local channel sinks, `depeg-monitor run`.
 
-Shared by the end-to-end tests (loaded by path, like bench/_pg.py) and the daemon benchmarks.
+Shared by the end-to-end tests (loaded by path) and the daemon benchmarks.
 Everything listens on 127.0.0.1 on free ports:
 
 - the simulated market (in this process, SystemClock) for a scenario;

@@ -18,12 +18,11 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from postgres import TempPostgres
 
 from depeg_monitor.clock import SystemClock
-from depeg_monitor.config import DatabaseSettings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import HealthRegistry, Kind
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.store.db import create_engine, upgrade
-from depeg_monitor.store.writer import HistoryWriter
+from depeg_monitor.store.writer import HistoryWriter, WriterRules
 
 CHUNK = 72  # one poll round: 8 coins × 9 venues
 
@@ -31,8 +30,9 @@ CHUNK = 72  # one poll round: 8 coins × 9 venues
 async def measure(url: str, rows: int) -> float:
     engine = create_engine(url)
     await upgrade(engine)
-    settings = DatabaseSettings(batch_size=5000, flush_interval=0.2, buffer_max=rows + 1)
-    writer = HistoryWriter(engine, settings, SystemClock(), HealthRegistry(), Metrics())
+    rules = WriterRules(batch_size=5000, flush_interval=0.2, buffer_max=rows + CHUNK)
+    db = HealthRegistry().component(Kind.DATABASE)
+    writer = HistoryWriter(engine, rules, SystemClock(), db, Metrics())
     base = time.time()
     batch = [
         Quote(f"v{i % 9}", f"C{i // 9}", "USD", 1.0, 0.999, 1.001, 1e6, 1e6, base, base)

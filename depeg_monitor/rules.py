@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from depeg_monitor.alerts.rules import AlertRules, RouteRule
-from depeg_monitor.config import Settings
+from depeg_monitor.collect.rules import CollectorRules
+from depeg_monitor.config import ConfigError, Settings
 from depeg_monitor.config.alerting import RouteSettings, parse_hours
 from depeg_monitor.detect.rules import (
     AggregationRules,
@@ -22,7 +23,12 @@ from depeg_monitor.detect.rules import (
     DetectionRules,
     Levels,
 )
+from depeg_monitor.health.evaluate import HealthRules
 from depeg_monitor.model import Severity
+from depeg_monitor.notify.outbox import OutboxRules
+from depeg_monitor.store.retention import RetentionRules
+from depeg_monitor.store.writer import WriterRules
+from depeg_monitor.venues import VENUES
 
 # Used when [alerts.routes] is empty: minor → Discord in business hours; major → Discord, and
 # email in the daytime; critical → everything at any hour.
@@ -110,3 +116,116 @@ def routing(settings: Settings) -> Routing:
             out.append(RouteRule(tuple(r.channels), start, end, r.weekdays_only))
         routes[Severity.parse(label)] = tuple(out)
     return Routing(routes, ZoneInfo(settings.alerts.timezone))
+
+
+def collector_rules(settings: Settings) -> tuple[CollectorRules, ...]:
+    """One rule per enabled venue; an unknown venue name is a configuration error."""
+    unknown = [n for n in settings.venues if n not in VENUES]
+    if unknown:
+        known = ", ".join(VENUES)
+        raise ConfigError(
+            "venues", [(f"venues.{n}", f"unknown venue; known: {known}") for n in unknown]
+        )
+    pegs = {coin: c.peg for coin, c in settings.coins.items()}
+    out = []
+    for name, v in settings.venues.items():
+        if not v.enabled:
+            continue
+        spec = VENUES[name]
+        overrides: dict[str, str] = {}
+        if name == "coingecko":  # becomes a VenueSpec field once venues/ is split
+            for m in v.markets:
+                coin = settings.coins.get(m.partition("/")[0])
+                if coin is not None and coin.coingecko_id:
+                    overrides[m] = coin.coingecko_id
+        out.append(
+            CollectorRules(
+                venue=name,
+                base_url=v.base_url or spec.base_url,
+                markets=tuple(v.markets),
+                pegs=pegs,
+                poll_interval=v.poll_interval,
+                timeout=v.timeout,
+                max_age=v.max_age,
+                price_band=v.price_band,
+                max_clock_skew=v.max_clock_skew,
+                listing_interval=v.listing_interval,
+                max_body=v.max_body,
+                breaker_threshold=v.breaker_threshold,
+                breaker_max_backoff=v.breaker_max_backoff,
+                symbol_overrides=overrides,
+            )
+        )
+    return tuple(out)
+
+
+def health_rules(settings: Settings) -> HealthRules:
+    h = settings.health
+    return HealthRules(tuple(settings.coins), h.stale_after, h.stall_after)
+
+
+def writer_rules(settings: Settings) -> WriterRules:
+    d = settings.database
+    return WriterRules(
+        d.batch_size, d.flush_interval, d.buffer_max, settings.health.history_interval
+    )
+
+
+def retention_rules(settings: Settings) -> RetentionRules:
+    d = settings.database
+    return RetentionRules(
+        d.quotes_retention_days,
+        d.minute_retention_days,
+        d.hour_retention_days,
+        d.retention_hour_utc,
+    )
+
+
+def outbox_rules(settings: Settings) -> OutboxRules:
+    a = settings.alerts
+    return OutboxRules(
+        a.delivery_deadline,
+        a.outbox_max_age,
+        {name: tuple(c.fallback) for name, c in settings.channels.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Everything the daemon's parts take, compiled once from the settings."""
+
+    detection: DetectionRules
+    alerts: AlertRules
+    routing: Routing
+    collectors: tuple[CollectorRules, ...]
+    health: HealthRules
+    writer: WriterRules
+    retention: RetentionRules
+    outbox: OutboxRules
+    database_url: str  # a secret: never logged
+    health_server: tuple[str, int] | None  # (host, port); None: no /health endpoint
+    degraded_after: float  # /health failing this long sends "monitor degraded"
+    alert_channels: tuple[str, ...]  # who hears it (empty: every channel)
+    heartbeat_url: str | None  # a secret: never logged
+    heartbeat_interval: float
+
+
+def compile_rules(settings: Settings) -> Rules:
+    """Every part's rules; raises ConfigError for what validation alone cannot see."""
+    h = settings.health
+    return Rules(
+        detection=detection_rules(settings),
+        alerts=alert_rules(settings),
+        routing=routing(settings),
+        collectors=collector_rules(settings),
+        health=health_rules(settings),
+        writer=writer_rules(settings),
+        retention=retention_rules(settings),
+        outbox=outbox_rules(settings),
+        database_url=settings.database.resolved_url(),
+        health_server=(h.host, h.port) if h.enabled else None,
+        degraded_after=h.degraded_after,
+        alert_channels=tuple(h.alert_channels),
+        heartbeat_url=h.heartbeat_url.get_secret_value() if h.heartbeat_url else None,
+        heartbeat_interval=h.heartbeat_interval,
+    )

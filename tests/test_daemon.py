@@ -6,17 +6,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from depeg_monitor import daemon as daemon_module
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.commands.demo import TerminalChannel, demo_settings
 from depeg_monitor.config import Settings, load_settings
-from depeg_monitor.daemon import Daemon
+from depeg_monitor.daemon import Daemon, Timings
 from depeg_monitor.simulate import SimulatedMarket, load_scenario, parse_scenario
 
 REPO = Path(__file__).parents[1]
@@ -65,9 +63,7 @@ async def test_stop_is_prompt_even_with_a_venue_hanging(tmp_path: Path) -> None:
         assert d.state.last_price["USDC"] is not None
         await asyncio.sleep(3)  # CoinGecko allows a poll every ~8 s: it must not be asked more
         budget = [
-            name
-            for name, st in d.health.all().items()
-            if st.error is not None and "rate budget" in st.error
+            st.key for st in d.health.all() if st.error is not None and "rate budget" in st.error
         ]
         assert budget == []
         stop.set()
@@ -77,41 +73,11 @@ async def test_stop_is_prompt_even_with_a_venue_hanging(tmp_path: Path) -> None:
     assert channels["discord"].received == []
 
 
-async def test_a_crashing_task_is_restarted_and_shown_in_health(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A long-lived task that dies of a bug runs again, and /health's registry says it crashed."""
-    monkeypatch.setattr(daemon_module, "RESTART_DELAY", 0.01)
-    d = Daemon(Settings())
-    runs = 0
-    stop = asyncio.Event()
-
-    async def flaky(st: asyncio.Event) -> None:
-        nonlocal runs
-        runs += 1
-        if runs == 1:
-            raise RuntimeError("bug")
-        await st.wait()
-
-    task = d._supervised("collect:test", flaky, stop)
-    for _ in range(100):
-        if runs >= 2:
-            break
-        await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(task, 1)
-    assert runs == 2
-    state = d.health.get("collect:test")
-    assert state is not None
-    assert state.error == "crashed: RuntimeError"
-
-
 async def test_database_down_at_start_is_prepared_when_it_returns(
-    tmp_path: Path, pg_url: str, pg_control: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, pg_url: str, pg_control: Any
 ) -> None:
     """Started while PostgreSQL is down, the monitor runs anyway, and once the server is back
     it creates the schema and writes the price history it kept."""
-    monkeypatch.setattr(daemon_module, "DB_RETRY_INTERVAL", 0.5)
     clock = SystemClock()
     market = SimulatedMarket(load_scenario(REPO / "scenarios" / "calm.toml"), clock)
     await market.start()
@@ -121,7 +87,7 @@ async def test_database_down_at_start_is_prepared_when_it_returns(
             load_settings(REPO / "config.example.toml"), market.base_urls(), 1.0, tmp_path
         )
         settings = tweak(settings, database={"url": SecretStr(pg_url)})
-        d = Daemon(settings, clock, {})
+        d = Daemon(settings, clock, {}, Timings(db_retry_interval=0.5))
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(d.run(stop, ready))
         await asyncio.wait_for(ready.wait(), 30)

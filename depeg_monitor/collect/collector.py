@@ -29,9 +29,9 @@ from depeg_monitor.collect.breaker import CircuitBreaker
 from depeg_monitor.collect.http import fetch
 from depeg_monitor.collect.quality import QualityFilter, QualityRules
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
+from depeg_monitor.collect.rules import CollectorRules
 from depeg_monitor.collect.schedule import next_slot
-from depeg_monitor.config import VenueSettings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import Component, VenueDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.venues.contract import ErrorKind, Request, Response, VenueError, VenueSpec
@@ -88,33 +88,30 @@ class VenueCollector:
     def __init__(
         self,
         spec: VenueSpec,
-        settings: VenueSettings,
-        pegs: Mapping[str, float],
+        rules: CollectorRules,
         session: aiohttp.ClientSession,
         clock: Clock,
-        health: HealthRegistry,
+        health: Component,
         metrics: Metrics,
         sink: Sink,
-        symbol_overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.name = spec.name
         self.spec = spec
-        self.settings = settings
-        self.base_url = settings.base_url or spec.base_url
-        self.interval = settings.poll_interval
-        self.max_body = settings.max_body or spec.max_body
-        self.listing_max_body = max(spec.listing_max_body, settings.max_body or 0)
+        self.rules = rules
+        self.base_url = rules.base_url
+        self.interval = rules.poll_interval
+        self.max_body = rules.max_body or spec.max_body
+        self.listing_max_body = max(spec.listing_max_body, rules.max_body or 0)
         self._session = session
         self._clock = clock
         self._health = health
         self._metrics = metrics
         self._sink = sink
-        self._component = f"venue:{spec.name}"
         self.log = log.bind(venue=spec.name)
-        overrides = symbol_overrides or {}
+        overrides = rules.symbol_overrides
         # Every configured market → its request spelling; `symbols` is the part polled now.
         self.configured: dict[str, str] = {
-            m: overrides.get(m) or spec.symbol(m) for m in settings.markets
+            m: overrides.get(m) or spec.symbol(m) for m in rules.markets
         }
         self.symbols: dict[str, str] = dict(self.configured)
         self.unlisted: dict[str, str] = {}  # market set aside → why
@@ -125,17 +122,16 @@ class VenueCollector:
         largest = max([spec.listing.weight, *(r.weight for r in self._requests())])
         self.bucket = TokenBucket.for_limit(spec.rate_limit, clock, largest)
         self.breaker = CircuitBreaker(
-            settings.breaker_threshold, settings.poll_interval, settings.breaker_max_backoff
+            rules.breaker_threshold, rules.poll_interval, rules.breaker_max_backoff
         )
         self.quality = QualityFilter(
-            QualityRules(settings.price_band, settings.max_age, pegs, settings.max_clock_skew)
+            QualityRules(rules.price_band, rules.max_age, rules.pegs, rules.max_clock_skew)
         )
         self.paused_until: float | None = None  # monotonic
         self._pause_reason = ""
         self._listing_due = 0.0  # monotonic time of the next listing check
         self._listing_read: float | None = None  # monotonic time of the last listing attempt
         self._last_drops: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
-        health.register(self._component)
 
     def _requests(self) -> list[Request]:
         return self.spec.requests(list(self.symbols.values()))
@@ -173,7 +169,7 @@ class VenueCollector:
             self.log.warning("listing_unavailable", error=str(e), action="keeping the markets")
             if isinstance(e, VenueError) and e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
                 self._on_error(self.spec.listing, e)
-            self._listing_due = now + min(self.settings.listing_interval, LISTING_SET_ASIDE_RECHECK)
+            self._listing_due = now + min(self.rules.listing_interval, LISTING_SET_ASIDE_RECHECK)
             return False
         gone = [m for m, s in self.configured.items() if s not in listed]
         newly_gone = [m for m in gone if m not in self.unlisted]
@@ -216,7 +212,7 @@ class VenueCollector:
         return listed
 
     def _schedule_listing(self) -> None:
-        wait = self.settings.listing_interval
+        wait = self.rules.listing_interval
         if self.unlisted:
             wait = min(wait, LISTING_SET_ASIDE_RECHECK)
         self._listing_due = self._clock.monotonic() + wait
@@ -355,7 +351,7 @@ class VenueCollector:
                         raise last from None
                     raise
                 left = deadline - self._clock.monotonic()
-                time_limit = max(0.05, min(self.settings.timeout, left))
+                time_limit = max(0.05, min(self.rules.timeout, left))
                 try:
                     resp = await fetch(self._session, self.base_url, req, time_limit, max_body)
                     result = _parsed(parse, resp)
@@ -455,6 +451,7 @@ class VenueCollector:
         now = self._clock.now()
         drops = dict(result.dropped)
         set_aside = ", ".join(sorted(self.unlisted)) or None
+        detail = VenueDetail(len(result.quotes), tuple(sorted(self.unlisted)))
         if result.quotes:
             # Usable, but not whole: each thing left out is a reason to warn.
             notes = [
@@ -463,13 +460,7 @@ class VenueCollector:
                 *([f"set aside: {set_aside}"] if set_aside else []),
                 *([f"partial: {result.error}"] if result.error else []),
             ]
-            self._health.ok(
-                self._component,
-                now,
-                note="; ".join(notes) or None,
-                quotes=len(result.quotes),
-                set_aside=set_aside,
-            )
+            self._health.ok(now, note="; ".join(notes) or None, detail=detail)
             return result
         mono = self._clock.monotonic()
         if self._paused(mono):
@@ -480,7 +471,7 @@ class VenueCollector:
             why = f"no usable quotes: {_summary(drops)} dropped"
         else:
             why = "no usable quotes: the answer had none of the markets asked for"
-        self._health.error(self._component, now, why, quotes=0)
+        self._health.error(now, why, detail=detail)
         return result
 
     # ------------------------------------------------------------------ the loop
@@ -495,7 +486,7 @@ class VenueCollector:
                     self._sink(result.quotes)
             except Exception:  # a bug here must not silence the venue for good
                 self.log.exception("poll_crashed")
-                self._health.error(self._component, self._clock.now(), "internal error")
+                self._health.error(self._clock.now(), "internal error")
                 self.breaker.record_failure(self._clock.monotonic())
             now = self._clock.monotonic()
             await self._wait(next_slot(start, self.interval, now) - now, stop)

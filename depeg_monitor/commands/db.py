@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from depeg_monitor.commands import add_config_argument, settings_or_exit
 from depeg_monitor.store.db import SchemaTooNew, create_engine, upgrade
-from depeg_monitor.store.writer import describe_db_error
+from depeg_monitor.store.db import describe_db_error
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.logsetup import configure_logging
 from depeg_monitor.metrics import Metrics
+from depeg_monitor.rules import collector_rules
 from depeg_monitor.terminal import printable
 
 
@@ -24,8 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def poll_all(settings: Settings) -> list[PollResult]:
     """Listing check, then one poll, for every enabled venue at once."""
     async with make_session() as session:
+        rules = collector_rules(settings)
         collectors = build_collectors(
-            settings, session, SystemClock(), HealthRegistry(), Metrics(), lambda _: None
+            rules, session, SystemClock(), HealthRegistry(), Metrics(), lambda _: None
         )
 
         async def one(c: VenueCollector) -> PollResult:

@@ -14,7 +14,7 @@ from depeg_monitor.commands import add_config_argument, settings_or_exit
 from depeg_monitor.model import Severity
 from depeg_monitor.store.db import create_engine, sqlite_file
 from depeg_monitor.store.status import StatusView, read_status
-from depeg_monitor.store.writer import describe_db_error
+from depeg_monitor.store.db import describe_db_error
 from depeg_monitor.terminal import printable
 
 

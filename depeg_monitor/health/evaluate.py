@@ -11,14 +11,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from depeg_monitor.config import Settings
-from depeg_monitor.health.registry import ComponentState, HealthRegistry
+from depeg_monitor.health.registry import ComponentState, HealthRegistry, Kind, StoreDetail
 
 Status = Literal["pass", "warn", "fail"]
 _RANK: dict[Status, int] = {"pass": 0, "warn": 1, "fail": 2}
 
 # A coin without a price for this fraction of stale_after is a warning (quorum lost briefly).
 QUORUM_WARN_FRACTION = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRules:
+    """What /health judges against, compiled from [health] and [coins] at the root."""
+
+    coins: tuple[str, ...]  # every monitored coin must have a fresh price …
+    stale_after: float  # … within this many seconds, or /health fails
+    stall_after: float  # the main loop not completing a cycle this long → fail
 
 
 def worst(*statuses: Status) -> Status:
@@ -81,10 +89,8 @@ def _age_check(st: ComponentState, now: float, what: str) -> Check:
     return Check("pass", None, age, "s", st.last_ok)
 
 
-def _coin_check(
-    coin: str, last: float | None, now: float, settings: Settings, started: float | None
-) -> Check:
-    stale_after = settings.health.stale_after
+def _coin_check(last: float | None, now: float, rules: HealthRules, started: float | None) -> Check:
+    stale_after = rules.stale_after
     if last is None:
         if started is not None and now - started < stale_after:
             return Check("warn", "no price yet")
@@ -98,8 +104,8 @@ def _coin_check(
 
 
 def _db_check(st: ComponentState, now: float) -> Check:
-    dropped = st.detail.get("dropped")
-    note = f"; {dropped} price rows dropped" if isinstance(dropped, int) and dropped else ""
+    dropped = st.detail.dropped if isinstance(st.detail, StoreDetail) else 0
+    note = f"; {dropped} price rows dropped" if dropped else ""
     age = None if st.last_ok is None else now - st.last_ok
     if st.failing:
         return Check("warn", f"{st.error}{note}", age, "s", st.last_ok)
@@ -108,10 +114,31 @@ def _db_check(st: ComponentState, now: float) -> Check:
     return Check("pass", None, age, "s", st.last_ok)
 
 
+def _other_check(st: ComponentState, now: float) -> Check:
+    if st.failing:
+        return _age_check(st, now, "report")
+    age = None if st.last_ok is None else now - st.last_ok
+    return Check("pass", None, age, "s", st.last_ok)
+
+
+def _loop_check(
+    last_cycle: float | None, now: float, rules: HealthRules, st: ComponentState | None
+) -> Check:
+    """The main loop, judged by its progress; a cycle that just failed says why."""
+    failed = st.error if st is not None and st.failing else None
+    if last_cycle is None:
+        return Check("warn", failed or "no cycle yet")
+    age = now - last_cycle
+    if age > rules.stall_after:
+        why = f"main loop stalled for {age:.0f}s" + (f" ({failed})" if failed else "")
+        return Check("fail", why, age, "s", last_cycle)
+    return Check("warn" if failed else "pass", failed, age, "s", last_cycle)
+
+
 def evaluate(
     registry: HealthRegistry,
     now: float,
-    settings: Settings,
+    rules: HealthRules,
     coins_last_price: Mapping[str, float | None],
     last_cycle: float | None,
     started: float | None = None,
@@ -121,41 +148,21 @@ def evaluate(
     started (optional) gives coins that never had a price a grace of stale_after.
     """
     checks: dict[str, Check] = {}
-    for coin in settings.coins:
-        checks[f"coin:{coin}"] = _coin_check(
-            coin, coins_last_price.get(coin), now, settings, started
-        )
-
-    if last_cycle is None:
-        checks["aggregator"] = Check("warn", "no cycle yet")
-    else:
-        age = now - last_cycle
-        stalled = age > settings.health.stall_after
-        checks["aggregator"] = Check(
-            "fail" if stalled else "pass",
-            f"main loop stalled for {age:.0f}s" if stalled else None,
-            age,
-            "s",
-            last_cycle,
-        )
+    for coin in rules.coins:
+        checks[f"coin:{coin}"] = _coin_check(coins_last_price.get(coin), now, rules, started)
+    checks["aggregator"] = _loop_check(last_cycle, now, rules, registry.get(Kind.AGGREGATOR))
 
     venues_failing: list[bool] = []
-    for name, st in sorted(registry.all().items()):
-        if name == "aggregator":
-            continue
-        if name == "db":
-            checks[name] = _db_check(st, now)
-        elif name.startswith("venue:"):
+    for st in sorted(registry.all(), key=lambda st: st.key):
+        if st.kind is Kind.AGGREGATOR:
+            continue  # judged by the loop's own progress above
+        if st.kind is Kind.DATABASE:
+            checks[st.key] = _db_check(st, now)
+        elif st.kind is Kind.VENUE:
             venues_failing.append(st.failing)
-            checks[name] = _age_check(st, now, "answer")
+            checks[st.key] = _age_check(st, now, "answer")
         else:
-            checks[name] = (
-                _age_check(st, now, "report")
-                if st.failing
-                else Check(
-                    "pass", None, None if st.last_ok is None else now - st.last_ok, "s", st.last_ok
-                )
-            )
+            checks[st.key] = _other_check(st, now)
 
     if venues_failing and all(venues_failing):
         checks["venues"] = Check("fail", "every venue is failing")

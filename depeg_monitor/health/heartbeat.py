@@ -11,7 +11,6 @@ import aiohttp
 import structlog
 
 from depeg_monitor.clock import Clock
-from depeg_monitor.config import HealthSettings
 
 log = structlog.get_logger(__name__)
 
@@ -20,9 +19,11 @@ TIMEOUT = 10.0
 
 class Heartbeat:
     def __init__(
-        self, settings: HealthSettings, session: aiohttp.ClientSession, clock: Clock
+        self, url: str | None, interval: float, session: aiohttp.ClientSession, clock: Clock
     ) -> None:
-        self._settings = settings
+        """url: the secret heartbeat URL (None: no heartbeat); pinged every `interval` s."""
+        self._url = url
+        self._interval = interval
         self._session = session
         self._clock = clock
         self._last = float("-inf")
@@ -31,9 +32,9 @@ class Heartbeat:
 
     def maybe_ping(self, now: float) -> None:
         """Start a ping in the background if one is due; never waits."""
-        if self._settings.heartbeat_url is None:
+        if self._url is None:
             return
-        if now - self._last < self._settings.heartbeat_interval:
+        if now - self._last < self._interval:
             return
         if self._task is not None and not self._task.done():
             return
@@ -41,11 +42,11 @@ class Heartbeat:
         self._task = asyncio.create_task(self.ping(), name="heartbeat")
 
     async def ping(self) -> bool:
-        if self._settings.heartbeat_url is None:
+        if self._url is None:
             return False
-        url = self._settings.heartbeat_url.get_secret_value()
         try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as resp:
+            timeout = aiohttp.ClientTimeout(total=TIMEOUT)
+            async with self._session.get(self._url, timeout=timeout) as resp:
                 ok = resp.status < 400
                 if not ok:
                     log.warning("heartbeat refused", status=resp.status)

@@ -1,21 +1,69 @@
-"""Components report successes and failures here; /health and the health history read it."""
+"""The health board: each part of the monitor reports through its own typed handle.
+
+Every long-lived part gets one `Component` handle for its one line on the board (Home
+Assistant's update coordinator: one `last_update_success` per poller) and reports only through
+it: a venue's collector, the aggregator, the database writer, the outbox, each channel. What
+/health and the health history show is read from here by `health/evaluate.py`, which
+dispatches on the component's kind, never on a name prefix.
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from depeg_monitor.mask import mask_personal
 
 
+class Kind(enum.Enum):
+    """What a component is; evaluate.py judges each kind by its own rule."""
+
+    VENUE = "venue"
+    AGGREGATOR = "aggregator"
+    DATABASE = "db"
+    OUTBOX = "outbox"
+    CHANNEL = "notifier"
+    TASK = "task"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueDetail:
+    quotes: int = 0  # usable quotes in the last poll
+    set_aside: tuple[str, ...] = ()  # configured markets not polled now (unlisted, refused)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreDetail:
+    dropped: int = 0  # history rows lost to a full buffer since start
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDetail:
+    waiting: int = 0  # alert-history writes waiting for the database
+
+
+Detail = VenueDetail | StoreDetail | OutboxDetail | None
+
+
 @dataclass(slots=True)
 class ComponentState:
-    name: str
+    kind: Kind
+    name: str  # the venue or channel ("" for the singletons)
     last_ok: float | None = None
     last_error: float | None = None
-    error: str | None = None  # last error text, already free of secrets
+    error: str | None = None  # last error text, free of secrets and personal data
     note: str | None = None  # works, but not fully (figures ignored, markets set aside): warn
     consecutive_failures: int = 0
-    detail: dict[str, object] = field(default_factory=dict)
+    detail: Detail = None
+
+    @property
+    def key(self) -> str:
+        """The component's name in /health: 'venue:binance', 'db', 'notifier:sms', …"""
+        if self.kind is Kind.OUTBOX:
+            return "notifier:outbox"
+        if self.kind is Kind.TASK:
+            return self.name  # 'retention', 'writer', …: the task's own name
+        return f"{self.kind.value}:{self.name}" if self.name else self.kind.value
 
     @property
     def failing(self) -> bool:
@@ -24,41 +72,49 @@ class ComponentState:
         )
 
 
-class HealthRegistry:
-    """A plain in-memory board: 'venue:binance', 'aggregator', 'db', 'notifier:discord', …"""
+class Component:
+    """One part's handle on the board: the only way that part reports."""
 
-    def __init__(self) -> None:
-        self._states: dict[str, ComponentState] = {}
+    __slots__ = ("state",)
 
-    def _get(self, name: str) -> ComponentState:
-        st = self._states.get(name)
-        if st is None:
-            st = self._states[name] = ComponentState(name)
-        return st
+    def __init__(self, state: ComponentState) -> None:
+        self.state = state
 
-    def ok(self, name: str, now: float, note: str | None = None, **detail: object) -> None:
-        """The component did its job; `note` says what it had to leave out (shown as warn)."""
-        st = self._get(name)
+    def ok(self, now: float, note: str | None = None, detail: Detail = None) -> None:
+        """It did its job; `note` says what it had to leave out (shown as warn)."""
+        st = self.state
         st.last_ok = now
         st.error = None
         st.note = None if note is None else mask_personal(note)
         st.consecutive_failures = 0
-        st.detail.update(detail)
+        if detail is not None:
+            st.detail = detail
 
-    def error(self, name: str, now: float, error: str, **detail: object) -> None:
-        st = self._get(name)
+    def error(self, now: float, error: str, detail: Detail = None) -> None:
+        st = self.state
         st.last_error = now
         # The one way into /health and the health history: no phone number or address passes.
         st.error = mask_personal(error)
         st.consecutive_failures += 1
-        st.detail.update(detail)
+        if detail is not None:
+            st.detail = detail
 
-    def register(self, name: str) -> None:
-        """Make a component known before it first reports (so /health can say 'never')."""
-        self._get(name)
 
-    def get(self, name: str) -> ComponentState | None:
-        return self._states.get(name)
+@dataclass
+class HealthRegistry:
+    """A plain in-memory board of components, in the order they were made known."""
 
-    def all(self) -> dict[str, ComponentState]:
-        return dict(self._states)
+    _states: dict[tuple[Kind, str], ComponentState] = field(default_factory=dict)
+
+    def component(self, kind: Kind, name: str = "") -> Component:
+        """The handle for (kind, name); known from now on, so /health can say 'never'."""
+        st = self._states.get((kind, name))
+        if st is None:
+            st = self._states[(kind, name)] = ComponentState(kind, name)
+        return Component(st)
+
+    def get(self, kind: Kind, name: str = "") -> ComponentState | None:
+        return self._states.get((kind, name))
+
+    def all(self) -> list[ComponentState]:
+        return list(self._states.values())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from depeg_monitor.config import HealthSettings
 from depeg_monitor.health.evaluate import HealthReport
 from depeg_monitor.model import Alert, AlertKind, Severity
 
@@ -15,10 +14,9 @@ DEFAULT_GRACE = 60.0
 
 
 class SelfWatch:
-    def __init__(
-        self, settings: HealthSettings, channels: Sequence[str], grace: float = DEFAULT_GRACE
-    ) -> None:
-        self._channels = tuple(settings.alert_channels) or tuple(channels)
+    def __init__(self, channels: Sequence[str], grace: float = DEFAULT_GRACE) -> None:
+        """channels: who hears 'degraded'/'recovered' ([health] alert_channels, or all)."""
+        self._channels = tuple(channels)
         self._grace = grace
         self._failing_since: float | None = None
         self.degraded = False

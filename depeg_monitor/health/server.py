@@ -20,7 +20,6 @@ from aiohttp import hdrs, web
 from aiohttp.web_protocol import RequestHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from depeg_monitor.config import HealthSettings
 from depeg_monitor.health.evaluate import HealthReport
 from depeg_monitor.metrics import Metrics
 
@@ -148,14 +147,15 @@ class _Server(web.Server):
 class HealthServer:
     def __init__(
         self,
-        settings: HealthSettings,
+        host: str,
+        port: int,
         report: Callable[[], HealthReport],
         metrics: Metrics,
         *,
         max_connections: int = MAX_CONNECTIONS,
         request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
-        self._settings = settings
+        self._host, self._wanted_port = host, port
         self._report = report
         self._metrics = metrics
         self._slots = _Slots(max_connections)
@@ -217,10 +217,10 @@ class HealthServer:
         # A stuck client must not hold up shutdown (aiohttp waits 60 s by default).
         self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._settings.host, self._settings.port)
+        site = web.TCPSite(self._runner, self._host, self._wanted_port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        log.info("health endpoint listening", host=self._settings.host, port=self.port)
+        log.info("health endpoint listening", host=self._host, port=self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -9,8 +9,8 @@ for the database. After a restart, resume_pending() sends what was still pending
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,8 +19,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from depeg_monitor.alerts.render import render
 from depeg_monitor.clock import Clock
-from depeg_monitor.config import Settings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import HealthRegistry, Kind, OutboxDetail
 from depeg_monitor.mask import mask_personal
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, DeliveryStatus, Message, Severity
@@ -36,7 +35,6 @@ DB_WRITE_TIMEOUT = 5.0  # a hanging database must not hold up the alert loop
 # After a failed write, new alerts skip the database this long (kept in memory, sent at once)
 # so a down database costs the alert path nothing; flush() retries in the background.
 DB_RETRY_AFTER = 5.0
-OUTBOX_HEALTH = "notifier:outbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,30 +54,38 @@ def _retryable(e: BaseException) -> bool:
     return isinstance(e, DeliveryError) and e.retryable
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxRules:
+    delivery_deadline: float = 120.0  # seconds to keep retrying one delivery
+    outbox_max_age: float = 3600.0  # older pending deliveries expire (after a restart)
+    fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # channel → fallbacks
+
+
 class Outbox:
     def __init__(
         self,
         engine: AsyncEngine | None,
         channels: dict[str, Channel],
-        settings: Settings,
+        rules: OutboxRules,
         clock: Clock,
         health: HealthRegistry,
         metrics: Metrics,
     ) -> None:
         self._engine = engine
         self._channels = channels
-        self._cfg = settings.alerts
-        self._fallbacks = {name: tuple(c.fallback) for name, c in settings.channels.items()}
+        self._cfg = rules
+        self._fallbacks = rules.fallbacks
         self._clock = clock
-        self._health = health
+        self._health = health.component(Kind.OUTBOX)
+        self._registry = health
+        for name in channels:  # known from the start, so /health lists each channel
+            health.component(Kind.CHANNEL, name)
         self._metrics = metrics
         self._backlog: list[Write] = []
         self._flush_lock = asyncio.Lock()
         self._db_failed_at: float | None = None  # monotonic time of the last failed write
         self._tasks: set[asyncio.Task[None]] = set()
         self._started: set[tuple[str, str]] = set()  # (alert, channel) handled by this process
-        for name in channels:
-            health.register(f"notifier:{name}")
 
     # --- recording ------------------------------------------------------------------------
 
@@ -107,13 +113,13 @@ class Outbox:
                         await self._backlog[0](conn)
                 except (SQLAlchemyError, OSError, TimeoutError) as e:
                     why = f"cannot record alerts: {type(e).__name__}"
-                    self._health.error(OUTBOX_HEALTH, self._clock.now(), why, waiting=self.backlog)
+                    self._health.error(self._clock.now(), why, OutboxDetail(self.backlog))
                     log.warning("alert history write failed; kept in memory", waiting=self.backlog)
                     self._db_failed_at = self._clock.monotonic()
                     return
                 self._backlog.pop(0)
             self._db_failed_at = None
-            self._health.ok(OUTBOX_HEALTH, self._clock.now(), waiting=0)
+            self._health.ok(self._clock.now(), detail=OutboxDetail(0))
 
     # --- submitting -----------------------------------------------------------------------
 
@@ -200,12 +206,12 @@ class Outbox:
 
         await self._write(record)
         self._metrics.deliveries.labels(job.channel, status).inc()
-        component = f"notifier:{job.channel}"
+        component = self._registry.component(Kind.CHANNEL, job.channel)
         if status == "delivered":
-            self._health.ok(component, now)
+            component.ok(now)
             log.info("delivered", alert_id=job.alert_id, channel=job.channel, attempts=attempts)
         elif status == "failed":
-            self._health.error(component, now, error or "failed")
+            component.error(now, error or "failed")
             log.error(
                 "delivery failed",
                 alert_id=job.alert_id,

@@ -17,6 +17,13 @@ from depeg_monitor.store.times import to_dt
 log = structlog.get_logger(__name__)
 
 
+def describe_db_error(e: BaseException) -> str:
+    """A short, secret-free description: the class names only, never the URL or message."""
+    orig = getattr(e, "orig", None)
+    inner = f" ({type(orig).__name__})" if orig is not None else ""
+    return f"database unavailable: {type(e).__name__}{inner}"
+
+
 class SchemaTooNew(RuntimeError):
     """The database was upgraded by a newer depeg-monitor than this one."""
 

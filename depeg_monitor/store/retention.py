@@ -19,15 +19,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.clock import Clock
-from depeg_monitor.config import DatabaseSettings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import Component
+from depeg_monitor.store.db import describe_db_error
 from depeg_monitor.store.schema import aggregates, quotes
 from depeg_monitor.store.times import from_dt, to_dt
-from depeg_monitor.store.writer import describe_db_error
 
 log = structlog.get_logger(__name__)
 
-COMPONENT = "retention"
 DAY = 86_400.0
 # Source rows are read one window at a time, to bound memory and transaction size.
 WINDOW = 3_600.0
@@ -116,20 +114,28 @@ async def _downsample(
     return written, deleted
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionRules:
+    quotes_days: float = 7.0  # raw quotes kept this long
+    minute_days: float = 90.0  # 1-minute aggregates kept this long
+    hour_days: float = 3650.0  # hourly aggregates kept this long
+    hour_utc: int = 3  # when the daily job runs
+
+
 class RetentionJob:
     def __init__(
-        self, engine: AsyncEngine, settings: DatabaseSettings, clock: Clock, health: HealthRegistry
+        self, engine: AsyncEngine, rules: RetentionRules, clock: Clock, health: Component
     ) -> None:
         self._engine = engine
-        self._settings = settings
+        self._settings = rules
         self._clock = clock
         self._health = health
 
     async def run_once(self, now: float) -> RetentionResult:
         s = self._settings
-        raw_cutoff = now - s.quotes_retention_days * DAY
-        minute_cutoff = now - s.minute_retention_days * DAY
-        hour_cutoff = now - s.hour_retention_days * DAY
+        raw_cutoff = now - s.quotes_days * DAY
+        minute_cutoff = now - s.minute_days * DAY
+        hour_cutoff = now - s.hour_days * DAY
         async with self._engine.begin() as conn:
             q = (await conn.execute(delete(quotes).where(quotes.c.ts < to_dt(raw_cutoff)))).rowcount
         minutes, raw_deleted = await _downsample(self._engine, "raw", "1m", 60.0, raw_cutoff)
@@ -143,7 +149,7 @@ class RetentionJob:
         """Run once a day at retention_hour_utc until stop."""
         while not stop.is_set():
             now = self._clock.now()
-            wait = next_run(now, self._settings.retention_hour_utc) - now
+            wait = next_run(now, self._settings.hour_utc) - now
             try:
                 await asyncio.wait_for(stop.wait(), timeout=wait)
                 return
@@ -152,8 +158,8 @@ class RetentionJob:
             try:
                 result = await self.run_once(self._clock.now())
             except (SQLAlchemyError, OSError) as e:
-                self._health.error(COMPONENT, self._clock.now(), describe_db_error(e))
+                self._health.error(self._clock.now(), describe_db_error(e))
                 log.error("retention failed; will try tomorrow", error=describe_db_error(e))
                 continue
-            self._health.ok(COMPONENT, self._clock.now())
+            self._health.ok(self._clock.now())
             log.info("retention done", **asdict(result))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -19,10 +20,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.clock import Clock
-from depeg_monitor.config import DatabaseSettings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import Component, StoreDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Assessment, Quote
+from depeg_monitor.store.db import describe_db_error
 from depeg_monitor.store.schema import aggregates, health_history, quotes
 from depeg_monitor.store.times import to_dt
 
@@ -31,35 +32,34 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-COMPONENT = "db"
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 _TABLES: tuple[Table, ...] = (quotes, aggregates, health_history)
 
 
-def describe_db_error(e: BaseException) -> str:
-    """A short, secret-free description: the class names only, never the URL or message."""
-    orig = getattr(e, "orig", None)
-    inner = f" ({type(orig).__name__})" if orig is not None else ""
-    return f"database unavailable: {type(e).__name__}{inner}"
+@dataclass(frozen=True, slots=True)
+class WriterRules:
+    batch_size: int = 500  # rows per write batch
+    flush_interval: float = 2.0  # seconds between flushes
+    buffer_max: int = 100_000  # rows held while the database is down
+    health_interval: float = 60.0  # seconds between health-history rows
 
 
 class HistoryWriter:
     def __init__(
         self,
         engine: AsyncEngine,
-        settings: DatabaseSettings,
+        rules: WriterRules,
         clock: Clock,
-        health: HealthRegistry,
+        health: Component,
         metrics: Metrics,
-        health_interval: float = 60.0,
     ) -> None:
         self._engine = engine
-        self._settings = settings
+        self._settings = rules
         self._clock = clock
         self._health = health
         self._metrics = metrics
-        self._health_interval = health_interval
+        self._health_interval = rules.health_interval
         self._buffers: dict[str, deque[dict[str, Any]]] = {t.name: deque() for t in _TABLES}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -67,7 +67,6 @@ class HistoryWriter:
         self._failures = 0
         self.dropped = 0
         self.written = 0
-        health.register(COMPONENT)
 
     # -- the hot path: append only --------------------------------------------------------
 
@@ -86,10 +85,9 @@ class HistoryWriter:
             self.dropped += lost
             self._metrics.buffer_dropped.labels(table.name).inc(lost)
             self._health.error(
-                COMPONENT,
                 self._clock.now(),
                 f"write buffer full ({self._settings.buffer_max} rows)",
-                dropped=self.dropped,
+                StoreDetail(self.dropped),
             )
             log.warning("history rows dropped", table=table.name, dropped=lost, total=self.dropped)
         buf = self._buffers[table.name]
@@ -189,7 +187,7 @@ class HistoryWriter:
                 except (SQLAlchemyError, OSError) as e:
                     self._failures += 1
                     self._health.error(
-                        COMPONENT, self._clock.now(), describe_db_error(e), dropped=self.dropped
+                        self._clock.now(), describe_db_error(e), StoreDetail(self.dropped)
                     )
                     raise
                 for name, rows in batch.items():
@@ -203,7 +201,7 @@ class HistoryWriter:
                 if self._failures:
                     log.info("database back; buffered history written", rows=n)
                 self._failures = 0
-                self._health.ok(COMPONENT, self._clock.now(), dropped=self.dropped)
+                self._health.ok(self._clock.now(), detail=StoreDetail(self.dropped))
         return written
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -15,8 +15,8 @@ from aiohttp import web
 
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.collect.collector import VenueCollector
-from depeg_monitor.config import VenueSettings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.collect.rules import CollectorRules
+from depeg_monitor.health.registry import HealthRegistry, Kind
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.venues import VENUES
@@ -210,9 +210,10 @@ def rig(exchange: Exchange, session: aiohttp.ClientSession) -> Rig:
     received: list[Quote] = []
 
     def make(venue: str, markets: list[str], **settings: Any) -> VenueCollector:
-        vs = VenueSettings(base_url=exchange.base_url(venue), markets=markets, **settings)
+        rules = CollectorRules(venue, exchange.base_url(venue), tuple(markets), PEGS, **settings)
+        handle = health.component(Kind.VENUE, venue)
         return VenueCollector(
-            VENUES[venue], vs, PEGS, session, clock, health, metrics, received.extend
+            VENUES[venue], rules, session, clock, handle, metrics, received.extend
         )
 
     return Rig(clock, health, metrics, received, make)

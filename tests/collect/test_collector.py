@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from depeg_monitor.health.registry import Kind, VenueDetail
 from depeg_monitor.venues import VENUES
 
 from .conftest import START, Answer, Exchange, Rig, normal_answer
@@ -32,8 +33,8 @@ async def test_normal_answer_becomes_a_quote(exchange: Exchange, rig: Rig, venue
     assert result.error is None
     (q,) = result.quotes
     assert (f"{q.coin}/{q.quote_ccy}", q.price, q.venue) == (market, 0.9999, venue)
-    state = rig.health.get(f"venue:{venue}")
-    assert state is not None and not state.failing and state.detail["quotes"] == 1
+    state = rig.health.get(Kind.VENUE, venue)
+    assert state is not None and not state.failing and state.detail == VenueDetail(quotes=1)
 
 
 @pytest.mark.parametrize("venue", ALL)
@@ -56,7 +57,7 @@ async def test_persistent_5xx_fails_the_poll_cleanly(
     exchange.script(path, Answer(500, raw="oops"))
     result = await rig.make(venue, [market]).poll_once()
     assert result.quotes == () and result.error is not None and "server error" in result.error
-    state = rig.health.get(f"venue:{venue}")
+    state = rig.health.get(Kind.VENUE, venue)
     assert state is not None and state.failing and "server error" in (state.error or "")
     assert exchange.base_url(venue) not in (state.error or "")
 
@@ -190,7 +191,7 @@ async def test_failing_venue_never_stops_the_others(exchange: Exchange, rig: Rig
     good._sink = sink
     await asyncio.wait_for(asyncio.gather(good.run(stop), bad.run(stop)), timeout=20)
     assert len(rig.received) >= 5 and {q.venue for q in rig.received} == {"binance"}
-    kraken = rig.health.get("venue:kraken")
+    kraken = rig.health.get(Kind.VENUE, "kraken")
     assert kraken is not None and kraken.failing and kraken.consecutive_failures >= 1
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from structlog.testing import capture_logs
 
 from depeg_monitor.collect.collector import VenueCollector
-from depeg_monitor.config import VenueSettings
+from depeg_monitor.collect.rules import CollectorRules
+from depeg_monitor.health.registry import Kind, VenueDetail
 from depeg_monitor.venues import VENUES
 
 from .conftest import PEGS, START, Answer, Exchange, Rig, normal_answer, shared
@@ -79,9 +80,9 @@ async def test_one_delisted_market_never_darkens_a_batched_venue(
     result = await c.poll_once()
     assert sorted(q.coin for q in result.quotes) == ["FDUSD", "USDC"]
     assert "TUSD/USDT" in c.unlisted
-    state = rig.health.get("venue:binance")
+    state = rig.health.get(Kind.VENUE, "binance")
     assert state is not None and not state.failing
-    assert state.detail["set_aside"] == "TUSD/USDT"
+    assert state.detail == VenueDetail(quotes=2, set_aside=("TUSD/USDT",))
     assert "set aside: TUSD/USDT" in (state.note or "")  # /health: warn, with the reason
     venue.trading.add("TUSDUSDT")
     rig.clock.advance(301)  # a set-aside market is looked for again within minutes
@@ -175,7 +176,7 @@ async def test_nan_and_negative_volumes_are_forgotten_and_counted(
         (quote,) = (await c.poll_once()).quotes
         assert quote.price == 0.9999 and quote.volume_base_24h is None
         assert rig.metrics.figures_dropped.labels(venue, reason)._value.get() == 1
-        state = rig.health.get(f"venue:{venue}")
+        state = rig.health.get(Kind.VENUE, venue)
         assert state is not None and f"1 {reason} figures ignored" in (state.note or "")
 
 
@@ -201,7 +202,7 @@ async def test_a_poll_with_no_usable_quote_is_not_a_success(exchange: Exchange, 
     c = rig.make("coinbase", ["USDT/USD"])
     result = await c.poll_once()
     assert result.quotes == () and result.error is None
-    state = rig.health.get("venue:coinbase")
+    state = rig.health.get(Kind.VENUE, "coinbase")
     assert state is not None and state.failing
     assert state.error == "no usable quotes: 1 non_positive dropped"
 
@@ -229,7 +230,7 @@ async def test_a_huge_retry_after_is_clamped_to_the_venues_longest_wait(
     rig.clock.advance(cap - 1)
     paused = await c.poll_once()
     assert paused.skipped and "paused until" in (paused.error or "")
-    state = rig.health.get("venue:okx")
+    state = rig.health.get(Kind.VENUE, "okx")
     assert state is not None and "paused until" in (state.error or "")
     rig.clock.advance(2)
     assert [q.coin for q in (await c.poll_once()).quotes] == ["USDC"]
@@ -265,10 +266,9 @@ async def test_a_buggy_parser_is_a_classified_failure_not_a_crash(
 
     path = serve(exchange, "coinbase")
     spec = dataclasses.replace(VENUES["coinbase"], parse=broken, parse_listing=broken)
-    vs = VenueSettings(base_url=exchange.base_url("coinbase"), markets=["USDT/USD"])
-    c = VenueCollector(
-        spec, vs, PEGS, session, rig.clock, rig.health, rig.metrics, rig.received.extend
-    )
+    rules = CollectorRules("coinbase", exchange.base_url("coinbase"), ("USDT/USD",), PEGS)
+    handle = rig.health.component(Kind.VENUE, "coinbase")
+    c = VenueCollector(spec, rules, session, rig.clock, handle, rig.metrics, rig.received.extend)
     await c.start()
     assert set(c.symbols) == {"USDT/USD"}  # listing unreadable: every market kept
     result = await c.poll_once()

@@ -6,11 +6,9 @@ import asyncio
 
 import aiohttp
 from aiohttp import web
-from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from depeg_monitor.clock import ManualClock
-from depeg_monitor.config import HealthSettings
 from depeg_monitor.health.heartbeat import Heartbeat
 
 
@@ -33,8 +31,7 @@ async def test_pings_once_per_interval_and_never_logs_the_url() -> None:
     url = f"http://127.0.0.1:{port}/ping/s3cret-token"
     try:
         async with aiohttp.ClientSession() as session:
-            settings = HealthSettings(heartbeat_url=SecretStr(url), heartbeat_interval=60)
-            hb = Heartbeat(settings, session, ManualClock())
+            hb = Heartbeat(url, 60, session, ManualClock())
             hb.maybe_ping(1000)
             await asyncio.sleep(0.2)
             hb.maybe_ping(1030)  # not due yet

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from depeg_monitor.config import HealthSettings
 from depeg_monitor.health.evaluate import Check, HealthReport
 from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.model import AlertKind
@@ -14,7 +13,7 @@ WARN = HealthReport("warn", {"db": Check("warn", "database unavailable")}, 0.0)
 
 def test_degraded_after_grace_once_then_recovered() -> None:
     """One alert after the grace period (not before, not repeated), one when it passes again."""
-    watch = SelfWatch(HealthSettings(), ["discord", "sms"], grace=30)
+    watch = SelfWatch(["discord", "sms"], grace=30)
     assert watch.observe(FAIL, 100) is None
     assert watch.observe(FAIL, 129) is None
     degraded = watch.observe(FAIL, 130)
@@ -26,9 +25,9 @@ def test_degraded_after_grace_once_then_recovered() -> None:
     assert recovered is not None and recovered.kind is AlertKind.MONITOR_RECOVERED
 
 
-def test_short_blip_does_not_alert_and_channels_follow_settings() -> None:
-    """A failure shorter than the grace is forgotten; health.alert_channels picks the channels."""
-    watch = SelfWatch(HealthSettings(alert_channels=["sms"]), ["discord", "sms"], grace=30)
+def test_short_blip_does_not_alert_and_only_its_channels_hear_it() -> None:
+    """A failure shorter than the grace is forgotten; the alert goes to the channels given."""
+    watch = SelfWatch(["sms"], grace=30)
     assert watch.observe(FAIL, 0) is None
     assert watch.observe(PASS, 10) is None
     assert watch.observe(FAIL, 20) is None

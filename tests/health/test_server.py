@@ -16,9 +16,10 @@ from structlog.testing import capture_logs
 
 from depeg_monitor.config import HealthSettings, Settings
 from depeg_monitor.health.evaluate import HealthReport, evaluate
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import Component, HealthRegistry, Kind, StoreDetail
 from depeg_monitor.health.server import HEALTH_JSON, MAX_CONNECTIONS, HealthServer, _Slots
 from depeg_monitor.metrics import Metrics
+from depeg_monitor.rules import health_rules
 
 NOW = 1_700_000_000.0
 SECRET = "https://hc-ping.com/0f4a-secret-uuid"
@@ -36,18 +37,22 @@ class World:
         self.prices: dict[str, float | None] = {"USDC": NOW - 5, "DAI": NOW - 5}
         self.last_cycle: float | None = NOW - 1
         for venue in ("kraken", "okx"):
-            self.registry.ok(f"venue:{venue}", NOW - 3)
-        self.registry.ok("db", NOW - 2)
+            self.venue(venue).ok(NOW - 3)
+        self.registry.component(Kind.DATABASE).ok(NOW - 2)
+
+    def venue(self, name: str) -> Component:
+        return self.registry.component(Kind.VENUE, name)
 
     def report(self) -> HealthReport:
-        return evaluate(self.registry, NOW, self.settings, self.prices, self.last_cycle)
+        rules = health_rules(self.settings)
+        return evaluate(self.registry, NOW, rules, self.prices, self.last_cycle)
 
 
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[World, str, Metrics]]:
     world = World()
     metrics = Metrics()
-    server = HealthServer(HealthSettings(port=0), world.report, metrics)
+    server = HealthServer("127.0.0.1", 0, world.report, metrics)
     await server.start()
     try:
         yield world, f"http://127.0.0.1:{server.port}", metrics
@@ -78,8 +83,9 @@ async def test_healthy_monitor_answers_pass(served: tuple[World, str, Metrics]) 
 async def test_degraded_monitor_answers_warn_with_200(served: tuple[World, str, Metrics]) -> None:
     """One venue failing and the database down: still 200, status warn, the errors shown."""
     world, base, _ = served
-    world.registry.error("venue:okx", NOW, "HTTP 503")
-    world.registry.error("db", NOW, "database unavailable: OperationalError", dropped=12)
+    world.venue("okx").error(NOW, "HTTP 503")
+    db = world.registry.component(Kind.DATABASE)
+    db.error(NOW, "database unavailable: OperationalError", StoreDetail(dropped=12))
     status, _, body = await get(base + "/health")
     assert status == 200
     assert '"status": "warn"' in body
@@ -102,10 +108,10 @@ async def test_every_venue_failing_or_stalled_loop_fails(
 ) -> None:
     """Every venue failing fails; so does a main loop that stopped cycling."""
     world, base, _ = served
-    world.registry.error("venue:kraken", NOW, "timeout")
-    world.registry.error("venue:okx", NOW, "timeout")
+    world.venue("kraken").error(NOW, "timeout")
+    world.venue("okx").error(NOW, "timeout")
     assert (await get(base + "/health"))[0] == 503
-    world.registry.ok("venue:okx", NOW)
+    world.venue("okx").ok(NOW)
     assert (await get(base + "/health"))[0] == 200
     world.last_cycle = NOW - 61
     status, _, body = await get(base + "/health")
@@ -128,7 +134,7 @@ async def test_metrics_in_prometheus_text(served: tuple[World, str, Metrics]) ->
 async def guarded() -> AsyncIterator[tuple[HealthServer, int]]:
     """A server with a short request timeout, so closing idle sockets is quick to see."""
     world = World()
-    server = HealthServer(HealthSettings(port=0), world.report, Metrics(), request_timeout=0.5)
+    server = HealthServer("127.0.0.1", 0, world.report, Metrics(), request_timeout=0.5)
     await server.start()
     assert server.port is not None
     try:
@@ -168,7 +174,7 @@ async def test_health_answers_while_slow_clients_hold_hundreds_of_sockets(
     cost a bounded handful of log lines rather than one per connection."""
     caplog.set_level(logging.DEBUG)
     world = World()
-    server = HealthServer(HealthSettings(port=0), world.report, Metrics())  # default timeout
+    server = HealthServer("127.0.0.1", 0, world.report, Metrics())  # default timeout
     await server.start()
     assert server.port is not None
     held: list[asyncio.StreamWriter] = []

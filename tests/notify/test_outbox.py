@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.config import Settings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import HealthRegistry, Kind
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, AlertItem, AlertKind, Message, Severity
 from depeg_monitor.notify.channels import AppriseChannel, Channel
 from depeg_monitor.notify.outbox import Outbox
+from depeg_monitor.rules import outbox_rules
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import create_engine, upgrade
 from depeg_monitor.store.schema import alerts as alerts_table
@@ -63,7 +64,9 @@ def settings(**channels: Any) -> Settings:
 
 
 def outbox(engine: AsyncEngine | None, channels: dict[str, Channel], s: Settings) -> Outbox:
-    return Outbox(engine, channels, s, ManualClock(1_700_000_000.0), HealthRegistry(), Metrics())
+    return Outbox(
+        engine, channels, outbox_rules(s), ManualClock(1_700_000_000.0), HealthRegistry(), Metrics()
+    )
 
 
 async def by_channel(engine: AsyncEngine) -> dict[tuple[str, str], dict[str, Any]]:
@@ -103,7 +106,7 @@ async def test_down_channel_retries_to_deadline_and_critical_fails_over(
         "backup": AppriseChannel("backup", f"json://{sink.url}/backup"),
     }
     health = HealthRegistry()
-    box = Outbox(engine, channels, s, ManualClock(1_700_000_000.0), health, Metrics())
+    box = Outbox(engine, channels, outbox_rules(s), ManualClock(1_700_000_000.0), health, Metrics())
     a = alert(Severity.CRITICAL, ("down",))
     await box.submit(a)
     await box.drain(10)
@@ -113,7 +116,7 @@ async def test_down_channel_retries_to_deadline_and_critical_fails_over(
     assert "Connection error" in down["error"]
     assert backup["status"] == "delivered" and backup["fallback_for"] == "down"
     assert [r["path"] for r in sink.received] == ["/backup"]
-    state = health.get("notifier:down")
+    state = health.get(Kind.CHANNEL, "down")
     assert state is not None and state.failing
 
 
@@ -153,7 +156,7 @@ async def test_old_pending_deliveries_expire_at_restart(engine: AsyncEngine, sin
     await first.drain(0.1)
     clock = ManualClock(1_700_000_000.0 + 3600)
     channels: dict[str, Channel] = {"slow": AppriseChannel("slow", f"json://{sink.url}/slow")}
-    second = Outbox(engine, channels, s, clock, HealthRegistry(), Metrics())
+    second = Outbox(engine, channels, outbox_rules(s), clock, HealthRegistry(), Metrics())
     await second.resume_pending()
     await second.drain(5)
     assert sink.received == []
@@ -226,13 +229,18 @@ async def test_failed_delivery_rows_and_health_name_no_one(engine: AsyncEngine) 
     s = settings(sms={"type": "console"})
     health = HealthRegistry()
     box = Outbox(
-        engine, {"sms": Refuses("sms")}, s, ManualClock(1_700_000_000.0), health, Metrics()
+        engine,
+        {"sms": Refuses("sms")},
+        outbox_rules(s),
+        ManualClock(1_700_000_000.0),
+        health,
+        Metrics(),
     )
     a = alert(Severity.MAJOR, ("sms",))
     await box.submit(a)
     await box.drain(5)
     row = (await by_channel(engine))[(a.id, "sms")]
-    state = health.get("notifier:sms")
+    state = health.get(Kind.CHANNEL, "sms")
     for text in (str(row["error"]), str(state.error if state else "")):
         assert "+15551234567" not in text and "ops.team@example.com" not in text
         assert "+1555****567" in text and "o***@example.com" in text

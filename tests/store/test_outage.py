@@ -11,13 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.clock import ManualClock
-from depeg_monitor.config import DatabaseSettings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import HealthRegistry, Kind, StoreDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.store.db import create_engine, upgrade
 from depeg_monitor.store.schema import quotes
-from depeg_monitor.store.writer import HistoryWriter
+from depeg_monitor.store.writer import HistoryWriter, WriterRules
 
 pytestmark = pytest.mark.postgres
 
@@ -52,8 +51,8 @@ async def test_outage_keeps_buffer_counts_drops_and_recovers(pg_url: str, pg_con
     await upgrade(engine)
     health = HealthRegistry()
     metrics = Metrics()
-    settings = DatabaseSettings(batch_size=50, flush_interval=0.05, buffer_max=300)
-    writer = HistoryWriter(engine, settings, ManualClock(T0), health, metrics)
+    rules = WriterRules(batch_size=50, flush_interval=0.05, buffer_max=300)
+    writer = HistoryWriter(engine, rules, ManualClock(T0), health.component(Kind.DATABASE), metrics)
     stop = asyncio.Event()
     task = asyncio.create_task(writer.run(stop))
     try:
@@ -62,18 +61,18 @@ async def test_outage_keeps_buffer_counts_drops_and_recovers(pg_url: str, pg_con
 
         pg_control.stop()
         writer.add_quotes(make_quotes(200, start=T0 + 100))
-        await wait_for(lambda: (st := health.get("db")) is not None and st.failing)
+        await wait_for(lambda: (st := health.get(Kind.DATABASE)) is not None and st.failing)
         writer.add_quotes(make_quotes(150, start=T0 + 300))  # only 100 fit under buffer_max
         assert writer.buffered == 300
         assert writer.dropped == 50
-        st = health.get("db")
-        assert st is not None and st.detail["dropped"] == 50
+        st = health.get(Kind.DATABASE)
+        assert st is not None and st.detail == StoreDetail(dropped=50)
         assert "postgres" not in (st.error or "")  # no URL or user in the health text
 
         pg_control.start()
         await wait_for(lambda: writer.buffered == 0, within=60)
         assert await count(engine) == 400
-        st = health.get("db")
+        st = health.get(Kind.DATABASE)
         assert st is not None and not st.failing
         assert metrics.registry.get_sample_value(
             "depeg_buffer_dropped_total", {"table": "quotes"}

@@ -7,10 +7,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from depeg_monitor.clock import ManualClock
-from depeg_monitor.config import DatabaseSettings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import HealthRegistry, Kind
 from depeg_monitor.store.db import create_engine, upgrade
-from depeg_monitor.store.retention import DAY, RetentionJob, next_run
+from depeg_monitor.store.retention import DAY, RetentionJob, RetentionRules, next_run
 from depeg_monitor.store.schema import aggregates, quotes
 from depeg_monitor.store.times import from_dt, to_dt
 
@@ -40,8 +39,8 @@ async def test_old_quotes_deleted_and_aggregates_downsampled(db_url: str) -> Non
     """Quotes past N days go; old raw rows become 1m rows keeping min, max, last and severity."""
     engine = create_engine(db_url)
     await upgrade(engine)
-    settings = DatabaseSettings(quotes_retention_days=7, minute_retention_days=30)
-    job = RetentionJob(engine, settings, ManualClock(NOW), HealthRegistry())
+    rules = RetentionRules(quotes_days=7, minute_days=30)
+    job = RetentionJob(engine, rules, ManualClock(NOW), HealthRegistry().component(Kind.DATABASE))
     old = NOW - 8 * DAY  # on a minute boundary
     try:
         async with engine.begin() as conn:
@@ -95,10 +94,8 @@ async def test_minutes_become_hours_and_hours_expire(sqlite_url: str) -> None:
     """1m rows past their window fold into 1h rows; 1h rows past theirs are deleted."""
     engine = create_engine(sqlite_url)
     await upgrade(engine)
-    settings = DatabaseSettings(
-        quotes_retention_days=1, minute_retention_days=2, hour_retention_days=10
-    )
-    job = RetentionJob(engine, settings, ManualClock(NOW), HealthRegistry())
+    rules = RetentionRules(quotes_days=1, minute_days=2, hour_days=10)
+    job = RetentionJob(engine, rules, ManualClock(NOW), HealthRegistry().component(Kind.DATABASE))
     hour = NOW - 3 * DAY
     minute_rows = []
     for i, price in enumerate([1.0, 0.9, 0.95]):

@@ -10,14 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.clock import ManualClock
-from depeg_monitor.config import DatabaseSettings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import HealthRegistry, Kind
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Assessment, Quote, Severity, Snapshot, SnapshotContext, VenuePrice
 from depeg_monitor.store.db import create_engine, upgrade
 from depeg_monitor.store.schema import aggregates, quotes
 from depeg_monitor.store.times import from_dt
-from depeg_monitor.store.writer import HistoryWriter
+from depeg_monitor.store.writer import HistoryWriter, WriterRules
 
 T0 = 1_700_000_000.0
 
@@ -52,9 +51,8 @@ async def new_writer(url: str, **settings: Any) -> tuple[AsyncEngine, HistoryWri
     engine = create_engine(url)
     await upgrade(engine)
     metrics = Metrics()
-    writer = HistoryWriter(
-        engine, DatabaseSettings(**settings), ManualClock(T0), HealthRegistry(), metrics
-    )
+    db = HealthRegistry().component(Kind.DATABASE)
+    writer = HistoryWriter(engine, WriterRules(**settings), ManualClock(T0), db, metrics)
     return engine, writer, metrics
 
 

@@ -1,0 +1,25 @@
+"""One venue's collector rules: compiled from [venues.X] (and the coins' pegs) at the root."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorRules:
+    venue: str
+    base_url: str  # everything before the documented path
+    markets: tuple[str, ...]  # BASE/QUOTE
+    pegs: Mapping[str, float]  # coin → USD peg: the expected price of a pair (quality band)
+    poll_interval: float = 10.0
+    timeout: float = 5.0  # seconds for one request, the whole body included
+    max_age: float = 120.0  # older answers are stale
+    price_band: tuple[float, float] = (0.5, 2.0)  # allowed price / expected price
+    max_clock_skew: float = 5.0  # a timestamp later than receipt + this is from the future
+    listing_interval: float = 3600.0  # seconds between listing checks
+    max_body: int | None = None  # None: the venue's own cap
+    breaker_threshold: int = 5  # failed polls in a row before the venue is backed off …
+    breaker_max_backoff: float = 300.0  # … for at most this long
+    # market → the venue's spelling where it is not the venue's own rule (CoinGecko's coin ids)
+    symbol_overrides: Mapping[str, str] = field(default_factory=dict)
