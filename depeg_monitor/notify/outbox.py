@@ -189,28 +189,30 @@ class Outbox:
             error = "channel not available (not configured; see check-config)"
         else:
             attempts, error = await self._send_with_retries(channel, job)
-        status = "delivered" if error is None else "failed"
+        status = DeliveryStatus.DELIVERED if error is None else DeliveryStatus.FAILED
         await self._finish(job, status, attempts, error)
         if error is not None and job.severity == Severity.CRITICAL and job.fallback_for is None:
             await self._failover(job)
 
-    async def _finish(self, job: Job, status: str, attempts: int, error: str | None) -> None:
+    async def _finish(
+        self, job: Job, status: DeliveryStatus, attempts: int, error: str | None
+    ) -> None:
         now = self._clock.now()
         if error is not None:
             error = mask_personal(error)  # delivery rows, logs and /health name no one
 
         async def record(conn: AsyncConnection) -> None:
             await history.update_delivery(
-                conn, job.alert_id, job.channel, DeliveryStatus(status), attempts, error, now
+                conn, job.alert_id, job.channel, status, attempts, error, now
             )
 
         await self._write(record)
-        self._metrics.deliveries.labels(job.channel, status).inc()
+        self._metrics.deliveries.labels(job.channel, status.value).inc()
         component = self._registry.component(Kind.CHANNEL, job.channel)
-        if status == "delivered":
+        if status is DeliveryStatus.DELIVERED:
             component.ok(now)
             log.info("delivered", alert_id=job.alert_id, channel=job.channel, attempts=attempts)
-        elif status == "failed":
+        elif status is DeliveryStatus.FAILED:
             component.error(now, error or "failed")
             log.error(
                 "delivery failed",
@@ -255,7 +257,9 @@ class Outbox:
             job = Job(p.alert_id, p.channel, p.severity, p.message, (), p.attempts, p.fallback_for)
             if now - p.created_at > self._cfg.outbox_max_age:
                 self._started.add((p.alert_id, p.channel))
-                await self._finish(job, "expired", p.attempts, "older than outbox_max_age")
+                await self._finish(
+                    job, DeliveryStatus.EXPIRED, p.attempts, "older than outbox_max_age"
+                )
                 expired += 1
             else:
                 self._start(job)
