@@ -133,7 +133,7 @@ def collector_rules(settings: Settings) -> tuple[CollectorRules, ...]:
             continue
         spec = VENUES[name]
         overrides: dict[str, str] = {}
-        if name == "coingecko":  # becomes a VenueSpec field once venues/ is split
+        if spec.names_by_coin_id:
             for m in v.markets:
                 coin = settings.coins.get(m.partition("/")[0])
                 if coin is not None and coin.coingecko_id:

@@ -101,6 +101,7 @@ SPEC = VenueSpec(
     parse=parse,
     listing=Request(LISTING_PATH),
     parse_listing=parse_listing,
+    names_by_coin_id=True,
     # simple/price for our ~10 ids is ~150 B each: 64 KB. coins/list is every coin id
     # (~17,000 rows of ~80 B), ~1.5 MB: 8 MB.
     max_body=64 << 10,

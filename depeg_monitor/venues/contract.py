@@ -128,3 +128,6 @@ class VenueSpec:
     listing_max_body: int = 8 << 20
     # The longest wait the venue documents (a ban's maximum); any wait it asks for is clamped.
     max_wait: float = 600.0
+    # Markets are named by the coin's own id at this venue ([coins.X] coingecko_id), where
+    # one is configured, rather than by `symbol` (an aggregator, not an exchange).
+    names_by_coin_id: bool = False
