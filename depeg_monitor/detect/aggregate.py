@@ -21,6 +21,7 @@ from depeg_monitor.detect.rules import CoinRules, DetectionRules
 from depeg_monitor.model import DroppedQuote, Quote, Snapshot, SnapshotContext, VenuePrice
 
 USD = "USD"
+_SMALLEST = sys.float_info.min  # the smallest normal float: below it, sums lose precision
 
 
 class _Priced(NamedTuple):
@@ -50,23 +51,23 @@ class Aggregator:
         self, rules: DetectionRules, *, assumed_rates: Mapping[str, float] | None = None
     ) -> None:
         self._coins = {c.coin: c for c in rules.coins}
-        self._rules = rules.aggregation
+        self._rules = agg = rules.aggregation
         self._assumed = dict(assumed_rates or {})
+        self._convertible = agg.reference_quotes | self._assumed.keys()  # quote coins with a rate
+        self._muted = frozenset(v for v, w in agg.venue_weights.items() if w <= 0)
         self._history = {c.coin: CoinHistory() for c in rules.coins}
 
     # -- reference rates -------------------------------------------------------------------
 
     def reference_rates(self, quotes: Sequence[Quote], now: float) -> dict[str, float]:
         """USD per unit of each reference quote coin, from its fresh USD-quoted markets."""
-        return self._rates([q for q in quotes if self._is_reference(q)], now)
-
-    def _is_reference(self, q: Quote) -> bool:
-        return q.quote_ccy == USD and q.coin in self._rules.reference_quotes
+        refs = self._rules.reference_quotes
+        return self._rates([q for q in quotes if q.coin in refs and q.quote_ccy == USD], now)
 
     def _rates(self, candidates: Sequence[Quote], now: float) -> dict[str, float]:
         by_ref: dict[str, list[_Priced]] = {}
         for q in candidates:
-            if _valid(q.price) and self._fresh(q, now):
+            if q.price > 0 and math.isfinite(q.price) and self._fresh(q, now):
                 by_ref.setdefault(q.coin, []).append(_Priced(q, q.price, _usd_volume(q, 1.0)))
         rates = dict(self._assumed)
         for coin, priced in by_ref.items():
@@ -80,11 +81,15 @@ class Aggregator:
 
     def aggregate(self, quotes: Sequence[Quote], now: float) -> dict[str, Snapshot]:
         """A Snapshot for every configured coin, in configuration order."""
+        coins, refs = self._coins, self._rules.reference_quotes
         by_coin: dict[str, list[Quote]] = {}
+        candidates: list[Quote] = []  # the reference coins' USD markets
         for q in quotes:
-            if q.coin in self._coins:
+            if q.coin in coins:
                 by_coin.setdefault(q.coin, []).append(q)
-        rates = self._rates([q for q in quotes if self._is_reference(q)], now)
+            if q.coin in refs and q.quote_ccy == USD:
+                candidates.append(q)
+        rates = self._rates(candidates, now)
 
         # First every coin's price, so each context can name the other coins deviating.
         partial: list[tuple[CoinRules, list[_Priced], tuple[VenuePrice, ...], list[DroppedQuote]]]
@@ -96,8 +101,10 @@ class Aggregator:
             dropped.extend(outliers)
             weights = self._weights_of(kept)
             used = tuple(
-                VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
-                for p, w in zip(kept, weights, strict=True)
+                [
+                    VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
+                    for p, w in zip(kept, weights, strict=True)
+                ]
             )
             partial.append((coin, kept, used, dropped))
             if kept and len({p.quote.venue for p in kept}) >= coin.min_venues:
@@ -135,40 +142,33 @@ class Aggregator:
         dropped: list[DroppedQuote] = []
         oldest = now - self._rules.max_quote_age
         for q in quotes:
-            rate, reason = self._rate_for(q, rates, oldest)
-            if rate is None:
-                dropped.append(DroppedQuote(q.venue, q.quote_ccy, reason, q.price))
+            price, ccy = q.price, q.quote_ccy
+            rate = rates.get(ccy) if ccy != USD else 1.0
+            if not (price > 0 and math.isfinite(price)):
+                reason = "bad_price"
+            elif q.ts < oldest:
+                reason = "stale"
+            elif ccy not in self._convertible and ccy != USD:
+                reason = "unsupported_quote"
+            elif rate is None:
+                reason = "no_reference"
+            elif q.venue in self._muted:
+                reason = "zero_weight"
+            else:
+                reason = ""
+            if rate is None or reason:
+                dropped.append(DroppedQuote(q.venue, ccy, reason, price))
                 continue
-            key = (q.venue, q.quote_ccy)
+            key = (q.venue, ccy)
             old = kept.get(key)
             if old is not None:
                 # Two answers for one market: the newer wins, the older is recorded.
                 if old.quote.ts > q.ts:
-                    dropped.append(DroppedQuote(q.venue, q.quote_ccy, "superseded", q.price))
+                    dropped.append(DroppedQuote(q.venue, ccy, "superseded", price))
                     continue
-                dropped.append(DroppedQuote(q.venue, q.quote_ccy, "superseded", old.quote.price))
-            kept[key] = _Priced(q, q.price * rate, _usd_volume(q, rate))
+                dropped.append(DroppedQuote(q.venue, ccy, "superseded", old.quote.price))
+            kept[key] = _Priced(q, price * rate, _usd_volume(q, rate))
         return list(kept.values()), dropped
-
-    def _rate_for(
-        self, q: Quote, rates: Mapping[str, float], oldest: float
-    ) -> tuple[float | None, str]:
-        """The USD rate of the quote's currency, or None and the reason the quote cannot count."""
-        ccy = q.quote_ccy
-        if not _valid(q.price):
-            return None, "bad_price"
-        if q.ts < oldest:
-            return None, "stale"
-        rate: float | None = 1.0
-        if ccy != USD:
-            if ccy not in self._rules.reference_quotes and ccy not in self._assumed:
-                return None, "unsupported_quote"
-            rate = rates.get(ccy)
-            if rate is None:
-                return None, "no_reference"
-        if self._rules.weight(q.venue) <= 0:
-            return None, "zero_weight"
-        return rate, ""
 
     def _reject_outliers(self, priced: list[_Priced]) -> tuple[list[_Priced], list[DroppedQuote]]:
         if len(priced) < 3:
@@ -193,13 +193,19 @@ class Aggregator:
         """Venue weight × USD volume. A quote without volume counts as the thinnest known market
         (an unmeasured book must not outweigh measured trading); with no volumes at all (or all
         zero) every venue counts equally."""
-        weight = self._rules.weight
-        volumes = [p.volume_usd for p in priced if p.volume_usd is not None]
-        if sum(volumes) <= 0:
-            return [weight(p.quote.venue) for p in priced]
-        thinnest = min(volumes)
+        venue_w = self._rules.venue_weights
+        thinnest = math.inf
+        total = 0.0
+        for p in priced:
+            v = p.volume_usd
+            if v is not None:
+                total += v
+                if v < thinnest:
+                    thinnest = v
+        if total <= 0:
+            return [venue_w.get(p.quote.venue, 1.0) for p in priced]
         return [
-            weight(p.quote.venue) * (thinnest if p.volume_usd is None else p.volume_usd)
+            venue_w.get(p.quote.venue, 1.0) * (thinnest if p.volume_usd is None else p.volume_usd)
             for p in priced
         ]
 
@@ -212,8 +218,12 @@ class Aggregator:
         deviating: Sequence[str],
         now: float,
     ) -> SnapshotContext:
-        cheap = min(kept, key=lambda p: p.price_usd)
-        dear = max(kept, key=lambda p: p.price_usd)
+        cheap = dear = kept[0]
+        for p in kept:
+            if p.price_usd < cheap.price_usd:
+                cheap = p
+            elif p.price_usd > dear.price_usd:
+                dear = p
         spread = (dear.price_usd - cheap.price_usd) / price
         hist = self._history[coin]
         velocity, volatility = hist.add_deviation(now, deviation, self._rules.volatility_window)
@@ -238,26 +248,22 @@ def _valid(price: float) -> bool:
 
 
 def _average(priced: Sequence[_Priced], weights: Sequence[float]) -> float:
-    """The weighted mean price; the median when nothing has weight.
-
-    Weights built from absurd volumes (1e307, 1e-320) can overflow or underflow the sums and
-    give inf, NaN or 0: then the same mean is taken over the weights scaled by the largest."""
-    total, acc = _sums(priced, weights)
-    if not (math.isfinite(acc) and sys.float_info.min <= total < math.inf):
-        top = max(weights, default=0.0)
-        if 0 < top < math.inf:
-            total, acc = _sums(priced, [w / top for w in weights])
-    if total <= 0:
-        return _median([p.price_usd for p in priced])
-    return acc / total
-
-
-def _sums(priced: Sequence[_Priced], weights: Sequence[float]) -> tuple[float, float]:
+    """The weighted mean price; the median when nothing has weight."""
     total = acc = 0.0
     for p, w in zip(priced, weights, strict=True):
         total += w
         acc += p.price_usd * w
-    return total, acc
+    if not (math.isfinite(acc) and _SMALLEST <= total < math.inf):
+        # Weights built from absurd volumes (1e307, 1e-320) overflow or underflow the sums
+        # (inf, NaN or 0): take the same mean over the weights scaled by the largest.
+        top = max(weights, default=0.0)
+        if 0 < top < math.inf:
+            scaled = [w / top for w in weights]
+            total = sum(scaled)
+            acc = sum(p.price_usd * w for p, w in zip(priced, scaled, strict=True))
+    if total <= 0:
+        return _median([p.price_usd for p in priced])
+    return acc / total
 
 
 def _usd_volume(q: Quote, rate: float) -> float | None:

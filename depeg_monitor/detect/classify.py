@@ -74,8 +74,7 @@ def classify(
     ignored = _ignored_side(dev, coin)
     magnitude = 0.0 if ignored else abs(dev)
     thresholds = effective_thresholds(snapshot, coin.levels, rules.volatility_widen_max)
-    above = _above_since(st.above_since, magnitude, thresholds, now)
-    raw = _raw_level(above)
+    raw, above = _raw_level(st.above_since, magnitude, thresholds, now)
     held = _held_level(above, rules, now)
     new, clearing = _settle(st, above, held, magnitude, coin.levels, rules, now)
 
@@ -114,29 +113,29 @@ def _ignored_side(dev: float, coin: CoinRules) -> SideIgnored | None:
     return None
 
 
-def _above_since(previous: _Since, magnitude: float, t: Thresholds, now: float) -> _Since:
-    """When the deviation started to stay at/beyond each level's threshold (None: it is not)."""
-    minor, major, critical = (
-        (since if since is not None else now) if magnitude >= level else None
-        for since, level in zip(previous, t.levels, strict=True)
-    )
-    return minor, major, critical
-
-
-def _raw_level(above: _Since) -> Severity:
-    """The highest level the deviation reaches right now, however briefly."""
-    reached = [lv for lv, since in zip(LEVELS, above, strict=True) if since is not None]
-    return max(reached, default=Severity.NONE)
+def _raw_level(
+    previous: _Since, magnitude: float, t: Thresholds, now: float
+) -> tuple[Severity, _Since]:
+    """The highest level the deviation reaches right now, however briefly, and since when it has
+    stayed at or beyond each level's threshold (None: it is not there now)."""
+    raw = Severity.NONE
+    above: list[float | None] = []
+    for level, threshold, since in zip(LEVELS, t.levels, previous, strict=True):
+        if magnitude >= threshold:
+            raw = level
+            above.append(now if since is None else since)
+        else:
+            above.append(None)
+    return raw, (above[0], above[1], above[2])
 
 
 def _held_level(above: _Since, rules: ClassifyRules, now: float) -> Severity:
     """The highest level the deviation has stayed at for that level's hold time."""
-    held = [
-        lv
-        for lv, since in zip(LEVELS, above, strict=True)
-        if since is not None and now - since >= rules.hold(lv)
-    ]
-    return max(held, default=Severity.NONE)
+    held = Severity.NONE
+    for level, since, hold in zip(LEVELS, above, rules.holds, strict=True):
+        if since is not None and now - since >= hold:
+            held = level
+    return held
 
 
 def _settle(

@@ -32,9 +32,6 @@ class CoinHistory:
 
     def add_deviation(self, now: float, dev: float, window: float) -> tuple[float | None, float]:
         """Record a deviation; return (velocity per minute, rolling volatility)."""
-        return self._velocity(now, dev), self._volatility(now, dev, window)
-
-    def _velocity(self, now: float, dev: float) -> float | None:
         refs = self.velocity_refs
         while len(refs) >= 2 and refs[1][0] <= now - _VELOCITY_LOOKBACK:
             refs.popleft()
@@ -45,12 +42,10 @@ class CoinHistory:
         refs.append((now, dev))
         if len(refs) > _MAX_HISTORY:
             refs.popleft()
-        return velocity
 
-    def _volatility(self, now: float, dev: float, window: float) -> float:
         last, self.last_dev = self.last_dev, dev
         if last is None:
-            return 0.0
+            return velocity, 0.0
         diffs = self.diffs
         step = abs(dev - last)
         diffs.append((now, step))
@@ -60,8 +55,8 @@ class CoinHistory:
             self.diff_sum -= diffs.popleft()[1]
         n = len(diffs)
         if n < 2:
-            return 0.0
-        return max(0.0, self.diff_sum / n) * _ABS_DIFF_TO_SIGMA
+            return velocity, 0.0
+        return velocity, max(0.0, self.diff_sum / n) * _ABS_DIFF_TO_SIGMA
 
     def add_volume(self, now: float, volume: float, window: float) -> float | None:
         """Update the volume baseline (time-weighted EWMA); return current / previous baseline."""
