@@ -1,30 +1,32 @@
-"""The alert-decision stage a replay drives: the daemon's AlertPolicy, or a plain fallback."""
+"""The alert-decision stage a replay drives: the daemon's AlertPolicy, or a plain one.
+
+TransitionReporter shows what the classifier alone would say — one alert per confirmed onset,
+escalation and resolution — so a replay can separate detection from the policy's cooldowns,
+reminders, routing and minor confirmation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
+from depeg_monitor.alerts.policy import AlertPolicy
+from depeg_monitor.alerts.routing import Router
 from depeg_monitor.config import Settings
-from depeg_monitor.model import Alert, AlertItem, AlertKind, Assessment, Severity
-
-
-class DecisionStage(Protocol):
-    def decide(self, assessments: Sequence[Assessment], now: float) -> list[Alert]:
-        """Alerts to send this cycle (pure in its inputs and its own state)."""
+from depeg_monitor.model import Alert, AlertItem, AlertKind, Assessment, Severity, Silence
+from depeg_monitor.rules import alert_rules, routing
 
 
 class TransitionReporter:
-    """Fallback when AlertPolicy is unavailable: one alert per confirmed onset, escalation and
-    resolution (no cooldowns, reminders, routing or minor confirmation; downgrades are silent)."""
-
-    name = "transition-reporter"
+    """One alert per confirmed onset, escalation and resolution (no cooldowns, reminders,
+    routing or minor confirmation; downgrades are silent)."""
 
     def __init__(self) -> None:
         self._last: dict[str, Severity] = {}
         self._count = 0
 
-    def decide(self, assessments: Sequence[Assessment], now: float) -> list[Alert]:
+    def decide(
+        self, assessments: Sequence[Assessment], now: float, silences: Sequence[Silence] = ()
+    ) -> list[Alert]:
         alerts: list[Alert] = []
         for a in assessments:
             if a.deviation is None:
@@ -44,14 +46,9 @@ class TransitionReporter:
         return alerts
 
 
-def default_stage(settings: Settings) -> tuple[DecisionStage, str]:
-    """AlertPolicy when the alerts package provides it, else the TransitionReporter."""
-    try:
-        from depeg_monitor.alerts.policy import AlertPolicy
-        from depeg_monitor.alerts.routing import Router
-        from depeg_monitor.rules import alert_rules, routing
-    except ImportError:
-        return TransitionReporter(), TransitionReporter.name
+def policy_for(settings: Settings) -> AlertPolicy:
+    """The daemon's AlertPolicy with the manifest's rules and routes (every channel counts as
+    configured: a replay sends nothing, it shows who would have heard)."""
     routes = routing(settings)
     router = Router(routes.routes, routes.timezone, settings.channels)
-    return AlertPolicy(alert_rules(settings), router), "AlertPolicy"
+    return AlertPolicy(alert_rules(settings), router)

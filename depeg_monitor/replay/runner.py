@@ -1,19 +1,22 @@
-"""Drive Detector → decision stage over historical files with a simulated clock.
+"""Drive the daemon's own Cycle (detect → decide → outbox) over historical files.
 
 One cycle per distinct bar-end time across all series; each cycle sees the latest quote of
 every series (as the daemon sees each collector's latest answer); quotes older than
-max_quote_age are left out before the aggregator would drop them anyway. Nothing is logged:
-the report is the output (and may be JSON on stdout).
+max_quote_age are left out before the aggregator would drop them anyway. The outbox records
+instead of sending, and the file clock is the only clock. Nothing is logged: the report is
+the output (and may be JSON on stdout).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
+from depeg_monitor.cycle import Cycle, Policy, RecordingOutbox
 from depeg_monitor.detect.detector import Detector
 from depeg_monitor.model import Alert, Quote, Severity
-from depeg_monitor.replay.decide import DecisionStage, default_stage
+from depeg_monitor.replay.decide import policy_for
 from depeg_monitor.replay.manifest import EventSpec, Manifest
 from depeg_monitor.replay.series import LoadedSeries, load_series
 from depeg_monitor.rules import detection_rules
@@ -49,8 +52,15 @@ class ReplayRun:
         return sum(len(s.quotes) for s in self.series)
 
 
-def run_replay(manifest: Manifest, stage: DecisionStage | None = None) -> ReplayRun:
-    """Replay every series of the manifest; no network, no sleeping."""
+def run_replay(manifest: Manifest, stage: Policy | None = None) -> ReplayRun:
+    """Replay every series of the manifest; no network, no sleeping.
+
+    stage: the decision stage (default: the daemon's AlertPolicy with the manifest's routes).
+    """
+    return asyncio.run(_replay(manifest, stage))
+
+
+async def _replay(manifest: Manifest, stage: Policy | None) -> ReplayRun:
     settings = manifest.settings
     t0 = time.perf_counter()
     loaded = [load_series(spec) for spec in manifest.series]
@@ -61,10 +71,9 @@ def run_replay(manifest: Manifest, stage: DecisionStage | None = None) -> Replay
     t1 = time.perf_counter()
     c1 = time.process_time()
 
-    stage_name = type(stage).__name__
     if stage is None:
-        stage, stage_name = default_stage(settings)
-    run = ReplayRun(manifest, stage_name, loaded)
+        stage = policy_for(settings)
+    run = ReplayRun(manifest, type(stage).__name__, loaded)
     run.events = [EventTrace(e) for e in manifest.events]
     levels = {
         c: (
@@ -76,6 +85,8 @@ def run_replay(manifest: Manifest, stage: DecisionStage | None = None) -> Replay
         for c in settings.coins
     }
     detector = Detector(detection_rules(settings), assumed_rates=manifest.assume_rates)
+    outbox = RecordingOutbox()
+    cycle = Cycle(detector, stage, outbox)
     max_age = settings.aggregation.max_quote_age
     no_price = dict.fromkeys(settings.coins, 0)
     latest: dict[int, Quote] = {}
@@ -91,8 +102,7 @@ def run_replay(manifest: Manifest, stage: DecisionStage | None = None) -> Replay
             latest = {k: q for k, q in latest.items() if now - q.ts_received <= max_age}
         run.cycles += 1
         run.quotes_fed += len(quotes)
-        assessments = detector.step(quotes, now)
-        run.alerts.extend(stage.decide(assessments, now))
+        assessments = (await cycle.step(quotes, now)).assessments
         for a in assessments:
             if a.deviation is None:
                 no_price[a.coin] += 1
@@ -111,6 +121,7 @@ def run_replay(manifest: Manifest, stage: DecisionStage | None = None) -> Replay
                         tr.max_deviation = max(tr.max_deviation, mag)
                         if tr.market_crossed is None and mag >= levels[ev.coin][ev.expect]:
                             tr.market_crossed = now
+    run.alerts = outbox.alerts
     run.no_price_cycles = no_price
     run.load_seconds = t1 - t0
     run.run_seconds = time.perf_counter() - t1
