@@ -1,58 +1,341 @@
-"""The `depeg-monitor` command: parses arguments and hands over to one command module.
+"""The `depeg-monitor` command line: each command's name, arguments and help, and dispatch.
 
-Each command lives in depeg_monitor/commands/<name>.py with add_arguments(parser) and
-run(args) -> exit code; modules are imported only when their command runs.
+Building the parser imports argparse and nothing else: a command's module under
+depeg_monitor.commands — and with it pydantic, SQLAlchemy, aiohttp, apprise… — is imported
+only once its command has been chosen, so `--version` and `--help` start as fast as Python
+itself. Each declaration below is a small function: summary, description, examples, arguments.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
+import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from depeg_monitor import __version__
 
-# command name → (module under depeg_monitor.commands, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("run", "run the monitor daemon"),
-    "check-config": ("check_config", "validate the configuration and summarise it"),
-    "quotes": ("quotes", "poll every enabled venue once and print a price table"),
-    "replay": ("replay", "backtest the detection pipeline on historical files"),
-    "status": ("status", "print prices, firing alerts and health from the database"),
-    "db": ("db", "database schema management (db upgrade)"),
-    "silence": ("silence", "add, list or expire alert silences"),
-    "test-alert": ("test_alert", "send a marked test message through each channel"),
-    "simulate": ("simulate", "serve a simulated market on 127.0.0.1 from a scenario file"),
-    "demo": ("demo", "run the daemon against a simulated market, no accounts needed"),
-}
+DESCRIPTION = """\
+Watches stablecoin prices across exchanges and alerts the right person — on Discord, by
+email or by SMS — when a coin leaves its peg."""
+
+EPILOG = """\
+examples:
+  depeg-monitor demo                     watch it work against a simulated market, no accounts
+  depeg-monitor check-config --config config.toml
+  depeg-monitor test-alert --config config.toml --channel discord
+  depeg-monitor run --config config.toml
+  depeg-monitor status --config config.toml
+  depeg-monitor silence add --coin USDT --for 2h --reason "exchange maintenance"
+
+Settings come from the TOML file given by --config (default: $DEPEG_CONFIG) and from
+DEPEG_<SECTION>__<KEY> environment variables, which win; secrets belong in the environment.
+`depeg-monitor COMMAND --help` describes one command."""
+
+# Scenarios shipped inside the package (depeg_monitor/simulate/scenarios/, linked from the
+# repository's scenarios/); named here so --help can list them without reading the package.
+SCENARIOS = ("svb", "calm", "single-venue-faults", "all-down", "hostile-venues", "latency")
+
+if TYPE_CHECKING:
+    _Sub = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+class _Help(argparse.HelpFormatter):
+    """Prose wrapped to the terminal; a paragraph with indented lines (examples) kept as is."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = text.split("\n\n")
+        return "\n\n".join(
+            "\n".join(indent + line for line in p.splitlines())
+            if any(line.startswith("  ") for line in p.splitlines())
+            else super(_Help, self)._fill_text(p, width, indent)
+            for p in paragraphs
+        )
+
+
+def _command(
+    sub: _Sub, name: str, module: str, summary: str, description: str, examples: Sequence[str]
+) -> argparse.ArgumentParser:
+    """A command's parser: `summary` in the list of commands, the rest in its own --help."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
+    p: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=_Help,
+    )
+    p.set_defaults(_module=module)
+    return p
+
+
+def _config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None,
+        help="TOML configuration file (default: $DEPEG_CONFIG)",
+    )
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+MAX_SILENCE = 365 * 86400.0  # past this, an end date stops being meaningful (or printable)
+
+
+def parse_duration(text: str) -> float:
+    """'90s', '30m', '2h', '1d12h' → seconds, for `silence add --for`; ArgumentTypeError
+    for anything else, zero, or more than a year."""
+    t = text.strip().lower()
+    parts = _DURATION.findall(t)
+    if not parts or "".join(n + u for n, u in parts) != t:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 30m, 2h, 1d)")
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("a silence must last longer than zero")
+    if seconds > MAX_SILENCE:
+        raise argparse.ArgumentTypeError(
+            "a silence lasts at most a year; to stop watching a coin, remove it from the "
+            "configuration"
+        )
+    return seconds
+
+
+# --- the commands, in the order --help lists them ---------------------------------------------
+
+
+def _run(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "run",
+        "run",
+        "run the monitor daemon",
+        "Poll every enabled venue, classify each coin's distance from its peg and send alerts "
+        "through the configured channels until stopped. SIGTERM or Ctrl-C stops it cleanly: "
+        "history is flushed and deliveries in progress finish (exit 0).",
+        ["depeg-monitor run --config /etc/depeg-monitor/config.toml"],
+    )
+    _config(p)
+
+
+def _check_config(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "check-config",
+        "check_config",
+        "validate the configuration and summarise it",
+        "Read the configuration (file and environment) and print the coins, venues, channels, "
+        "database and health endpoint it sets up; a channel whose secret is missing is named. "
+        "Exit 0 if it is valid, 2 listing each bad setting and why.",
+        ["depeg-monitor check-config --config config.example.toml"],
+    )
+    _config(p)
+
+
+def _quotes(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "quotes",
+        "quotes",
+        "poll every enabled venue once and print a price table",
+        "Ask each enabled venue for its prices once and print a coin × venue table, then each "
+        "venue that failed and why. Exit 1 if no venue answered.",
+        ["depeg-monitor quotes --config config.toml"],
+    )
+    _config(p)
+
+
+def _status(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "status",
+        "status",
+        "print prices, firing alerts and health from the database",
+        "Show what the daemon last recorded: each coin's price and severity, the alerts "
+        "firing now, and the health of each component. Reads the database only.",
+        ["depeg-monitor status --config config.toml"],
+    )
+    _config(p)
+
+
+def _silence(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "silence",
+        "silence",
+        "add, list or expire alert silences",
+        "Silence alerts for one coin (or all) for a while, e.g. during an exchange's "
+        "maintenance. The running daemon honours silences within a cycle.",
+        [
+            'depeg-monitor silence add --coin USDT --for 2h --reason "Binance maintenance"',
+            "depeg-monitor silence list --all",
+            "depeg-monitor silence expire 3",
+        ],
+    )
+    _config(p)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="silence one coin (or all) for a while")
+    add.add_argument("--coin", help="coin symbol, e.g. USDT (default: every coin)")
+    add.add_argument(
+        "--for",
+        dest="duration",
+        type=parse_duration,
+        required=True,
+        metavar="DURATION",
+        help="how long, e.g. 30m, 2h, 1d12h",
+    )
+    add.add_argument("--reason", required=True, help="why, for whoever reads the list later")
+    lst = actions.add_parser("list", help="silences in force or still to come")
+    lst.add_argument("--all", action="store_true", help="include ended and expired ones")
+    exp = actions.add_parser("expire", help="end a silence now")
+    exp.add_argument("id", type=int, help="the silence's number, as `silence list` shows it")
+
+
+def _test_alert(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "test-alert",
+        "test_alert",
+        "send a marked test message through each channel",
+        "Send a message marked as a test through every configured channel (or one), and say "
+        "for each whether it was delivered or why not. Exit 1 if any was not.",
+        [
+            "depeg-monitor test-alert --config config.toml",
+            "DEPEG_CHANNELS__DISCORD__URL=discord://ID/TOKEN "
+            "depeg-monitor test-alert --channel discord",
+        ],
+    )
+    _config(p)
+    p.add_argument("--channel", metavar="NAME", help="only this channel")
+
+
+def _replay(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "replay",
+        "replay",
+        "backtest the detection pipeline on historical files",
+        "Drive the same aggregate → classify → alert pipeline from the historical price files "
+        "a manifest names, on a simulated clock, and report the alerts, the delay from each "
+        "known event to its first alert, missed events and false alerts. Nothing is sent.",
+        [
+            "depeg-monitor replay manifests/usdc-svb-2023-03.toml",
+            "depeg-monitor replay manifests/usdc-svb-2023-03.toml --json > report.json",
+        ],
+    )
+    p.add_argument("manifest", metavar="MANIFEST.toml", help="replay manifest")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--timeline-limit",
+        type=int,
+        default=200,
+        metavar="N",
+        help="alert timeline lines in the text report (default 200)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None,
+        help="take channels and routes (quiet hours included) from this configuration, "
+        "to see which channel would have received each message; nothing is sent",
+    )
+
+
+def _db(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "db",
+        "db",
+        "database schema management (db upgrade)",
+        "Create the configured database's tables, or bring them to this version's schema. "
+        "Safe to run repeatedly; the daemon does it at start-up too.",
+        ["depeg-monitor db upgrade --config config.toml"],
+    )
+    actions = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = actions.add_parser("upgrade", help="create or upgrade the schema (safe to run repeatedly)")
+    _config(up)
+
+
+_SCENARIO_HELP = f"a scenario shipped with depeg-monitor ({', '.join(SCENARIOS)}) or a TOML file"
+
+
+def _simulate(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "simulate",
+        "simulate",
+        "serve a simulated market on 127.0.0.1 from a scenario",
+        "Serve the nine venues' APIs (same paths, payloads and errors) on 127.0.0.1 with prices "
+        "and faults from a scenario, until Ctrl-C; print the environment variables that point "
+        "the monitor at it.",
+        ["depeg-monitor simulate svb --time-scale 10", "depeg-monitor simulate my-scenario.toml"],
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help=_SCENARIO_HELP)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        metavar="X",
+        help="play the scenario X times faster than written",
+    )
+
+
+def _demo(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "demo",
+        "demo",
+        "run the daemon against a simulated market, no accounts needed",
+        "Run the real daemon against a simulated market (by default the USDC/SVB weekend of "
+        "March 2023, 8× faster) and print the prices and each message as Discord, email and "
+        "SMS would have received it. History goes to a temporary SQLite file; it ends by "
+        "itself with a summary.",
+        ["depeg-monitor demo", "depeg-monitor demo --scenario single-venue-faults --speed 20"],
+    )
+    _config(p)
+    p.add_argument(
+        "--scenario", metavar="SCENARIO", default="svb", help=_SCENARIO_HELP + " (default svb)"
+    )
+    p.add_argument(
+        "--speed", type=float, default=8.0, help="scenario seconds per real second (default 8)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="depeg-monitor", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="depeg-monitor",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_Help,
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(_module=module)
-        try:
-            mod = importlib.import_module(f"depeg_monitor.commands.{module}")
-        except ModuleNotFoundError as e:
-            if e.name != f"depeg_monitor.commands.{module}":
-                raise
-            p.set_defaults(_missing=True)
-            continue
-        mod.add_arguments(p)
+    for declare in (
+        _run,
+        _check_config,
+        _quotes,
+        _status,
+        _silence,
+        _test_alert,
+        _replay,
+        _db,
+        _simulate,
+        _demo,
+    ):
+        declare(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "_missing", False):
-        print(f"depeg-monitor {args.command}: not available in this build", file=sys.stderr)
-        return 2
-    mod = importlib.import_module(f"depeg_monitor.commands.{args._module}")
+    command = importlib.import_module(f"depeg_monitor.commands.{args._module}")
     try:
-        return int(mod.run(args))
+        return int(command.run(args))
     except KeyboardInterrupt:
         return 130

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from depeg_monitor.commands import add_config_argument, settings_or_exit
+from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.config import Settings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
 
 
 def summarise(settings: Settings) -> list[str]:

@@ -8,15 +8,8 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from depeg_monitor.commands import add_config_argument, settings_or_exit
-from depeg_monitor.store.db import SchemaTooNew, create_engine, upgrade
-from depeg_monitor.store.db import describe_db_error
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    up = sub.add_parser("upgrade", help="create or upgrade the schema (safe to run repeatedly)")
-    add_config_argument(up)
+from depeg_monitor.commands.settings import settings_or_exit
+from depeg_monitor.store.db import SchemaTooNew, create_engine, describe_db_error, upgrade
 
 
 async def _upgrade(url: str) -> int:

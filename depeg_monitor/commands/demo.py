@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,14 +19,16 @@ from typing import Any
 
 from depeg_monitor.alerts.render import discord, plain, sms
 from depeg_monitor.clock import SystemClock
-from depeg_monitor.commands import add_config_argument, settings_or_exit
+from depeg_monitor.commands import scenarios
+from depeg_monitor.commands.settings import EXIT_CONFIG, settings_or_exit
 from depeg_monitor.config import Settings
+from depeg_monitor.daemon import Daemon
 from depeg_monitor.logsetup import configure_logging
 from depeg_monitor.model import Message, Severity
+from depeg_monitor.simulate import ScenarioError, SimulatedMarket
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_SCENARIO = REPO / "scenarios" / "svb.toml"
-DEFAULT_CONFIG = REPO / "config.example.toml"
+# Without --config: the repository's example (its coins and venues); not part of the package.
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.example.toml"
 # After the scenario ends, wait this long (scenario seconds) for open alerts to resolve.
 RESOLVE_GRACE = 400.0
 PRICE_EVERY = 5.0  # seconds between price lines
@@ -36,14 +39,6 @@ SEVERITY_MARK = {
     Severity.MAJOR: " ▲▲MAJOR",
     Severity.CRITICAL: " ▲▲▲CRITICAL",
 }
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
-    parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario TOML")
-    parser.add_argument(
-        "--speed", type=float, default=8.0, help="scenario seconds per real second (default 8)"
-    )
 
 
 def email(msg: Message) -> str:
@@ -105,14 +100,22 @@ def _price_line(elapsed: float, daemon: Any) -> str:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from depeg_monitor.daemon import Daemon
-    from depeg_monitor.simulate import SimulatedMarket, load_scenario
-
+    try:
+        scenario = scenarios.load(args.scenario).with_time_scale(args.speed)
+    except ScenarioError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_CONFIG
     if args.config is None:
+        if not DEFAULT_CONFIG.is_file():
+            print(
+                f"demo: no --config given and no {DEFAULT_CONFIG} (the example ships with the "
+                "repository, not the package); pass --config PATH",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
         args.config = str(DEFAULT_CONFIG)
     base = settings_or_exit(args)
     configure_logging(base.logging.model_copy(update={"level": "error", "format": "console"}))
-    scenario = load_scenario(args.scenario).with_time_scale(args.speed)
     clock = SystemClock()
     channels = {
         "discord": TerminalChannel("discord", discord),
@@ -126,7 +129,7 @@ async def _demo(args: argparse.Namespace) -> int:
             settings = demo_settings(base, market.base_urls(), args.speed, Path(tmp))
             daemon = Daemon(settings, clock, dict(channels))
             print(
-                f"demo: scenario {args.scenario.name} at {args.speed:g}× on 127.0.0.1:"
+                f"demo: scenario {scenario.scenario.name} at {args.speed:g}× on 127.0.0.1:"
                 f"{market.port}; {len(settings.coins)} coins on {len(settings.venues)} venues"
             )
             stop, ready = asyncio.Event(), asyncio.Event()

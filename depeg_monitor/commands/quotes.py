@@ -9,17 +9,13 @@ from collections.abc import Sequence
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.collect import PollResult, VenueCollector, build_collectors
 from depeg_monitor.collect.session import make_session
-from depeg_monitor.commands import add_config_argument, settings_or_exit
+from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
 from depeg_monitor.logsetup import configure_logging
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.rules import collector_rules
 from depeg_monitor.terminal import printable
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
 
 
 async def poll_all(settings: Settings) -> list[PollResult]:

@@ -6,31 +6,12 @@ import argparse
 import json
 import sys
 
-from depeg_monitor.commands import settings_or_exit
+from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.replay.manifest import ManifestError, load_manifest
 from depeg_monitor.replay.report import build_report, to_json, to_text
 from depeg_monitor.replay.runner import run_replay
 
 EXIT_BAD_INPUT = 2
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("manifest", metavar="MANIFEST.toml", help="replay manifest")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument(
-        "--timeline-limit",
-        type=int,
-        default=200,
-        metavar="N",
-        help="alert timeline lines in the text report (default 200)",
-    )
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        default=None,
-        help="take channels and routes (quiet hours included) from this configuration, "
-        "to see which channel would have received each message; nothing is sent",
-    )
 
 
 def run(args: argparse.Namespace) -> int:

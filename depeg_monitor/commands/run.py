@@ -8,19 +8,14 @@ import signal
 
 import structlog
 
-from depeg_monitor.commands import add_config_argument, settings_or_exit
+from depeg_monitor.commands.settings import settings_or_exit
+from depeg_monitor.daemon import Daemon
 from depeg_monitor.logsetup import configure_logging
 
 log = structlog.get_logger(__name__)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
-
-
 async def _serve(args: argparse.Namespace) -> int:
-    from depeg_monitor.daemon import Daemon
-
     settings = settings_or_exit(args)
     configure_logging(settings.logging)
     stop = asyncio.Event()

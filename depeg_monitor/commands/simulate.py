@@ -1,4 +1,4 @@
-"""`depeg-monitor simulate SCENARIO.toml`: serve a simulated market until interrupted."""
+"""`depeg-monitor simulate SCENARIO`: serve a simulated market until interrupted."""
 
 from __future__ import annotations
 
@@ -8,22 +8,10 @@ import signal
 import sys
 
 from depeg_monitor.clock import SystemClock
-from depeg_monitor.simulate import ScenarioError, SimulatedMarket, load_scenario
+from depeg_monitor.commands import scenarios
+from depeg_monitor.simulate import ScenarioError, SimulatedMarket
 
 EXIT_SCENARIO = 2
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", metavar="SCENARIO.toml", help="scenario file (scenarios/)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=None,
-        metavar="X",
-        help="play the scenario X times faster than written",
-    )
 
 
 async def serve(market: SimulatedMarket, host: str, port: int) -> None:
@@ -45,7 +33,7 @@ async def serve(market: SimulatedMarket, host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        scenario = load_scenario(args.scenario)
+        scenario = scenarios.load(args.scenario)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return EXIT_SCENARIO

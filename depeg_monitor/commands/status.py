@@ -10,16 +10,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from depeg_monitor.commands import add_config_argument, settings_or_exit
+from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.model import Severity
-from depeg_monitor.store.db import create_engine, sqlite_file
+from depeg_monitor.store.db import create_engine, describe_db_error, sqlite_file
 from depeg_monitor.store.status import StatusView, read_status
-from depeg_monitor.store.db import describe_db_error
 from depeg_monitor.terminal import printable
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
 
 
 def _when(ts: float, now: float) -> str:

@@ -10,16 +10,11 @@ import time
 import uuid
 
 from depeg_monitor.alerts.render import render
-from depeg_monitor.commands import add_config_argument, settings_or_exit
+from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.model import Alert, AlertKind, Severity
 from depeg_monitor.notify.channels import Channel, DeliveryError, build_channels_report
 
 SEND_TIMEOUT = 30.0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
-    parser.add_argument("--channel", metavar="NAME", help="only this channel")
 
 
 async def _try(channel: Channel, alert: Alert) -> str | None:
