@@ -4,29 +4,36 @@ Each channel shapes the Message for its medium, sends it once, and classifies it
 as retryable or not (DeliveryError). Errors are scrubbed of the channel's secrets and have
 their phone numbers and e-mail addresses masked before they leave the channel, so logs, health
 output and the database never see a token, a password or a recipient in full.
+
+apprise is imported only when an apprise channel is built, and then only the plugins its URLs
+need (see _PLUGINS); the Twilio SDK only when an SMS channel is. Each stays in memory for the
+daemon's lifetime: apprise with three plugins is some 200 modules and 8 MiB, its full plugin
+scan 300 modules and 10 MiB more.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-import aiohttp
-import apprise
 import structlog
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
-from twilio.rest import Client as TwilioClient
 
 from depeg_monitor.alerts.render import discord, plain, sms
-from depeg_monitor.config import ChannelSettings, Settings
 from depeg_monitor.mask import mask_personal, mask_phone
 from depeg_monitor.model import Message
+
+if TYPE_CHECKING:
+    import apprise
+    from twilio.base.exceptions import TwilioRestException
+    from twilio.http.response import Response
+
+    from depeg_monitor.config import ChannelSettings, Settings
 
 log = structlog.get_logger(__name__)
 
@@ -101,6 +108,71 @@ def _mask_library_logs() -> None:
             logger.addFilter(_MASK_LIBRARY_LOGS)
 
 
+# apprise finds a URL's plugin by importing every one of its plugins. For the schemes below
+# the plugin is imported alone; any other scheme, or a service's own https:// URL (which only
+# the scan can recognise), goes through apprise's full lookup.
+_PLUGINS: Mapping[str, tuple[str, str]] = {
+    "discord": ("apprise.plugins.discord", "NotifyDiscord"),
+    "mailto": ("apprise.plugins.email", "NotifyEmail"),
+    "mailtos": ("apprise.plugins.email", "NotifyEmail"),
+    "json": ("apprise.plugins.custom_json", "NotifyJSON"),
+    "jsons": ("apprise.plugins.custom_json", "NotifyJSON"),
+    "ntfy": ("apprise.plugins.ntfy", "NotifyNtfy"),
+    "ntfys": ("apprise.plugins.ntfy", "NotifyNtfy"),
+    "tgram": ("apprise.plugins.telegram", "NotifyTelegram"),
+    "slack": ("apprise.plugins.slack", "NotifySlack"),
+}
+_NOT_APPRISE = "not a URL apprise understands"
+
+
+def plugin_schemes(plugin: Any) -> set[str]:
+    """The URL schemes an apprise plugin class declares (protocol, secure_protocol)."""
+    found: set[str] = set()
+    for declared in (plugin.protocol, plugin.secure_protocol):
+        if isinstance(declared, str):
+            found.add(declared.lower())
+        elif declared:
+            found.update(str(d).lower() for d in declared)
+    return found
+
+
+def _known_plugin(scheme: str) -> Any | None:
+    """The plugin class for scheme, imported alone; None if the scheme is not in _PLUGINS or
+    this apprise keeps that plugin elsewhere (then the full lookup finds it)."""
+    where = _PLUGINS.get(scheme)
+    if where is None:
+        return None
+    try:
+        plugin = getattr(importlib.import_module(where[0]), where[1])
+    except (ImportError, AttributeError):
+        return None
+    return plugin if scheme in plugin_schemes(plugin) else None
+
+
+def apprise_for(url: str) -> apprise.Apprise:
+    """An Apprise object holding url's one service; ValueError if apprise cannot use url."""
+    import apprise
+
+    notifier = apprise.Apprise()
+    plugin = _known_plugin(urlsplit(url).scheme.lower())
+    if plugin is None:
+        if not notifier.add(url):
+            raise ValueError(_NOT_APPRISE)
+        return notifier
+    # What Apprise.instantiate does once it has found the plugin.
+    args = plugin.parse_url(url.replace("/#", "/%23"))
+    if not args:
+        raise ValueError(_NOT_APPRISE)
+    args.update(tag=set(), asset=notifier.asset)
+    try:
+        service = plugin(**args)
+    except Exception:  # a plugin refusing its arguments, however it says so
+        raise ValueError(_NOT_APPRISE) from None
+    if not service.enabled or not notifier.add(service):
+        raise ValueError(_NOT_APPRISE)
+    return notifier
+
+
 class AppriseChannel:
     """Any apprise URL; Discord gets markdown, email a subject and plain body."""
 
@@ -109,9 +181,7 @@ class AppriseChannel:
         self.name = name
         self._scheme = urlsplit(url).scheme.lower()
         self._secrets = secret_parts(url)
-        self._apprise = apprise.Apprise()
-        if not self._apprise.add(url):
-            raise ValueError("not a URL apprise understands")
+        self._apprise = apprise_for(url)
 
     async def send(self, msg: Message, key: str) -> None:
         if self._scheme.startswith("discord"):
@@ -135,17 +205,23 @@ class AppriseChannel:
         return None
 
 
-class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """Twilio's own async client, pointed at another base URL (a local stand-in in tests)."""
+@functools.cache
+def _base_url_client() -> type[Any]:
+    """Twilio's own async client, pointed at another base URL (a local stand-in in tests);
+    a class made on first use, since its base class is the SDK's."""
+    from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-    def __init__(self, api_base: str | None) -> None:
-        super().__init__(pool_connections=False)
-        self._base = api_base.rstrip("/") if api_base else None
+    class BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+        def __init__(self, api_base: str | None) -> None:
+            super().__init__(pool_connections=False)
+            self._base = api_base.rstrip("/") if api_base else None
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        if self._base and url.startswith(TWILIO_API):
-            url = self._base + url[len(TWILIO_API) :]
-        return await super().request(method, url, *args, **kwargs)
+        async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+            if self._base and url.startswith(TWILIO_API):
+                url = self._base + url[len(TWILIO_API) :]
+            return await super().request(method, url, *args, **kwargs)
+
+    return BaseUrlHttpClient
 
 
 class TwilioChannel:
@@ -167,10 +243,15 @@ class TwilioChannel:
             key=len,
             reverse=True,
         )
-        self._client = TwilioClient(sid, token, http_client=_BaseUrlHttpClient(cfg.api_base))
+        from twilio.rest import Client as TwilioClient
+
+        self._client = TwilioClient(sid, token, http_client=_base_url_client()(cfg.api_base))
         self._reached: dict[str, set[str]] = {}
 
     async def send(self, msg: Message, key: str) -> None:
+        import aiohttp
+        from twilio.base.exceptions import TwilioRestException
+
         text = sms(msg)
         reached = self._reached.setdefault(key, set())
         failures: list[DeliveryError] = []

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,9 +19,11 @@ from structlog.testing import capture_logs
 from depeg_monitor.config import ChannelSettings, Settings, load_settings
 from depeg_monitor.model import Message
 from depeg_monitor.notify.channels import (
+    _PLUGINS,
     AppriseChannel,
     DeliveryError,
     TwilioChannel,
+    _known_plugin,
     build_channels,
     build_channels_report,
 )
@@ -247,3 +253,106 @@ async def test_refused_email_recipient_is_masked(
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "apprise")
     assert 'Sending email to "o***@example.com" failed.' in logged
     assert "ops@example.com" not in logged and "bob@example.com" not in logged.lower()
+
+
+# --- what building channels imports ----------------------------------------------------------
+
+
+def _modules_after_building(channels: dict[str, Any], env: dict[str, str]) -> set[str]:
+    """Every module a fresh interpreter has imported once it built these channels."""
+    code = (
+        "import json, sys\n"
+        "from depeg_monitor.config import Settings\n"
+        "from depeg_monitor.notify.channels import build_channels_report\n"
+        f"built, skipped = build_channels_report(Settings(channels={channels!r}), {env!r})\n"
+        "assert not skipped, skipped\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DEPEG_", "TWILIO_"))}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def _families(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_console_channels_alone_import_neither_apprise_nor_twilio() -> None:
+    """A configuration with no apprise or SMS channel never loads those libraries' memory."""
+    loaded = _modules_after_building({"console": {"type": "console"}}, {})
+    assert not {"apprise", "twilio"} & _families(loaded)
+
+
+def test_an_sms_channel_imports_twilio_but_not_apprise() -> None:
+    """SMS alone loads the Twilio SDK and leaves apprise out."""
+    sms = {"type": "twilio", "from_number": "+15550000000", "to_numbers": ["+15551234567"]}
+    env = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "token-xyz"}
+    families = _families(_modules_after_building({"sms": sms}, env))
+    assert "twilio" in families and "apprise" not in families
+
+
+def test_a_discord_and_an_email_channel_load_only_their_apprise_plugins() -> None:
+    """Discord and email load their two plugins, not apprise's other hundred-odd."""
+    channels = {
+        "discord": {"type": "apprise", "url": "discord://1234567890/webhook-token"},
+        "email": {"type": "apprise", "url": "mailto://user:pass@example.com?to=ops@example.com"},
+    }
+    loaded = _modules_after_building(channels, {})
+    plugins = {m.split(".")[2] for m in loaded if m.startswith("apprise.plugins.")}
+    assert plugins - {"base"} == {"discord", "email"}
+    assert "twilio" not in _families(loaded)
+
+
+@pytest.mark.parametrize("scheme", sorted(_PLUGINS))
+def test_each_scheme_mapped_to_a_plugin_is_that_plugins_own(scheme: str) -> None:
+    """Each shortcut names a plugin apprise really has for that scheme, so none of them
+    silently falls back to loading every plugin."""
+    plugin = _known_plugin(scheme)
+    assert plugin is not None, f"{_PLUGINS[scheme]} does not declare {scheme}://"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "discord://1234567890",  # no webhook token
+        "mailto://",  # no address at all
+        "json://",  # no host
+        "nosuchservice://host/path",
+        "not a url",
+    ],
+)
+def test_a_url_apprise_cannot_use_is_refused(url: str) -> None:
+    """A URL missing what its service needs, or naming no service, is refused at start-up."""
+    with pytest.raises(ValueError, match="not a URL apprise understands"):
+        AppriseChannel("broken", url)
+
+
+@pytest.fixture
+async def form_sink() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
+    """A webhook that takes form posts (apprise's form://, a scheme with no shortcut)."""
+    received: list[dict[str, str]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append({k: str(v) for k, v in (await request.post()).items()})
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"127.0.0.1:{runner.addresses[0][1]}", received
+    await runner.cleanup()
+
+
+async def test_a_scheme_without_a_shortcut_is_found_by_apprise_itself(
+    form_sink: tuple[str, list[dict[str, str]]],
+) -> None:
+    """Any other apprise URL (here form://) still works, through apprise's own lookup."""
+    host, received = form_sink
+    await AppriseChannel("hook", f"form://{host}/alerts").send(MSG, "a1")
+    assert received[0]["title"] == MSG.title
+    assert "price $0.8800" in received[0]["message"]
