@@ -72,7 +72,7 @@ def classify(
         return _no_price(snapshot, st, coin, now)
 
     ignored = _ignored_side(dev, coin)
-    magnitude = 0.0 if ignored else abs(dev)
+    magnitude = 0.0 if ignored is not None else abs(dev)
     thresholds = effective_thresholds(snapshot, coin.levels, rules.volatility_widen_max)
     raw, above = _raw_level(st.above_since, magnitude, thresholds, now)
     held = _held_level(above, rules, now)
@@ -96,7 +96,7 @@ def classify(
 def _no_price(
     snapshot: Snapshot, st: CoinState, coin: CoinRules, now: float
 ) -> tuple[Assessment, CoinState]:
-    """Without a price the severity stands, and time outside the data counts toward no clear."""
+    """Without a price the severity stands and the clear timer restarts: no data never clears."""
     agreeing = len({u.venue for u in snapshot.used})
     facts = (InsufficientData(agreeing, coin.min_venues),)
     assessment = Assessment(
