@@ -4,15 +4,18 @@ Whatever one venue sends, it can only hurt itself: every answer is read within a
 a deadline, every parse failure is a classified VenueError, every wait the venue asks for is
 honoured and clamped, a market it stops listing is set aside (and brought back when it lists
 it again), and a poll that yields no usable quote shows in /health with the reasons.
+
+This is the one module that talks to a venue, so its I/O decisions (listing checks, the
+rescue of a refused batch, retries within a deadline, waits, reporting) stay together here,
+some 400 lines; the pure parts live beside it: markets.py (what is polled), pause.py (waits),
+screen.py and quality.py (the edge's verdict), ratelimit.py, breaker.py, http.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeVar
 
 import aiohttp
@@ -27,10 +30,13 @@ from tenacity import (
 from depeg_monitor.clock import Clock
 from depeg_monitor.collect.breaker import CircuitBreaker
 from depeg_monitor.collect.http import fetch
-from depeg_monitor.collect.quality import QualityFilter, QualityRules
+from depeg_monitor.collect.markets import Markets
+from depeg_monitor.collect.pause import Pause
+from depeg_monitor.collect.quality import QualityRules
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
 from depeg_monitor.collect.rules import CollectorRules
 from depeg_monitor.collect.schedule import next_slot
+from depeg_monitor.collect.screen import Counts, Screen, summary
 from depeg_monitor.health.registry import Component, VenueDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
@@ -52,8 +58,6 @@ LISTING_RECHECK_GAP = 60.0
 # While a configured market is set aside (unlisted, or refused), the listing is read again this
 # soon rather than at the hourly listing_interval, so a relisting is noticed within minutes.
 LISTING_SET_ASIDE_RECHECK = 300.0
-# A drop summary that does not change is logged again at most this often.
-DROP_LOG_INTERVAL = 60.0
 
 
 class Waiting(Exception):
@@ -68,20 +72,12 @@ class PollResult:
     quotes: tuple[Quote, ...]
     error: str | None = None
     skipped: bool = False  # paused or circuit open: nothing was asked
-    dropped: tuple[tuple[str, int], ...] = ()  # quality drops of this poll: (reason, count)
-    cleaned: tuple[tuple[str, int], ...] = ()  # figures ignored in accepted quotes: (reason, n)
+    dropped: Counts = ()  # quality drops of this poll: (reason, count)
+    cleaned: Counts = ()  # figures ignored in accepted quotes: (reason, count)
 
 
 def _retryable(e: BaseException) -> bool:
     return isinstance(e, VenueError) and e.kind.retryable
-
-
-def _summary(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
-
-
-def _utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class VenueCollector:
@@ -109,39 +105,29 @@ class VenueCollector:
         self._sink = sink
         self.log = log.bind(venue=spec.name)
         overrides = rules.symbol_overrides
-        # Every configured market → its request spelling; `symbols` is the part polled now.
-        self.configured: dict[str, str] = {
-            m: overrides.get(m) or spec.symbol(m) for m in rules.markets
-        }
-        self.symbols: dict[str, str] = dict(self.configured)
-        self.unlisted: dict[str, str] = {}  # market set aside → why
-        # response key → market
-        self.keys: dict[str, str] = {
-            k: m for m, s in self.symbols.items() for k in spec.fallback_keys(m, s)
-        }
+        self.markets = Markets(
+            {m: overrides.get(m) or spec.symbol(m) for m in rules.markets}, spec.fallback_keys
+        )
         largest = max([spec.listing.weight, *(r.weight for r in self._requests())])
         self.bucket = TokenBucket.for_limit(spec.rate_limit, clock, largest)
         self.breaker = CircuitBreaker(
             rules.breaker_threshold, rules.poll_interval, rules.breaker_max_backoff
         )
-        self.quality = QualityFilter(
-            QualityRules(rules.price_band, rules.max_age, rules.pegs, rules.max_clock_skew)
-        )
-        self.paused_until: float | None = None  # monotonic
-        self._pause_reason = ""
+        quality = QualityRules(rules.price_band, rules.max_age, rules.pegs, rules.max_clock_skew)
+        self.screen = Screen(spec.name, quality, metrics, self.log)
+        self.pause = Pause(clock, spec.max_wait)
         self._listing_due = 0.0  # monotonic time of the next listing check
         self._listing_read: float | None = None  # monotonic time of the last listing attempt
-        self._last_drops: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
 
     def _requests(self) -> list[Request]:
-        return self.spec.requests(list(self.symbols.values()))
+        return self.spec.requests(self.markets.spellings())
 
     # ------------------------------------------------------------------ start-up
 
     async def start(self) -> None:
         """Check which configured markets the venue lists, and fit the interval to the limit."""
         await self._check_listing(self._clock.monotonic() + LISTING_DEADLINE)
-        cost = sum(r.weight for r in self.spec.requests(list(self.configured.values())))
+        cost = sum(r.weight for r in self.spec.requests(list(self.markets.configured.values())))
         # Headroom over the bare minimum: polls exactly at the limit would leave no slack for
         # a retry or the listing call, and every other poll would then miss its budget.
         needed = self.bucket.min_interval(cost) * STRETCH_HEADROOM
@@ -161,7 +147,7 @@ class VenueCollector:
         """Poll exactly the configured markets the venue lists now; False if it could not say."""
         now = self._clock.monotonic()
         self._listing_read = now
-        if not self.configured:
+        if not self.markets.configured:
             return False
         try:
             listed = await self._read_listing(deadline)
@@ -171,18 +157,15 @@ class VenueCollector:
                 self._on_error(self.spec.listing, e)
             self._listing_due = now + min(self.rules.listing_interval, LISTING_SET_ASIDE_RECHECK)
             return False
-        gone = [m for m, s in self.configured.items() if s not in listed]
-        newly_gone = [m for m in gone if m not in self.unlisted]
-        back = [m for m in self.unlisted if m not in gone]
-        if newly_gone:
+        change = self.markets.listed(listed)
+        if change.gone:
             self.log.warning(
-                "markets_not_listed", markets=newly_gone, action="set aside; the rest keep running"
+                "markets_not_listed",
+                markets=list(change.gone),
+                action="set aside; the rest keep running",
             )
-        if back:
-            self.log.info("markets_listed_again", markets=back)
-        self.unlisted = {m: "not listed" for m in gone}
-        self.symbols = {m: s for m, s in self.configured.items() if s in listed}
-        self.keys = {listed[s]: m for m, s in self.symbols.items()}
+        if change.back:
+            self.log.info("markets_listed_again", markets=list(change.back))
         self._schedule_listing()
         return True
 
@@ -195,7 +178,7 @@ class VenueCollector:
         narrow = self.spec.listing_for
         if narrow is None:
             return await get(self.spec.listing)
-        spellings = list(self.configured.values())
+        spellings = list(self.markets.configured.values())
         try:
             return await get(narrow(spellings))
         except VenueError as e:
@@ -213,7 +196,7 @@ class VenueCollector:
 
     def _schedule_listing(self) -> None:
         wait = self.rules.listing_interval
-        if self.unlisted:
+        if self.markets.set_aside:
             wait = min(wait, LISTING_SET_ASIDE_RECHECK)
         self._listing_due = self._clock.monotonic() + wait
 
@@ -226,13 +209,9 @@ class VenueCollector:
 
     def _set_aside(self, markets: Sequence[str], why: str) -> None:
         """Stop polling markets the venue refused; the next listing check may bring them back."""
-        gone = [m for m in markets if m in self.symbols]
+        gone = self.markets.refused(markets, why)
         if not gone:
             return
-        for m in gone:
-            self.unlisted[m] = why
-            self.symbols.pop(m)
-        self.keys = {k: m for k, m in self.keys.items() if m in self.symbols}
         self._listing_due = min(
             self._listing_due, self._clock.monotonic() + LISTING_SET_ASIDE_RECHECK
         )
@@ -243,15 +222,15 @@ class VenueCollector:
     async def poll_once(self) -> PollResult:
         """Ask the venue once for every market; never raises for venue or network trouble."""
         now = self._clock.monotonic()
-        if self._paused(now):
-            return self._skipped(self._pause_text(now))
+        if self.pause.active():
+            return self._skipped(self.pause.text())
         if not self.breaker.allows(now):
             left = self.breaker.remaining(now)
             return self._skipped(f"circuit open for {left:.0f}s after repeated failures")
-        if not self.symbols:
+        if not self.markets.polled:
             why = "no listed market to poll"
-            if self.unlisted:
-                why += " (set aside: " + ", ".join(sorted(self.unlisted)) + ")"
+            if self.markets.set_aside:
+                why += " (set aside: " + ", ".join(sorted(self.markets.set_aside)) + ")"
             result = self._report(PollResult(self.name, (), why))
         else:
             result = await self._poll(now + self.interval)
@@ -271,10 +250,10 @@ class VenueCollector:
         else:
             self.breaker.record_failure(self._clock.monotonic())
         self._note_missing(quotes, outcomes)
-        good, dropped, cleaned = self._filter(quotes)
+        seen = self.screen(quotes, self._clock.now())
         error = "; ".join(sorted({str(e) for e in errors})) or None
         return self._report(
-            PollResult(self.name, tuple(good), error, dropped=dropped, cleaned=cleaned)
+            PollResult(self.name, seen.good, error, dropped=seen.dropped, cleaned=seen.cleaned)
         )
 
     async def _ask(
@@ -284,7 +263,7 @@ class VenueCollector:
 
     async def _one(self, req: Request, deadline: float, rescue: bool) -> Outcome:
         def parse(resp: Response) -> list[Quote]:
-            return self.spec.parse(req, resp, self.keys, self._clock.now())
+            return self.spec.parse(req, resp, self.markets.keys, self._clock.now())
 
         try:
             return await self._get(req, deadline, parse, self.max_body), None
@@ -300,9 +279,9 @@ class VenueCollector:
     async def _rescue(self, req: Request, deadline: float, err: VenueError) -> Outcome:
         """A request refused for an unknown market: find which, set it aside, ask for the rest
         in this same poll, so one delisted market never darkens a venue's other markets."""
-        asked = [m for m, s in self.symbols.items() if s in req.symbols]
+        asked = self.markets.asked_in(req.symbols)
         read = await self._recheck_listing(deadline)
-        still = [s for s in req.symbols if s in set(self.symbols.values())]
+        still = [s for s in req.symbols if s in set(self.markets.spellings())]
         if len(req.symbols) <= 1:
             if not (read and still):  # a listed market may 404 once: only the listing drops it
                 self._set_aside(asked, str(err))
@@ -316,7 +295,7 @@ class VenueCollector:
         outcomes = await self._ask(retry, deadline, rescue=False)
         for r, (_, e) in zip(retry, outcomes, strict=True):
             if isinstance(e, VenueError) and e.kind is ErrorKind.UNKNOWN_MARKET:
-                self._set_aside([m for m, s in self.symbols.items() if s in r.symbols], str(e))
+                self._set_aside(self.markets.asked_in(r.symbols), str(e))
         errors = [e for _, e in outcomes if e is not None]
         return [q for qs, _ in outcomes for q in qs], (errors[0] if errors else None)
 
@@ -341,9 +320,9 @@ class VenueCollector:
         last: VenueError | None = None
         async for attempt in retrying:
             with attempt:
-                if self._paused(self._clock.monotonic()):
+                if self.pause.active():
                     # Another request of this poll was told to wait: so are we.
-                    raise Waiting(self._pause_text(self._clock.monotonic()))
+                    raise Waiting(self.pause.text())
                 try:
                     await self.bucket.take(req.weight, deadline)
                 except BudgetExhausted:
@@ -363,27 +342,7 @@ class VenueCollector:
                 return result
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    # ------------------------------------------------------------------ waits
-
-    def _paused(self, now: float) -> bool:
-        return self.paused_until is not None and now < self.paused_until
-
-    def _pause_text(self, now: float) -> str:
-        assert self.paused_until is not None
-        left = self.paused_until - now
-        until = self._clock.now() + left
-        return f"paused until {_utc(until)} ({left:.0f}s more): {self._pause_reason}"
-
-    def _pause(self, seconds: float, reason: str) -> None:
-        """Stop asking the venue for `seconds` (clamped to the longest wait it documents)."""
-        cap = self.spec.max_wait
-        if not seconds <= cap:  # also catches NaN from a careless venue module
-            self.log.warning("wait_clamped", asked=seconds, clamped_to=cap, reason=reason)
-            seconds = cap
-        until = self._clock.monotonic() + max(0.0, seconds)
-        if self.paused_until is None or until > self.paused_until:
-            self.paused_until, self._pause_reason = until, reason
-        self.log.warning("venue_paused", seconds=round(seconds, 3), reason=reason)
+    # ------------------------------------------------------------------ waits and errors
 
     def _on_error(self, req: Request, e: Exception) -> None:
         if not isinstance(e, VenueError):
@@ -392,7 +351,10 @@ class VenueCollector:
         if e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
             default = DEFAULT_BAN_PAUSE if e.kind is ErrorKind.BANNED else DEFAULT_RATE_LIMIT_PAUSE
             wait = e.retry_after if e.retry_after is not None else max(default, self.interval)
-            self._pause(wait, str(e))
+            seconds, clamped = self.pause.ask(wait, str(e))
+            if clamped:
+                self.log.warning("wait_clamped", asked=wait, clamped_to=seconds, reason=str(e))
+            self.log.warning("venue_paused", seconds=round(seconds, 3), reason=str(e))
         else:
             self.log.warning("request_failed", path=req.path, error=str(e))
 
@@ -402,44 +364,10 @@ class VenueCollector:
         if any(e is not None for _, e in outcomes):
             return
         got = {f"{q.coin}/{q.quote_ccy}" for q in quotes}
-        for market in self.symbols:
+        for market in self.markets.polled:
             if market not in got:
                 self._metrics.drops.labels(self.name, "not_in_answer").inc()
                 self.log.info("market_not_in_answer", market=market)
-
-    def _filter(
-        self, quotes: list[Quote]
-    ) -> tuple[list[Quote], tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
-        """The quotes worth passing on, this poll's drops and ignored figures, by reason."""
-        now = self._clock.now()
-        good: list[Quote] = []
-        drops: Counter[str] = Counter()
-        cleaned: Counter[str] = Counter()
-        for q in quotes:
-            verdict = self.quality.check(q, now)
-            for reason in verdict.cleaned:
-                cleaned[reason] += 1
-                self._metrics.figures_dropped.labels(self.name, reason).inc()
-            if verdict.quote is not None:
-                good.append(verdict.quote)
-                self._metrics.quotes.labels(self.name, "accepted").inc()
-                continue
-            reason = verdict.dropped or "unknown"
-            drops[reason] += 1
-            self._metrics.quotes.labels(self.name, "dropped").inc()
-            self._metrics.drops.labels(self.name, reason).inc()
-        self._log_drops(drops + cleaned, now)
-        return good, tuple(sorted(drops.items())), tuple(sorted(cleaned.items()))
-
-    def _log_drops(self, drops: Mapping[str, int], now: float) -> None:
-        """One line when the kinds of drop change, then at most one a minute while they last."""
-        kinds = frozenset(drops)
-        seen, at = self._last_drops
-        if kinds and (kinds != seen or now - at >= DROP_LOG_INTERVAL):
-            self.log.info("quotes_dropped", reasons=dict(sorted(drops.items())))
-            self._last_drops = (kinds, now)
-        elif not kinds:
-            self._last_drops = (kinds, at)
 
     # ------------------------------------------------------------------ reporting
 
@@ -450,25 +378,25 @@ class VenueCollector:
         """A poll counts as a success only if it gave at least one usable quote."""
         now = self._clock.now()
         drops = dict(result.dropped)
-        set_aside = ", ".join(sorted(self.unlisted)) or None
-        detail = VenueDetail(len(result.quotes), tuple(sorted(self.unlisted)))
+        aside = tuple(sorted(self.markets.set_aside))
+        set_aside = ", ".join(aside) or None
+        detail = VenueDetail(len(result.quotes), aside)
         if result.quotes:
             # Usable, but not whole: each thing left out is a reason to warn.
             notes = [
-                *([f"{_summary(drops)} quotes dropped"] if drops else []),
-                *([f"{_summary(dict(result.cleaned))} figures ignored"] if result.cleaned else []),
+                *([f"{summary(drops)} quotes dropped"] if drops else []),
+                *([f"{summary(dict(result.cleaned))} figures ignored"] if result.cleaned else []),
                 *([f"set aside: {set_aside}"] if set_aside else []),
                 *([f"partial: {result.error}"] if result.error else []),
             ]
             self._health.ok(now, note="; ".join(notes) or None, detail=detail)
             return result
-        mono = self._clock.monotonic()
-        if self._paused(mono):
-            why = self._pause_text(mono)  # says until when
+        if self.pause.active():
+            why = self.pause.text()  # says until when
         elif result.error is not None:
             why = result.error
         elif drops:
-            why = f"no usable quotes: {_summary(drops)} dropped"
+            why = f"no usable quotes: {summary(drops)} dropped"
         else:
             why = "no usable quotes: the answer had none of the markets asked for"
         self._health.error(now, why, detail=detail)

@@ -125,7 +125,7 @@ async def test_listing_failure_keeps_every_market(exchange: Exchange, rig: Rig) 
     exchange.script("/kraken/0/public/AssetPairs", Answer(502, raw="bad gateway"))
     c = rig.make("kraken", [market, "DAI/USD"], poll_interval=2)
     await c.start()
-    assert set(c.symbols) == {"USDT/USD", "DAI/USD"}
+    assert set(c.markets.polled) == {"USDT/USD", "DAI/USD"}
     result = await c.poll_once()
     assert [q.coin for q in result.quotes] == ["USDT"]
 
@@ -160,7 +160,7 @@ async def test_unknown_product_is_dropped_others_continue(exchange: Exchange, ri
     c = rig.make("coinbase", [market, "NOPE/USD"])
     first = await c.poll_once()
     assert [q.coin for q in first.quotes] == ["USDT"] and "unknown market" in (first.error or "")
-    assert set(c.symbols) == {"USDT/USD"}
+    assert set(c.markets.polled) == {"USDT/USD"}
     assert (await c.poll_once()).error is None
 
 

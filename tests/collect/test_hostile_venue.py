@@ -79,7 +79,7 @@ async def test_one_delisted_market_never_darkens_a_batched_venue(
     rig.clock.advance(61)
     result = await c.poll_once()
     assert sorted(q.coin for q in result.quotes) == ["FDUSD", "USDC"]
-    assert "TUSD/USDT" in c.unlisted
+    assert "TUSD/USDT" in c.markets.set_aside
     state = rig.health.get(Kind.VENUE, "binance")
     assert state is not None and not state.failing
     assert state.detail == VenueDetail(quotes=2, set_aside=("TUSD/USDT",))
@@ -89,7 +89,7 @@ async def test_one_delisted_market_never_darkens_a_batched_venue(
     await c.poll_once()
     result = await c.poll_once()
     assert sorted(q.coin for q in result.quotes) == ["FDUSD", "TUSD", "USDC"]
-    assert c.unlisted == {}
+    assert c.markets.set_aside == {}
 
 
 async def test_a_batch_refused_while_the_listing_still_lists_everything_is_asked_one_by_one(
@@ -105,7 +105,7 @@ async def test_a_batch_refused_while_the_listing_still_lists_everything_is_asked
     await c.start()
     result = await c.poll_once()
     assert sorted(q.coin for q in result.quotes) == ["FDUSD", "USDC"]
-    assert set(c.unlisted) == {"TUSD/USDT"}
+    assert set(c.markets.set_aside) == {"TUSD/USDT"}
     assert (await c.poll_once()).error is None
 
 
@@ -117,7 +117,9 @@ async def test_a_narrowed_listing_refused_for_one_symbol_is_read_symbol_by_symbo
     BinanceWithDelisting({"USDCUSDT", "FDUSDUSDT"}).install(exchange)
     c = rig.make("binance", MARKETS, max_age=10_000)
     await c.start()
-    assert set(c.symbols) == {"USDC/USDT", "FDUSD/USDT"} and set(c.unlisted) == {"TUSD/USDT"}
+    assert set(c.markets.polled) == {"USDC/USDT", "FDUSD/USDT"} and set(c.markets.set_aside) == {
+        "TUSD/USDT"
+    }
     listing_queries = [q for p, q in exchange.seen if p == BINANCE_LISTING]
     assert all("symbols" in q for q in listing_queries)  # never the multi-megabyte full listing
 
@@ -141,11 +143,11 @@ async def test_kraken_batch_with_an_unknown_pair_keeps_the_other_pairs(
         "result": {"USDTZUSD": {"altname": "USDTUSD", "wsname": "USDT/USD", "status": "online"}},
     }
     exchange.script("/kraken/0/public/AssetPairs", Answer(body=listing))
-    c = rig.make("kraken", ["USDT/USD"], max_age=10_000, poll_interval=2)
-    c.configured["DAI/USD"] = c.symbols["DAI/USD"] = "DAIUSD"  # listed at start, gone since
+    # Both listed when the collector started (no listing read since): DAI is gone now.
+    c = rig.make("kraken", ["USDT/USD", "DAI/USD"], max_age=10_000, poll_interval=2)
     result = await c.poll_once()
     assert [q.coin for q in result.quotes] == ["USDT"]
-    assert set(c.unlisted) == {"DAI/USD"}
+    assert set(c.markets.set_aside) == {"DAI/USD"}
 
 
 async def test_one_404_for_a_listed_market_does_not_remove_it(exchange: Exchange, rig: Rig) -> None:
@@ -157,7 +159,7 @@ async def test_one_404_for_a_listed_market_does_not_remove_it(exchange: Exchange
     await c.start()
     rig.clock.advance(61)
     first = await c.poll_once()
-    assert first.quotes == () and c.unlisted == {}
+    assert first.quotes == () and c.markets.set_aside == {}
     assert [q.coin for q in (await c.poll_once()).quotes] == ["USDT"]
 
 
@@ -270,7 +272,7 @@ async def test_a_buggy_parser_is_a_classified_failure_not_a_crash(
     handle = rig.health.component(Kind.VENUE, "coinbase")
     c = VenueCollector(spec, rules, session, rig.clock, handle, rig.metrics, rig.received.extend)
     await c.start()
-    assert set(c.symbols) == {"USDT/USD"}  # listing unreadable: every market kept
+    assert set(c.markets.polled) == {"USDT/USD"}  # listing unreadable: every market kept
     result = await c.poll_once()
     assert result.quotes == () and "malformed answer" in (result.error or "")
     assert "TypeError" in (result.error or "") and c.breaker.failures == 1
