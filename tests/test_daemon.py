@@ -17,6 +17,8 @@ from depeg_monitor.config import Settings, load_settings
 from depeg_monitor.daemon import Daemon, Timings
 from depeg_monitor.simulate import SimulatedMarket, load_scenario, parse_scenario
 
+from .waiting import eventually
+
 REPO = Path(__file__).parents[1]
 
 
@@ -56,12 +58,10 @@ async def test_stop_is_prompt_even_with_a_venue_hanging(tmp_path: Path) -> None:
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(d.run(stop, ready))
         await asyncio.wait_for(ready.wait(), 30)
-        for _ in range(100):
-            if d.state.last_price.get("USDC") is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert d.state.last_price["USDC"] is not None
-        await asyncio.sleep(3)  # CoinGecko allows a poll every ~8 s: it must not be asked more
+        await eventually(lambda: d.state.last_price.get("USDC") is not None, 10, "a USDC price")
+        await asyncio.sleep(
+            3
+        )  # a window in which CoinGecko (a poll per ~8 s) must not be asked more
         budget = [
             st.key for st in d.health.all() if st.error is not None and "rate budget" in st.error
         ]
@@ -91,8 +91,9 @@ async def test_database_down_at_start_is_prepared_when_it_returns(
         stop, ready = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(d.run(stop, ready))
         await asyncio.wait_for(ready.wait(), 30)
-        await asyncio.sleep(2)
-        assert d.state.last_price.get("USDC") is not None  # prices flow without a database
+        await eventually(
+            lambda: d.state.last_price.get("USDC") is not None, 30, "prices without a database"
+        )
         pg_control.start()
         engine = create_async_engine(pg_url)
         rows = 0

@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,12 +20,12 @@ from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.venues import VENUES
 
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
+from ..payloads import MISSING, SHARED
+
 START = 1_700_000_000.0
 PEGS = {"USDT": 1.0, "USDC": 1.0, "DAI": 1.0}
 
 
-MISSING = f"shared exchange payloads not found at {SHARED.resolve()}"
 # Reads of a missing payload during the current test. A read inside the scripted exchange's
 # handler cannot skip the test itself (the client just sees a failed request), so the report
 # hook below turns the failure it causes into the skip it stands for.

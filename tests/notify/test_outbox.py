@@ -25,6 +25,8 @@ from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import create_engine, upgrade
 from depeg_monitor.store.schema import alerts as alerts_table
 
+from ..waiting import eventually
+
 
 class Stuck:
     """A channel whose sends never finish (a hung connection), until released."""
@@ -130,7 +132,7 @@ async def test_restart_mid_backlog_loses_nothing_and_repeats_nothing(
     sent = [alert(Severity.MAJOR, ("hook", "slow"), coin) for coin in ("USDC", "DAI", "USDT")]
     for a in sent:
         await first.submit(a)
-    await asyncio.sleep(0.3)  # the hook deliveries finish, the slow ones hang
+    await eventually(lambda: len(sink.received) == 3, 5, "the hook deliveries")  # slow ones hang
     await first.drain(0.5)  # shutdown: slow ones are cut off and stay pending
     pending = await alert_history.pending_deliveries(engine)
     assert sorted(p.channel for p in pending) == ["slow"] * 3

@@ -4,7 +4,6 @@ back (relisted) when the window ends."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,9 +11,8 @@ import pytest
 
 from depeg_monitor.clock import ManualClock
 
+from ..payloads import payload
 from .conftest import StartMarket
-
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
 
 
 def _delisted(venue: str, *markets: str) -> dict[str, Any]:
@@ -28,7 +26,7 @@ async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
 
 
 def _real(name: str) -> Any:
-    return json.loads((SHARED / name).read_text())
+    return payload(name)
 
 
 # (venue, delisted market, request naming it (with a healthy market where the venue batches),

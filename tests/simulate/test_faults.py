@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,9 +10,8 @@ import pytest
 
 from depeg_monitor.clock import ManualClock
 
+from ..payloads import payload
 from .conftest import StartMarket
-
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
 
 TICKER = {
     "binance": "/api/v3/ticker/24hr?symbol=USDCUSDT",
@@ -71,7 +69,7 @@ async def test_rate_limit_window_answers_like_the_venue(
     got, text, headers = await _get(http, url)
     assert got == status
     if file is not None:
-        body, real = json.loads(text), json.loads((SHARED / file).read_text())
+        body, real = json.loads(text), payload(file)
         assert body.keys() == real.keys()
         assert body.get("code") == real.get("code")
         assert body.get("error") == real.get("error")

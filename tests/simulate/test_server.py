@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,14 +11,14 @@ import pytest
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.simulate import DEFAULT_MARKETS, VENUE_NAMES, SimulatedMarket
 
+from ..payloads import payload
 from .conftest import StartMarket
 
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
 CALM: dict[str, Any] = {"scenario": {"duration": 600, "noise": 0.0}}
 
 
 def example(name: str) -> Any:
-    return json.loads((SHARED / name).read_text())
+    return payload(name)
 
 
 def shape(x: Any) -> Any:

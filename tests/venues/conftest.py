@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
-MISSING = f"shared exchange payloads not found at {SHARED.resolve()}"
-
-
-def skip_without_shared() -> None:
-    """Skip the calling test (or module, at import) when the shared payloads are absent."""
-    if not SHARED.is_dir():
-        pytest.skip(MISSING, allow_module_level=True)
+from ..payloads import SHARED, skip_without_shared
 
 
 @pytest.fixture

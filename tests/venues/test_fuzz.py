@@ -25,7 +25,7 @@ from depeg_monitor.model import Quote
 from depeg_monitor.venues import VENUES
 from depeg_monitor.venues.contract import ErrorKind, Request, Response, VenueError, VenueSpec
 
-from .conftest import SHARED, skip_without_shared
+from ..payloads import SHARED, skip_without_shared
 
 skip_without_shared()  # every fuzz run starts from the shared payloads
 
