@@ -76,8 +76,12 @@ class PollResult:
     cleaned: Counts = ()  # figures ignored in accepted quotes: (reason, count)
 
 
-def _retryable(e: BaseException) -> bool:
-    return isinstance(e, VenueError) and e.kind.retryable
+def _retryable(e: BaseException, network: bool = True) -> bool:
+    if not isinstance(e, VenueError):
+        return False
+    if e.kind is ErrorKind.NETWORK and not network:
+        return False  # a one-shot command: an unreachable host will not be back in a second
+    return e.kind.retryable
 
 
 class VenueCollector:
@@ -311,7 +315,7 @@ class VenueCollector:
             return self._clock.monotonic() + state.upcoming_sleep >= deadline
 
         retrying = AsyncRetrying(
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(lambda e: _retryable(e, self.rules.retry_network)),
             wait=wait_exponential_jitter(multiplier=0.25, max=4.0, jitter=0.25),
             stop=past_deadline,
             sleep=self._clock.sleep,

@@ -21,5 +21,7 @@ class CollectorRules:
     max_body: int | None = None  # None: the venue's own cap
     breaker_threshold: int = 5  # failed polls in a row before the venue is backed off …
     breaker_max_backoff: float = 300.0  # … for at most this long
+    # Retry a network error (DNS, refused) within the poll; a one-shot command does not.
+    retry_network: bool = True
     # market → the venue's spelling where it is not the venue's own rule (CoinGecko's coin ids)
     symbol_overrides: Mapping[str, str] = field(default_factory=dict)
