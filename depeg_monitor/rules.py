@@ -203,7 +203,6 @@ class Rules:
     retention: RetentionRules
     outbox: OutboxRules
     database_url: str  # a secret: never logged
-    database_default: bool  # no [database] url: the default state directory, made if missing
     database_default: bool  # no url configured: the state directory, created if missing
     health_server: tuple[str, int] | None  # (host, port); None: no /health endpoint
     degraded_after: float  # /health failing this long sends "monitor degraded"
@@ -225,7 +224,6 @@ def compile_rules(settings: Settings) -> Rules:
         retention=retention_rules(settings),
         outbox=outbox_rules(settings),
         database_url=settings.database.resolved_url(),
-        database_default=settings.database.url is None,
         database_default=settings.database.url is None,
         health_server=(h.host, h.port) if h.enabled else None,
         degraded_after=h.degraded_after,
