@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import structlog
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.alerts.policy import AlertPolicy
@@ -29,23 +31,30 @@ from depeg_monitor.cycle import Cycle
 from depeg_monitor.detect.detector import Detector
 from depeg_monitor.health.evaluate import HealthReport, evaluate
 from depeg_monitor.health.heartbeat import Heartbeat
-from depeg_monitor.health.registry import HealthRegistry, Kind
+from depeg_monitor.health.registry import HealthRegistry, Kind, StoreDetail
 from depeg_monitor.health.sdnotify import SdNotifier
 from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.health.server import HealthServer
 from depeg_monitor.live import LiveView, LoopState, SelfCheck, StoredSilences
 from depeg_monitor.metrics import Metrics
-from depeg_monitor.model import Alert, Quote
+from depeg_monitor.model import Alert, Quote, Severity
 from depeg_monitor.notify.channels import Channel, build_channels
 from depeg_monitor.notify.outbox import Outbox
 from depeg_monitor.rules import compile_rules
 from depeg_monitor.store import alert_history
-from depeg_monitor.store.db import create_engine, describe_db_error, upgrade
+from depeg_monitor.store.db import MissingDirectory, classify_db_error, create_engine, upgrade
 from depeg_monitor.store.retention import RetentionJob
 from depeg_monitor.store.writer import HistoryWriter
 from depeg_monitor.supervise import Tasks
 
 log = structlog.get_logger(__name__)
+
+# A lasting failure (a database still down) is said again this often, not on every retry.
+REPEAT_LOG = 600.0
+
+
+class StartupError(Exception):
+    """The daemon cannot start; str() is one line for the operator (exit 1, no traceback)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,7 @@ class Daemon:
         self._new_quotes = asyncio.Event()
         self._aggregator = self.health.component(Kind.AGGREGATOR)
         self._db = self.health.component(Kind.DATABASE)
+        self._health_rules = self.rules.health  # gains the deliverable critical channels
         self.health_port: int | None = None
         self.started: float | None = None
         self._stop_by: float | None = None  # monotonic shutdown deadline, once stopping
@@ -92,7 +102,7 @@ class Daemon:
         return evaluate(
             self.health,
             self.clock.now(),
-            self.rules.health,
+            self._health_rules,
             self.state.last_price_ts,
             self.state.last_cycle,
             started=self.started,
@@ -111,7 +121,22 @@ class Daemon:
         async with AsyncExitStack() as stack:
             stack.callback(log.info, "stopped")
 
-            engine = create_engine(r.database_url)
+            # The port first: a busy one stops us before anything else was touched.
+            if r.health_server is not None:
+                server = HealthServer(*r.health_server, self.report, self.metrics)
+                try:
+                    await server.start()
+                except OSError as e:
+                    host, port = r.health_server
+                    why = e.strerror or type(e).__name__
+                    raise StartupError(f"health endpoint {host}:{port}: {why}") from None
+                stack.push_async_callback(server.stop)
+                self.health_port = server.port
+
+            try:
+                engine = create_engine(r.database_url, create_dirs=r.database_default)
+            except (MissingDirectory, ArgumentError, NoSuchModuleError) as e:
+                raise StartupError(f"database: {e}") from None
             stack.push_async_callback(engine.dispose)
             db_ok = await self._prepare(engine)
 
@@ -126,6 +151,9 @@ class Daemon:
             stack.push_async_callback(lambda: outbox.drain(self._left()))
 
             router = Router(r.routing.routes, r.routing.timezone, set(channels))
+            critical = r.routing.routes.get(Severity.CRITICAL, ())
+            reach = tuple(dict.fromkeys(c for rt in critical for c in rt.channels if c in channels))
+            self._health_rules = dataclasses.replace(r.health, critical_channels=reach)
             policy = AlertPolicy(r.alerts, router)
             detector = Detector(r.detection)
             if db_ok:
@@ -133,12 +161,6 @@ class Daemon:
 
             session = make_session()
             stack.push_async_callback(session.close)
-
-            if r.health_server is not None:
-                server = HealthServer(*r.health_server, self.report, self.metrics)
-                await server.start()
-                stack.push_async_callback(server.stop)
-                self.health_port = server.port
 
             tasks = Tasks(clock, t.restart_delay)
             stack.push_async_callback(lambda: tasks.stop(self._left()))
@@ -256,22 +278,33 @@ class Daemon:
             await upgrade(engine)
             return True
         except Exception as e:  # a down database must not stop alerting
+            problem = classify_db_error(e, engine.url)
             if not quiet:
-                log.error("database_unavailable", action="alerting goes on", error=type(e).__name__)
-            self._db.error(self.clock.now(), describe_db_error(e))
+                log.error("database_unavailable", error=problem.text, action="alerting goes on")
+            self._db.error(self.clock.now(), problem.text, StoreDetail(lasting=problem.lasting))
             return False
 
     async def _prepare_later(
         self, engine: AsyncEngine, outbox: Outbox, stop: asyncio.Event
     ) -> None:
-        """The database was down at start-up: prepare it once it answers, then send what waits."""
+        """The database was down at start-up: prepare it once it answers, then send what waits.
+
+        Not silently: /health shows why all along, and the log says it again whenever the
+        reason changes and every REPEAT_LOG seconds while it lasts."""
+        said, said_at = self._db.state.error, self.clock.monotonic()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.timings.db_retry_interval)
-            if not stop.is_set() and await self._prepare(engine, quiet=True):
+            if stop.is_set():
+                return
+            if await self._prepare(engine, quiet=True):
                 log.info("database_available_again")
                 await outbox.resume_pending()
                 return
+            now, why = self.clock.monotonic(), self._db.state.error
+            if why != said or now - said_at >= REPEAT_LOG:
+                log.warning("database_still_unavailable", error=why, action="alerting goes on")
+                said, said_at = why, now
 
     async def _restore(self, engine: AsyncEngine, policy: AlertPolicy, detector: Detector) -> None:
         """Rebuild firing state from the alert history: a restart neither re-alerts nor forgets."""

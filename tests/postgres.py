@@ -128,6 +128,20 @@ class TempPostgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def add_password_user(self, name: str, password: str) -> str:
+        """A role that must log in with a password over TCP; returns its URL (no database)."""
+        import psycopg
+
+        with psycopg.connect(self.libpq_dsn(), autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'")
+        hba = self.datadir / "pg_hba.conf"
+        rule = f"host all {name} 127.0.0.1/32 scram-sha-256\n"
+        text = hba.read_text()
+        if rule not in text:
+            hba.write_text(rule + text)  # first match wins: before the trust lines
+        self._run("pg_ctl", "reload", "-D", str(self.datadir))
+        return f"postgresql+psycopg://{name}:{password}@{self.host}:{self.port}"
+
     def drop_database(self, name: str) -> None:
         import psycopg
 

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -217,4 +218,83 @@ async def test_every_venue_unusable_fails_health_like_every_venue_down(tmp_path:
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
+        await market.stop()
+
+
+BUSY_PORT_CONFIG = """
+[coins.USDT]
+[venues.kraken]
+markets = ["USDT/USD"]
+base_url = "http://127.0.0.1:{closed}"
+[venues.bitstamp]
+markets = ["USDT/USD"]
+base_url = "http://127.0.0.1:{closed}"
+[aggregation]
+min_venues = 1
+[channels.log]
+type = "console"
+[[alerts.routes.minor]]
+channels = ["log"]
+[[alerts.routes.major]]
+channels = ["log"]
+[[alerts.routes.critical]]
+channels = ["log"]
+[health]
+port = {port}
+"""
+
+
+def test_a_busy_health_port_is_one_line_and_exit_1_before_the_database_is_touched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` with its health port taken says so in one line and exits 1, no traceback, and
+    creates no database (it had not been touched yet)."""
+    import socket
+
+    from depeg_monitor.cli import main
+
+    with socket.socket() as taken, socket.socket() as free:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        free.bind(("127.0.0.1", 0))
+        closed = free.getsockname()[1]
+        config = tmp_path / "config.toml"
+        port = taken.getsockname()[1]
+        config.write_text(BUSY_PORT_CONFIG.format(port=port, closed=closed))
+        monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
+        code = main(["run", "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"health endpoint 127.0.0.1:{port}" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "state" / "depeg-monitor.db").exists()
+
+
+@pytest.mark.postgres
+async def test_a_wrong_database_password_fails_health_with_the_reason(
+    tmp_path: Path, pg_server: Any
+) -> None:
+    """With a wrong PostgreSQL password the monitor still runs, but /health fails for the store
+    and says 'authentication failed' (never the password)."""
+    clock = SystemClock()
+    market = SimulatedMarket(load_scenario(REPO / "scenarios" / "calm.toml"), clock)
+    await market.start()
+    url = pg_server.add_password_user("depeg_wrong", "right-pw").replace("right-pw", "nope-pw")
+    try:
+        settings = demo_settings(
+            load_settings(REPO / "config.example.toml"), market.base_urls(), 1.0, tmp_path
+        )
+        settings = tweak(settings, database={"url": SecretStr(url + "/postgres")})
+        d = Daemon(settings, clock, {"sms": TerminalChannel("sms", str)})
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(d.run(stop, ready))
+        await asyncio.wait_for(ready.wait(), 30)
+        check = d.report().checks["db"]
+        assert check.status == "fail"
+        assert "authentication failed" in (check.output or "")
+        assert "nope-pw" not in (check.output or "")
+        await eventually(lambda: d.state.last_price.get("USDT") is not None, 30, "prices")
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    finally:
         await market.stop()

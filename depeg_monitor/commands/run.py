@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 
 import structlog
 
 from depeg_monitor.commands.settings import settings_or_exit
-from depeg_monitor.daemon import Daemon
+from depeg_monitor.daemon import Daemon, StartupError
 from depeg_monitor.logsetup import configure_logging
 
 log = structlog.get_logger(__name__)
@@ -22,7 +23,11 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await Daemon(settings).run(stop)
+    try:
+        await Daemon(settings).run(stop)
+    except StartupError as e:  # a busy port, a database path that does not exist, …
+        print(f"depeg-monitor run: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

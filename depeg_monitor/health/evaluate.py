@@ -27,6 +27,8 @@ class HealthRules:
     coins: tuple[str, ...]  # every monitored coin must have a fresh price …
     stale_after: float  # … within this many seconds, or /health fails
     stall_after: float  # the main loop not completing a cycle this long → fail
+    # The channels of the critical route that could be built: none, or all failing → fail.
+    critical_channels: tuple[str, ...] = ()
 
 
 def worst(*statuses: Status) -> Status:
@@ -104,11 +106,14 @@ def _coin_check(last: float | None, now: float, rules: HealthRules, started: flo
 
 
 def _db_check(st: ComponentState, now: float) -> Check:
-    dropped = st.detail.dropped if isinstance(st.detail, StoreDetail) else 0
-    note = f"; {dropped} price rows dropped" if dropped else ""
+    detail = st.detail if isinstance(st.detail, StoreDetail) else StoreDetail()
+    note = f"; {detail.dropped} price rows dropped" if detail.dropped else ""
     age = None if st.last_ok is None else now - st.last_ok
     if st.failing:
-        return Check("warn", f"{st.error}{note}", age, "s", st.last_ok)
+        # Down or unreachable: alerting goes on (warn). A wrong password or a missing database
+        # will not mend itself: that is a monitor someone has to fix (fail).
+        status: Status = "fail" if detail.lasting else "warn"
+        return Check(status, f"{st.error}{note}", age, "s", st.last_ok)
     if note:
         return Check("warn", note.lstrip("; "), age, "s", st.last_ok)
     return Check("pass", None, age, "s", st.last_ok)
@@ -119,6 +124,23 @@ def _other_check(st: ComponentState, now: float) -> Check:
         return _age_check(st, now, "report")
     age = None if st.last_ok is None else now - st.last_ok
     return Check("pass", None, age, "s", st.last_ok)
+
+
+def _wakers_check(registry: HealthRegistry, critical: tuple[str, ...]) -> Check:
+    """Can anyone be woken? fail: no channel of the critical route can deliver (none could be
+    built, or every one failed its last delivery); warn: some of them failed theirs."""
+    if not critical:
+        return Check("fail", "no channel can deliver a critical alert (none configured)")
+    failing = []
+    for name in critical:
+        st = registry.get(Kind.CHANNEL, name)
+        if st is not None and st.failing:
+            failing.append(f"{name} ({st.error})")
+    if len(failing) == len(critical):
+        return Check("fail", "every critical channel is failing: " + "; ".join(failing))
+    if failing:
+        return Check("warn", "failing: " + "; ".join(failing))
+    return Check("pass")
 
 
 def _loop_check(
@@ -166,6 +188,7 @@ def evaluate(
 
     if venues_failing and all(venues_failing):
         checks["venues"] = Check("fail", "every venue is failing")
+    checks["notifiers"] = _wakers_check(registry, rules.critical_channels)
 
     status = worst(*(c.status for c in checks.values()))
     return HealthReport(status=status, checks=checks, ts=now)

@@ -35,6 +35,7 @@ class VenueDetail:
 @dataclass(frozen=True, slots=True)
 class StoreDetail:
     dropped: int = 0  # history rows lost to a full buffer since start
+    lasting: bool = False  # the failure will not cure itself (wrong password, no database)
 
 
 @dataclass(frozen=True, slots=True)

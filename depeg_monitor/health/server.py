@@ -117,7 +117,7 @@ class _Handler(RequestHandler):
             # Garbage, TLS on a plain port, an oversized header: the client's fault, and
             # free for anyone to repeat, so one debug line and a plain 400 (aiohttp's own
             # would log an ERROR traceback and echo the bytes back).
-            log.debug("malformed request", status=status, error=type(exc).__name__)
+            log.debug("malformed_request", status=status, error=type(exc).__name__)
             resp = web.Response(status=status, text=f"{status} {HTTPStatus(status).phrase}\n")
             resp.force_close()
         resp.headers[hdrs.SERVER] = SERVER_NAME
@@ -220,7 +220,7 @@ class HealthServer:
         site = web.TCPSite(self._runner, self._host, self._wanted_port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        log.info("health endpoint listening", host=self._host, port=self.port)
+        log.info("health_endpoint_listening", host=self._host, port=self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -114,7 +114,9 @@ class Outbox:
                 except (SQLAlchemyError, OSError, TimeoutError) as e:
                     why = f"cannot record alerts: {type(e).__name__}"
                     self._health.error(self._clock.now(), why, OutboxDetail(self.backlog))
-                    log.warning("alert history write failed; kept in memory", waiting=self.backlog)
+                    log.warning(
+                        "alert_history_write_failed", waiting=self.backlog, action="kept in memory"
+                    )
                     self._db_failed_at = self._clock.monotonic()
                     return
                 self._backlog.pop(0)
@@ -136,7 +138,7 @@ class Outbox:
 
         await self._write(record)
         if alert.suppressed:
-            log.info("alert held", alert_id=alert.id, coins=alert.coins, why=alert.suppressed)
+            log.info("alert_held", alert_id=alert.id, coins=alert.coins, why=alert.suppressed)
         for ch in targets:
             self._start(Job(alert.id, ch, alert.severity, msg, targets))
 
@@ -215,7 +217,7 @@ class Outbox:
         elif status is DeliveryStatus.FAILED:
             component.error(now, error or "failed")
             log.error(
-                "delivery failed",
+                "delivery_failed",
                 alert_id=job.alert_id,
                 channel=job.channel,
                 attempts=attempts,
@@ -233,7 +235,7 @@ class Outbox:
                 await history.insert_delivery(conn, job.alert_id, fb, now, fallback_for=job.channel)
 
             await self._write(record)
-            log.warning("failing over", alert_id=job.alert_id, failed=job.channel, to=fb)
+            log.warning("failing_over", alert_id=job.alert_id, failed=job.channel, to=fb)
             self._start(
                 Job(job.alert_id, fb, job.severity, job.message, job.siblings, 0, job.channel)
             )
@@ -247,7 +249,7 @@ class Outbox:
         try:
             pending = await history.pending_deliveries(self._engine)
         except (SQLAlchemyError, OSError) as e:
-            log.error("cannot read pending deliveries", error=type(e).__name__)
+            log.error("pending_deliveries_unreadable", error=type(e).__name__)
             return
         now = self._clock.now()
         resumed = expired = 0
@@ -265,7 +267,7 @@ class Outbox:
                 self._start(job)
                 resumed += 1
         if pending:
-            log.info("outbox resumed", resumed=resumed, expired=expired)
+            log.info("outbox_resumed", resumed=resumed, expired=expired)
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 (the daemon's API)
         """Let in-flight deliveries finish for up to timeout; the rest stay pending for later."""
@@ -279,14 +281,14 @@ class Outbox:
             t.cancel()
         if left:
             await asyncio.gather(*left, return_exceptions=True)
-            log.warning("shutdown left deliveries pending", count=len(left))
+            log.warning("deliveries_left_pending", count=len(left))
         try:
             async with asyncio.timeout(max(timeout, 1.0)):
                 await self.flush()
         except TimeoutError:
             pass
         if self._backlog:
-            log.error("alert history writes lost at shutdown", count=len(self._backlog))
+            log.error("alert_history_lost_at_shutdown", count=len(self._backlog))
 
     async def close(self) -> None:
         for ch in self._channels.values():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 from sqlalchemy import event, insert, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from depeg_monitor.store.schema import SCHEMA_VERSION, metadata, schema_version
@@ -17,11 +19,74 @@ from depeg_monitor.store.times import to_dt
 log = structlog.get_logger(__name__)
 
 
-def describe_db_error(e: BaseException) -> str:
-    """A short, secret-free description: the class names only, never the URL or message."""
-    orig = getattr(e, "orig", None)
-    inner = f" ({type(orig).__name__})" if orig is not None else ""
-    return f"database unavailable: {type(e).__name__}{inner}"
+@dataclass(frozen=True, slots=True)
+class DbProblem:
+    """A database error in words, safe to show: what went wrong and where, never a password.
+
+    lasting: it will not cure itself (a wrong password, a missing database, no driver) —
+    /health fails until someone fixes it; otherwise the database is down or unreachable.
+    """
+
+    text: str
+    lasting: bool
+
+
+# (words in the driver's own message, what we say, lasting) — psycopg 3 and sqlite3 wordings.
+_KNOWN = (
+    ("password authentication failed", "authentication failed (check the user and password)", True),
+    ("authentication failed", "authentication failed (check the user and password)", True),
+    ("no password supplied", "authentication failed (no password given)", True),
+    ("does not exist", "the database does not exist", True),
+    ("connection refused", "connection refused (is the server running?)", False),
+    ("failed to resolve host", "cannot resolve the host name", False),
+    ("could not translate host name", "cannot resolve the host name", False),
+    ("timeout", "no answer in time", False),
+    ("timed out", "no answer in time", False),
+    ("unable to open database file", "cannot open the database file", True),
+    ("readonly database", "the database file is read-only", True),
+    ("permission denied", "permission denied", True),
+    ("server closed the connection", "the server closed the connection", False),
+    ("the database system is starting up", "the server is starting up", False),
+    ("the database system is shutting down", "the server is shutting down", False),
+)
+
+
+def classify_db_error(e: BaseException, url: URL | str | None = None) -> DbProblem:
+    """The driver's own error, read for its meaning; the host (or file) named, not its text."""
+    if isinstance(e, NoSuchModuleError | ModuleNotFoundError):
+        return DbProblem(_said("unsupported database driver", url), True)
+    message = " ".join(str(getattr(e, "orig", None) or e).lower().split())
+    for needle, words, lasting in _KNOWN:
+        if needle in message:
+            return DbProblem(_said(words, url), lasting)
+    return DbProblem(_said(f"{type(e).__name__}", url), False)
+
+
+def describe_db_error(e: BaseException, url: URL | str | None = None) -> str:
+    """One line, secret-free: 'database unavailable: connection refused (… at db:5432)'."""
+    return classify_db_error(e, url).text
+
+
+def where(url: URL | str | None) -> str:
+    """'postgresql at db.example.com:5432/depeg', 'sqlite file data/x.db' — never a password."""
+    if url is None:
+        return ""
+    try:
+        u = make_url(url)
+    except Exception:  # an unparsable URL: say nothing rather than echo it
+        return ""
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        return f"sqlite file {u.database or ':memory:'}"
+    host = u.host or "localhost"
+    port = f":{u.port}" if u.port else ""
+    db = f"/{u.database}" if u.database else ""
+    return f"{backend} at {host}{port}{db}"
+
+
+def _said(words: str, url: URL | str | None) -> str:
+    place = where(url)
+    return f"database unavailable: {words}" + (f" ({place})" if place else "")
 
 
 class SchemaTooNew(RuntimeError):
@@ -70,12 +135,20 @@ def prepare_sqlite_file(path: Path) -> None:
         os.close(fd)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine for url; a SQLite file and its directory are created, private."""
+class MissingDirectory(RuntimeError):
+    """An explicit SQLite path whose directory does not exist (a typo, not a place to create)."""
+
+
+def create_engine(url: str, *, create_dirs: bool = True) -> AsyncEngine:
+    """An async engine for url; a SQLite file is created private, and its directory too when
+    create_dirs (the default state directory) — an explicit path in a missing directory is
+    MissingDirectory instead, so a typo never quietly starts an empty database elsewhere."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         db_file = sqlite_file(url)
         if db_file is not None and not u.query.get("uri"):  # a file: URI names no plain path
+            if not create_dirs and not db_file.parent.is_dir():
+                raise MissingDirectory(f"directory {db_file.parent} does not exist")
             prepare_sqlite_file(db_file)
         engine = create_async_engine(u)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -117,5 +190,5 @@ async def upgrade(engine: AsyncEngine, now: float | None = None) -> int:
                     applied_at=to_dt(now if now is not None else time.time()),
                 )
             )
-            log.info("database upgraded", before=before, after=SCHEMA_VERSION)
+            log.info("database_upgraded", before=before, after=SCHEMA_VERSION)
     return SCHEMA_VERSION

@@ -158,8 +158,9 @@ class RetentionJob:
             try:
                 result = await self.run_once(self._clock.now())
             except (SQLAlchemyError, OSError) as e:
-                self._health.error(self._clock.now(), describe_db_error(e))
-                log.error("retention failed; will try tomorrow", error=describe_db_error(e))
+                why = describe_db_error(e, self._engine.url)
+                self._health.error(self._clock.now(), why)
+                log.error("retention_failed", error=why, action="will try tomorrow")
                 continue
             self._health.ok(self._clock.now())
-            log.info("retention done", **asdict(result))
+            log.info("retention_done", **asdict(result))

@@ -23,7 +23,7 @@ from depeg_monitor.clock import Clock
 from depeg_monitor.health.registry import Component, StoreDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Assessment, Quote
-from depeg_monitor.store.db import describe_db_error
+from depeg_monitor.store.db import classify_db_error, describe_db_error
 from depeg_monitor.store.schema import aggregates, health_history, quotes
 from depeg_monitor.store.times import to_dt
 
@@ -34,6 +34,7 @@ log = structlog.get_logger(__name__)
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
+REPEAT_LOG = 600.0  # a database still down is said again this often
 _TABLES: tuple[Table, ...] = (quotes, aggregates, health_history)
 
 
@@ -65,6 +66,7 @@ class HistoryWriter:
         self._lock = asyncio.Lock()
         self._last_health_row = float("-inf")
         self._failures = 0
+        self._said_at = float("-inf")  # monotonic time of the last failure logged
         self.dropped = 0
         self.written = 0
 
@@ -89,7 +91,7 @@ class HistoryWriter:
                 f"write buffer full ({self._settings.buffer_max} rows)",
                 StoreDetail(self.dropped),
             )
-            log.warning("history rows dropped", table=table.name, dropped=lost, total=self.dropped)
+            log.warning("history_rows_dropped", table=table.name, dropped=lost, total=self.dropped)
         buf = self._buffers[table.name]
         buf.extend(rows)
         self._metrics.buffer_rows.labels(table.name).set(len(buf))
@@ -186,9 +188,9 @@ class HistoryWriter:
                                 await conn.execute(insert(table), rows)
                 except (SQLAlchemyError, OSError) as e:
                     self._failures += 1
-                    self._health.error(
-                        self._clock.now(), describe_db_error(e), StoreDetail(self.dropped)
-                    )
+                    problem = classify_db_error(e, self._engine.url)
+                    detail = StoreDetail(self.dropped, problem.lasting)
+                    self._health.error(self._clock.now(), problem.text, detail)
                     raise
                 for name, rows in batch.items():
                     buf = self._buffers[name]
@@ -199,7 +201,7 @@ class HistoryWriter:
                 written += n
                 self.written += n
                 if self._failures:
-                    log.info("database back; buffered history written", rows=n)
+                    log.info("database_back", written=n, action="buffered history written")
                 self._failures = 0
                 self._health.ok(self._clock.now(), detail=StoreDetail(self.dropped))
         return written
@@ -223,17 +225,23 @@ class HistoryWriter:
                 await self.flush()
                 delay = self._settings.flush_interval
             except (SQLAlchemyError, OSError) as e:
-                # Retry with backoff; the rows stay buffered (bounded) meanwhile.
+                # Retry with backoff; the rows stay buffered (bounded) meanwhile. Said once,
+                # then again only every REPEAT_LOG seconds while it lasts.
                 delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** (self._failures - 1))
-                log.warning(
-                    "history write failed; will retry",
-                    error=describe_db_error(e),
-                    buffered=self.buffered,
-                    retry_in=delay,
-                )
+                now = self._clock.monotonic()
+                if self._failures == 1 or now - self._said_at >= REPEAT_LOG:
+                    self._said_at = now
+                    log.warning(
+                        "history_write_failed",
+                        error=describe_db_error(e, self._engine.url),
+                        buffered=self.buffered,
+                        action="kept in memory; retrying",
+                    )
         try:
             await self.flush()
         except (SQLAlchemyError, OSError) as e:
             log.error(
-                "history not written at shutdown", error=describe_db_error(e), lost=self.buffered
+                "history_lost_at_shutdown",
+                error=describe_db_error(e, self._engine.url),
+                lost=self.buffered,
             )

@@ -209,7 +209,7 @@ async def test_kill_9_mid_event_then_restart_neither_repeats_nor_forgets(tmp_pat
     assert usdc[-1] == ("CRITICAL", "resolved") and usdc.count(("CRITICAL", "resolved")) == 1
     assert len(set(usdc)) == len(usdc)
     assert coin_items(inbox.on("email"), "USDC")[-1] == ("CRITICAL", "resolved")
-    assert any(e.get("event") == "outbox resumed" for e in second.log_lines())
+    assert any(e.get("event") == "outbox_resumed" for e in second.log_lines())
 
 
 async def test_every_venue_down_fails_health_and_sends_monitor_degraded(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -39,12 +40,13 @@ class World:
         for venue in ("kraken", "okx"):
             self.venue(venue).ok(NOW - 3)
         self.registry.component(Kind.DATABASE).ok(NOW - 2)
+        self.critical: tuple[str, ...] = ("discord", "sms")  # the critical route's channels
 
     def venue(self, name: str) -> Component:
         return self.registry.component(Kind.VENUE, name)
 
     def report(self) -> HealthReport:
-        rules = health_rules(self.settings)
+        rules = replace(health_rules(self.settings), critical_channels=self.critical)
         return evaluate(self.registry, NOW, rules, self.prices, self.last_cycle)
 
 
@@ -314,3 +316,19 @@ def test_full_port_closes_the_oldest_idle_connection_and_warns_once_a_minute() -
         assert late.evicted and len(slots) == 3
     warnings = [e for e in logs if e["log_level"] == "warning"]
     assert [w["closed"] for w in warnings] == [1, 3]
+
+
+async def test_health_fails_when_nobody_can_be_woken(served: tuple[World, str, Metrics]) -> None:
+    """No channel of the critical route can deliver → 503; one of two failing → warn, 200."""
+    world, base, _ = served
+    world.registry.component(Kind.CHANNEL, "discord").error(NOW, "HTTP 500")
+    status, _, body = await get(base + "/health")
+    assert status == 200 and '"status": "warn"' in body and "discord (HTTP 500)" in body
+    world.registry.component(Kind.CHANNEL, "sms").error(NOW, "twilio 401")
+    status, _, body = await get(base + "/health")
+    assert status == 503 and "every critical channel is failing" in body
+    world.registry.component(Kind.CHANNEL, "sms").ok(NOW)
+    assert (await get(base + "/health"))[0] == 200
+    world.critical = ()
+    status, _, body = await get(base + "/health")
+    assert status == 503 and "no channel can deliver a critical alert" in body
