@@ -17,6 +17,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
@@ -53,6 +54,8 @@ DEFAULT_RATE_LIMIT_PAUSE = 30.0
 DEFAULT_BAN_PAUSE = 120.0  # Binance's shortest IP ban
 LISTING_DEADLINE = 15.0
 STRETCH_HEADROOM = 1.1  # poll no closer than this to a venue's rate limit
+# A venue still failing is said again this often in the log (it shows in /health all along).
+REPEAT_LOG = 600.0
 # An 'unknown market' answer re-reads the listing at most this often (it costs request weight).
 LISTING_RECHECK_GAP = 60.0
 # While a configured market is set aside (unlisted, or refused), the listing is read again this
@@ -122,6 +125,10 @@ class VenueCollector:
         self.pause = Pause(clock, spec.max_wait)
         self._listing_due = 0.0  # monotonic time of the next listing check
         self._listing_read: float | None = None  # monotonic time of the last listing attempt
+        self._missing: set[str] = set()  # polled markets the last full answer did not have
+        self._host = urlsplit(self.base_url).hostname or self.base_url
+        self._failing_since: float | None = None  # monotonic, while polls give nothing usable
+        self._said_at = float("-inf")  # when the failure was last logged
 
     def _requests(self) -> list[Request]:
         return self.spec.requests(self.markets.spellings())
@@ -350,7 +357,7 @@ class VenueCollector:
 
     def _on_error(self, req: Request, e: Exception) -> None:
         if not isinstance(e, VenueError):
-            self.log.warning("request_skipped", path=req.path, reason=str(e))
+            self.log.debug("request_skipped", path=req.path, reason=str(e))
             return
         if e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
             default = DEFAULT_BAN_PAUSE if e.kind is ErrorKind.BANNED else DEFAULT_RATE_LIMIT_PAUSE
@@ -358,9 +365,10 @@ class VenueCollector:
             seconds, clamped = self.pause.ask(wait, str(e))
             if clamped:
                 self.log.warning("wait_clamped", asked=wait, clamped_to=seconds, reason=str(e))
-            self.log.warning("venue_paused", seconds=round(seconds, 3), reason=str(e))
+            self.log.debug("venue_paused", seconds=round(seconds, 3), reason=str(e))
         else:
-            self.log.warning("request_failed", path=req.path, error=str(e))
+            # Each failure shows in /health; the log says it on transitions (see _say).
+            self.log.debug("request_failed", path=req.path, error=str(e))
 
     # ------------------------------------------------------------------ quality
 
@@ -368,10 +376,12 @@ class VenueCollector:
         if any(e is not None for _, e in outcomes):
             return
         got = {f"{q.coin}/{q.quote_ccy}" for q in quotes}
-        for market in self.markets.polled:
-            if market not in got:
-                self._metrics.drops.labels(self.name, "not_in_answer").inc()
-                self.log.info("market_not_in_answer", market=market)
+        missing = {m for m in self.markets.polled if m not in got}
+        if missing:
+            self._metrics.drops.labels(self.name, "not_in_answer").inc(len(missing))
+        if missing - self._missing:  # said once when a market goes missing, not every poll
+            self.log.info("markets_not_in_answer", markets=sorted(missing - self._missing))
+        self._missing = missing
 
     # ------------------------------------------------------------------ reporting
 
@@ -394,6 +404,7 @@ class VenueCollector:
                 *([f"partial: {result.error}"] if result.error else []),
             ]
             self._health.ok(now, note="; ".join(notes) or None, detail=detail)
+            self._say(None)
             return result
         if self.pause.active():
             why = self.pause.text()  # says until when
@@ -404,7 +415,28 @@ class VenueCollector:
         else:
             why = "no usable quotes: the answer had none of the markets asked for"
         self._health.error(now, why, detail=detail)
+        self._say(why)
         return result
+
+    def _say(self, failing: str | None) -> None:
+        """The venue's state in the log on transitions only: failing once (with the host and
+        why, in words), again every REPEAT_LOG seconds while it lasts, recovered once."""
+        now = self._clock.monotonic()
+        if failing is None:
+            if self._failing_since is not None:
+                down = now - self._failing_since
+                self.log.info("venue_recovered", host=self._host, after_seconds=round(down))
+            self._failing_since = None
+            return
+        if self._failing_since is None:
+            self._failing_since = self._said_at = now
+            self.log.warning("venue_failing", host=self._host, reason=failing)
+        elif now - self._said_at >= REPEAT_LOG:
+            self._said_at = now
+            down = round(now - self._failing_since)
+            self.log.warning(
+                "venue_still_failing", host=self._host, reason=failing, for_seconds=down
+            )
 
     # ------------------------------------------------------------------ the loop
 

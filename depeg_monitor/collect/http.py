@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -141,5 +142,27 @@ async def fetch(
     except TimeoutError:
         raise VenueError(ErrorKind.TIMEOUT, f"no answer within {time_limit:.3g}s") from None
     except aiohttp.ClientError as e:
-        # str(e) of aiohttp errors names the URL, which may carry a proxy token.
-        raise VenueError(ErrorKind.NETWORK, type(e).__name__) from None
+        raise VenueError(ErrorKind.NETWORK, network_trouble(e, url)) from None
+
+
+def network_trouble(e: aiohttp.ClientError, url: str) -> str:
+    """What went wrong, in words, naming the host only: str(e) of aiohttp errors names the
+    whole URL, whose path or query may carry a proxy token."""
+    u = urlsplit(url)
+    host = u.hostname or "the venue"
+    at = f"{host}:{u.port}" if u.port else host
+    if isinstance(e, aiohttp.ClientConnectorDNSError):
+        return f"cannot resolve {host}"
+    if isinstance(e, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return f"TLS failed with {host}"
+    if isinstance(e, aiohttp.ClientConnectorError):
+        if isinstance(e.os_error, ConnectionRefusedError):
+            return f"connection refused by {at}"
+        return f"cannot connect to {at}"
+    if isinstance(e, aiohttp.ServerDisconnectedError):
+        return f"{host} closed the connection"
+    if isinstance(e, aiohttp.ClientPayloadError):
+        return f"the answer from {host} was cut off"
+    if isinstance(e, aiohttp.ClientOSError):
+        return f"connection to {host} failed"
+    return f"{type(e).__name__} from {host}"

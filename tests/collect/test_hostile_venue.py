@@ -300,3 +300,35 @@ async def test_failures_never_push_a_venue_past_its_published_limit(
     assert len(stamps) > 40
     worst = max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps)
     assert worst <= VENUES["coinbase"].rate_limit.limit
+
+
+async def test_a_venue_down_for_ten_minutes_says_so_a_bounded_number_of_times(
+    rig: Rig,
+) -> None:
+    """Ten minutes of an unreachable venue: the log says it is failing (with the host and why,
+    in words) and once more later — not once per request — and 'recovered' once it answers."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = VenueCollector(
+        VENUES["kraken"],
+        CollectorRules("kraken", f"http://127.0.0.1:{port}", ("USDT/USD",), PEGS, poll_interval=2),
+        rig.make("kraken", ["USDT/USD"])._session,
+        rig.clock,
+        rig.health.component(Kind.VENUE, "kraken"),
+        rig.metrics,
+        rig.received.extend,
+    )
+    with capture_logs() as logs:
+        await c.start()
+        began = rig.clock.monotonic()
+        while rig.clock.monotonic() - began < 600:
+            await c.poll_once()
+            rig.clock.advance(2)
+    said = [e for e in logs if e["log_level"] in ("warning", "error", "info")]
+    failing = [e for e in said if e["event"] == "venue_failing"]
+    assert len(failing) == 1
+    assert failing[0]["reason"] == f"network error: connection refused by 127.0.0.1:{port}"
+    assert len(said) <= 5, [e["event"] for e in said]
