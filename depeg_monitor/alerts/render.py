@@ -29,6 +29,8 @@ SMS_LIMIT = 159
 _WIDEN_WORTH_SAYING = 1.0005
 # At most this many "venue reason" pairs in an insufficient-data line.
 _DROPPED_SHOWN = 6
+# A single monitor problem up to this long is the title itself (what an SMS shows).
+_PROBLEM_IN_TITLE = 100
 
 EMOJI = {
     Severity.NONE: "✅",
@@ -61,7 +63,7 @@ def _pct(x: float) -> str:
     return f"{x * 100:.2f} %"
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     """Seconds as a person says them: '40 s', '5 min', '2.5 h'."""
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -91,7 +93,7 @@ def reasons(a: Assessment) -> list[str]:
     if clearing is not None:
         out.append(
             f"clearing: inside {_pct(clearing.band)} for "
-            f"{_duration(clearing.held)} of {_duration(clearing.needed)}"
+            f"{duration(clearing.held)} of {duration(clearing.needed)}"
         )
     thresholds = a.fact(Thresholds)
     if thresholds is not None and a.severity > Severity.NONE:
@@ -100,7 +102,7 @@ def reasons(a: Assessment) -> list[str]:
     if pending is not None:
         out.append(
             f"{pending.level.label} pending: "
-            f"held {_duration(pending.held)} of {_duration(pending.needed)}"
+            f"held {duration(pending.held)} of {duration(pending.needed)}"
         )
     if thresholds is not None and thresholds.widened > _WIDEN_WORTH_SAYING:
         out.append(f"thresholds widened ×{thresholds.widened:.2f} for volatility")
@@ -131,7 +133,11 @@ def _title(alert: Alert) -> str:
     if k == AlertKind.TEST:
         return "🧪 TEST alert from depeg-monitor (no action needed)"
     if k == AlertKind.MONITOR_DEGRADED:
-        return "⚠️ depeg-monitor degraded" + (f": {alert.note}" if alert.note else "")
+        found = note_lines(alert)
+        if _problem_in_title(found):
+            return f"⚠️ depeg-monitor degraded: {found[0]}"
+        n = len(found)
+        return "⚠️ depeg-monitor degraded" + (f": {n} problems" if n > 1 else "")
     if k == AlertKind.MONITOR_RECOVERED:
         return "✅ depeg-monitor recovered"
     coins = ", ".join(_short(i) for i in alert.items)
@@ -171,16 +177,26 @@ def _item_lines(item: AlertItem) -> list[str]:
     return lines
 
 
+def note_lines(alert: Alert) -> list[str]:
+    """The alert's note, one line per thing it says (a monitor alert: per failing check),
+    each on one line whatever the text it came from held."""
+    return [" ".join(line.split()) for line in alert.note.splitlines() if line.strip()]
+
+
+def _problem_in_title(found: list[str]) -> bool:
+    return len(found) == 1 and len(found[0]) <= _PROBLEM_IN_TITLE
+
+
 def render(alert: Alert) -> Message:
     lines: list[str] = []
     if alert.kind == AlertKind.TEST:
         lines.append("This is a test of the alert channel. Nothing has depegged.")
     for item in alert.items:
         lines.extend(_item_lines(item))
-    if alert.note and alert.kind != AlertKind.MONITOR_DEGRADED:
-        lines.append(alert.note)
-    elif alert.note:
-        lines.append(f"Problem: {alert.note}")
+    notes = note_lines(alert)
+    # A degraded monitor's one short problem is already the title: said once, not twice.
+    if not (alert.kind == AlertKind.MONITOR_DEGRADED and _problem_in_title(notes)):
+        lines.extend(notes)
     lines.append(f"Time: {utc(alert.ts)}")
     return Message(_title(alert), "\n".join(lines))
 

@@ -87,6 +87,44 @@ def test_resolved_test_and_monitor_messages(mk: Any) -> None:
     assert plain(render(deg)).count("\n") >= 1
 
 
+def monitor(kind: AlertKind, note: str) -> Alert:
+    return Alert("m", T, Severity.MAJOR, kind, (), ("discord",), note=note)
+
+
+def test_degraded_with_several_problems_says_each_once_on_its_own_line() -> None:
+    """Two failing checks (one note line each): a short title counting them, then one body
+    line for each, none repeated."""
+    note = "every venue is failing\ndatabase: connection refused (host db.example.com)"
+    msg = render(monitor(AlertKind.MONITOR_DEGRADED, note))
+    assert msg.title == "⚠️ depeg-monitor degraded: 2 problems"
+    assert msg.body.splitlines() == [
+        "every venue is failing",
+        "database: connection refused (host db.example.com)",
+        "Time: 2023-03-11 03:04:05 UTC",
+    ]
+    assert plain(msg).count("every venue is failing") == 1
+    assert sms(msg) == "depeg-monitor degraded: 2 problems 03:04 UTC"
+
+
+def test_degraded_with_one_problem_has_it_in_the_title_only() -> None:
+    """One failing check is the title itself (what an SMS shows) and is not said again."""
+    msg = render(monitor(AlertKind.MONITOR_DEGRADED, "DAI: no price for 120s"))
+    assert msg.title == "⚠️ depeg-monitor degraded: DAI: no price for 120s"
+    assert msg.body == "Time: 2023-03-11 03:04:05 UTC"
+    assert plain(msg).count("no price") == 1
+    long = "database: " + "x" * 200
+    msg = render(monitor(AlertKind.MONITOR_DEGRADED, long))
+    assert msg.title == "⚠️ depeg-monitor degraded" and msg.body.startswith(long + "\n")
+
+
+def test_recovered_is_a_short_title_and_a_line_saying_how_long() -> None:
+    """Recovered reads '✅ depeg-monitor recovered' and the note, once, in the body."""
+    note = "No check is failing now; /health had failed for 6 min."
+    msg = render(monitor(AlertKind.MONITOR_RECOVERED, note))
+    assert msg.title == "✅ depeg-monitor recovered"
+    assert msg.body.splitlines() == [note, "Time: 2023-03-11 03:04:05 UTC"]
+
+
 def verdict(
     severity: Severity,
     dev: float | None,
