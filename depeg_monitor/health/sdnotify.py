@@ -1,7 +1,9 @@
 """systemd's sd_notify protocol over $NOTIFY_SOCKET, without extra packages.
 
 Datagrams of KEY=VALUE lines to a unix socket; '@' means the abstract namespace. Every call
-is a no-op when the service was not started by systemd (no NOTIFY_SOCKET).
+is a no-op when the service was not started by systemd (no NOTIFY_SOCKET). `follow` keeps
+`systemctl status` saying what /health says: STATUS= is sent when the status or the set of
+checks behind it changes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,37 @@ from collections.abc import Mapping
 
 import structlog
 
+from depeg_monitor.health.evaluate import HealthReport
+from depeg_monitor.health.selfwatch import problems
+
 log = structlog.get_logger(__name__)
+
+# systemctl status shows STATUS= on one line; longer is cut.
+STATUS_LIMIT = 200
+
+
+def status_line(report: HealthReport, watching: str) -> str:
+    """/health as one line: 'pass: monitoring 8 coins on 9 venues', 'warn: monitoring …;
+    binance: …', 'FAIL: every venue is failing; DAI: no price for 120s'.
+
+    watching: what the monitor does when nothing is wrong (the READY=1 status).
+    """
+    if report.status == "fail":
+        text = "FAIL: " + "; ".join(problems(report, "fail"))
+    elif report.status == "warn":
+        text = f"warn: {watching}; " + "; ".join(problems(report, "warn"))
+    else:
+        text = f"pass: {watching}"
+    return text if len(text) <= STATUS_LIMIT else text[: STATUS_LIMIT - 1].rstrip() + "…"
+
+
+def _situation(report: HealthReport) -> tuple[str, frozenset[str]]:
+    """The status and the checks behind it; an age that grows each cycle is no change."""
+    if report.status == "pass":
+        return "pass", frozenset()
+    return report.status, frozenset(
+        n for n, c in report.checks.items() if c.status == report.status
+    )
 
 
 class SdNotifier:
@@ -24,6 +56,7 @@ class SdNotifier:
         self._addr = addr
         self._watchdog_usec = env.get("WATCHDOG_USEC")
         self._watchdog_pid = env.get("WATCHDOG_PID")
+        self._situation: tuple[str, frozenset[str]] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -38,7 +71,7 @@ class SdNotifier:
                 s.sendto("\n".join(lines).encode(), self._addr)
             return True
         except OSError as e:  # never let supervision plumbing stop the monitor
-            log.warning("sd_notify failed", error=type(e).__name__)
+            log.warning("sd_notify_failed", error=type(e).__name__)
             return False
 
     def ready(self, status: str | None = None) -> bool:
@@ -52,6 +85,15 @@ class SdNotifier:
 
     def status(self, text: str) -> bool:
         return self.notify(f"STATUS={text}")
+
+    def follow(self, report: HealthReport, watching: str) -> bool:
+        """STATUS=<status_line> if the status or its failing (or warning) checks changed since
+        the last call; True if a line was sent. Call it with each cycle's report."""
+        now = _situation(report)
+        if now == self._situation:
+            return False
+        self._situation = now
+        return self.status(status_line(report, watching))
 
     def watchdog_interval(self) -> float | None:
         """Seconds between WATCHDOG=1 pings (half of WatchdogSec), or None if not watched."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from depeg_monitor.health.sdnotify import SdNotifier
+from depeg_monitor.health.evaluate import Check, HealthReport
+from depeg_monitor.health.sdnotify import STATUS_LIMIT, SdNotifier, status_line
 
 
 @pytest.fixture
@@ -64,3 +65,64 @@ def test_watchdog_interval_is_half_of_watchdogsec() -> None:
 def test_dead_socket_does_not_raise(tmp_path: Path) -> None:
     """A socket that went away makes notify return False instead of crashing the daemon."""
     assert not SdNotifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")}).ready()
+
+
+WATCHING = "monitoring 8 coins on 9 venues"
+PASS = HealthReport("pass", {"coin:DAI": Check("pass"), "venue:kraken": Check("pass")}, 0.0)
+WARN = HealthReport(
+    "warn", {"coin:DAI": Check("pass"), "venue:kraken": Check("warn", "HTTP 503")}, 0.0
+)
+
+
+def failing(age: int) -> HealthReport:
+    return HealthReport(
+        "fail",
+        {
+            "coin:DAI": Check("fail", f"no fresh price for {age}s"),
+            "venue:kraken": Check("warn", "network error"),
+            "venues": Check("fail", "every venue is failing"),
+        },
+        0.0,
+    )
+
+
+def test_status_line_says_what_health_says() -> None:
+    """pass / warn / FAIL, with what is wrong in words; a long line is cut for systemctl."""
+    assert status_line(PASS, WATCHING) == "pass: monitoring 8 coins on 9 venues"
+    assert status_line(WARN, WATCHING) == "warn: monitoring 8 coins on 9 venues; kraken: HTTP 503"
+    assert status_line(failing(120), WATCHING) == (
+        "FAIL: every venue is failing; DAI: no fresh price for 120s"
+    )
+    many = HealthReport("fail", {f"coin:C{i}": Check("fail", "no price") for i in range(50)}, 0)
+    line = status_line(many, WATCHING)
+    assert len(line) <= STATUS_LIMIT and line.endswith("…") and "\n" not in line
+
+
+def test_status_follows_health_changes_only(listener: tuple[socket.socket, str]) -> None:
+    """STATUS= is sent when the status or its failing checks change — not every cycle while an
+    age grows — and goes back to pass when health does."""
+    sock, path = listener
+    sock.setblocking(False)  # a datagram sent to a unix socket is queued before sendto returns
+    sd = SdNotifier({"NOTIFY_SOCKET": path})
+
+    def received() -> list[bytes]:
+        got = []
+        while True:
+            try:
+                got.append(sock.recv(4096))
+            except BlockingIOError:
+                return got
+
+    assert sd.follow(PASS, WATCHING)
+    assert received() == [b"STATUS=pass: monitoring 8 coins on 9 venues"]
+    assert not sd.follow(PASS, WATCHING)
+    assert sd.follow(failing(120), WATCHING)
+    assert not sd.follow(failing(150), WATCHING)  # the same checks failing, only older
+    assert received() == [b"STATUS=FAIL: every venue is failing; DAI: no fresh price for 120s"]
+    assert sd.follow(PASS, WATCHING)
+    assert received() == [b"STATUS=pass: monitoring 8 coins on 9 venues"]
+
+
+def test_follow_without_systemd_is_a_no_op() -> None:
+    """Outside systemd following health sends nothing and never fails."""
+    assert not SdNotifier({}).follow(failing(120), WATCHING)
