@@ -23,7 +23,7 @@ from depeg_monitor.commands import scenarios
 from depeg_monitor.commands.settings import EXIT_CONFIG, settings_or_exit
 from depeg_monitor.config import Settings
 from depeg_monitor.daemon import Daemon
-from depeg_monitor.logsetup import configure_logging
+from depeg_monitor.logsetup import configure_logging, settings_secrets
 from depeg_monitor.model import Message, Severity
 from depeg_monitor.simulate import ScenarioError, SimulatedMarket
 
@@ -115,7 +115,10 @@ async def _demo(args: argparse.Namespace) -> int:
             return EXIT_CONFIG
         args.config = str(DEFAULT_CONFIG)
     base = settings_or_exit(args)
-    configure_logging(base.logging.model_copy(update={"level": "error", "format": "console"}))
+    configure_logging(
+        base.logging.model_copy(update={"level": "error", "format": "console"}),
+        secrets=settings_secrets(base),
+    )
     clock = SystemClock()
     channels = {
         "discord": TerminalChannel("discord", discord),

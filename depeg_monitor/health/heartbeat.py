@@ -49,9 +49,9 @@ class Heartbeat:
             async with self._session.get(self._url, timeout=timeout) as resp:
                 ok = resp.status < 400
                 if not ok:
-                    log.warning("heartbeat refused", status=resp.status)
+                    log.warning("heartbeat_refused", status=resp.status)
         except (aiohttp.ClientError, TimeoutError) as e:
-            log.warning("heartbeat failed", error=type(e).__name__)
+            log.warning("heartbeat_failed", error=str(e) or type(e).__name__)
             return False
         self.sent += ok
         return ok

@@ -67,13 +67,13 @@ class SimulatedMarket:
         self._host = host
         self._port = int(self._runner.addresses[0][1])
         self.started_at = self._clock.now()
-        log.info("simulate.started", scenario=self.scenario.scenario.name, port=self._port)
+        log.info("simulation_started", scenario=self.scenario.scenario.name, port=self._port)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-            log.info("simulate.stopped", scenario=self.scenario.scenario.name)
+            log.info("simulation_stopped", scenario=self.scenario.scenario.name)
 
     async def __aenter__(self) -> SimulatedMarket:
         await self.start()
