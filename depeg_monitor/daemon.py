@@ -188,6 +188,7 @@ class Daemon:
                     f"collect:{c.name}", _collect(c), self.health.component(Kind.VENUE, c.name)
                 )
 
+            watching = f"monitoring {len(r.detection.coins)} coins on {len(collectors)} venues"
             selfwatch = SelfWatch(r.alert_channels or tuple(channels), grace=r.degraded_after)
             heartbeat = Heartbeat(r.heartbeat_url, r.heartbeat_interval, session, clock)
             cycle = Cycle(
@@ -197,11 +198,11 @@ class Daemon:
                 silences=StoredSilences(engine, clock, t.silence_refresh),
                 watchers=(
                     LiveView(self.state, self.metrics, writer, t.price_log_interval),
-                    SelfCheck(self.report, selfwatch, writer, heartbeat),
+                    SelfCheck(self.report, selfwatch, writer, heartbeat, sd, watching),
                 ),
             )
 
-            sd.ready(f"monitoring {len(r.detection.coins)} coins on {len(collectors)} venues")
+            sd.ready(watching)
             if ready is not None:
                 ready.set()
             log.info(

@@ -14,6 +14,7 @@ from depeg_monitor.alerts.render import reasons
 from depeg_monitor.clock import Clock
 from depeg_monitor.health.evaluate import HealthReport
 from depeg_monitor.health.heartbeat import Heartbeat
+from depeg_monitor.health.sdnotify import SdNotifier
 from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, Assessment, Severity, Silence
@@ -76,8 +77,8 @@ class LiveView:
 
 
 class SelfCheck:
-    """The monitor watching itself each cycle: health rows, 'monitor degraded' / 'recovered'
-    after a grace period, and the heartbeat while it is not failing."""
+    """The monitor watching itself each cycle: systemd's STATUS= line, health rows, 'monitor
+    degraded' / 'recovered' after a grace period, and the heartbeat while it is not failing."""
 
     def __init__(
         self,
@@ -85,16 +86,21 @@ class SelfCheck:
         selfwatch: SelfWatch,
         writer: HistoryWriter,
         heartbeat: Heartbeat,
+        systemd: SdNotifier,
+        watching: str,
     ) -> None:
         self._report = report
         self._selfwatch = selfwatch
         self._writer = writer
         self._heartbeat = heartbeat
+        self._systemd = systemd
+        self._watching = watching  # the STATUS= line while nothing is wrong
 
     def observe(
         self, assessments: Sequence[Assessment], alerts: Sequence[Alert], now: float
     ) -> Sequence[Alert]:
         report = self._report()
+        self._systemd.follow(report, self._watching)  # STATUS= follows /health
         degraded = self._selfwatch.observe(report, now)
         self._writer.maybe_add_health(report, now)
         if report.status != "fail":

@@ -62,7 +62,8 @@ class _Slots:
             self._closed += 1
             if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
                 log.warning(
-                    "health port at its connection limit; closing the oldest idle connections",
+                    "health_connection_limit",
+                    action="closing the oldest idle connections",
                     limit=self.limit,
                     closed=self._closed,
                 )

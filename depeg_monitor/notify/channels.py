@@ -340,5 +340,5 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     """Every usable channel; each one skipped gets a single warning naming what to set."""
     channels, skipped = build_channels_report(settings)
     for name, why in skipped.items():
-        log.warning("channel skipped", channel=name, reason=why)
+        log.warning("channel_skipped", channel=name, reason=why)
     return channels

@@ -120,7 +120,7 @@ def test_channel_without_secret_is_skipped_with_one_warning(monkeypatch: Any) ->
     with capture_logs() as logs:
         channels = build_channels(s)
     assert set(channels) == {"console"}
-    reasons = {e["channel"]: e["reason"] for e in logs if e["event"] == "channel skipped"}
+    reasons = {e["channel"]: e["reason"] for e in logs if e["event"] == "channel_skipped"}
     assert "DEPEG_CHANNELS__DISCORD__URL" in reasons["discord"]
     assert "TWILIO_AUTH_TOKEN" in reasons["sms"] and "AC123" not in reasons["sms"]
 
