@@ -8,14 +8,15 @@ AlertRules and parsed routes. The daemon, replay and the commands call compile_r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from depeg_monitor.alerts.rules import AlertRules, RouteRule
+from depeg_monitor.alerts.rules import AlertRules
 from depeg_monitor.collect.rules import CollectorRules
 from depeg_monitor.config import ConfigError, Settings
-from depeg_monitor.config.alerting import RouteSettings, parse_hours
+from depeg_monitor.config.routes import DEFAULT_ROUTES as DEFAULT_ROUTES  # re-exported
+from depeg_monitor.config.routes import Routing as Routing
+from depeg_monitor.config.routes import routing as routing
+from depeg_monitor.config.validate import venue_problems
 from depeg_monitor.detect.rules import (
     AggregationRules,
     ClassifyRules,
@@ -29,25 +30,6 @@ from depeg_monitor.notify.outbox import OutboxRules
 from depeg_monitor.store.retention import RetentionRules
 from depeg_monitor.store.writer import WriterRules
 from depeg_monitor.venues import VENUES
-
-# Used when [alerts.routes] is empty: minor → Discord in business hours; major → Discord, and
-# email in the daytime; critical → everything at any hour.
-DEFAULT_ROUTES: dict[str, list[RouteSettings]] = {
-    "minor": [RouteSettings(channels=["discord"], hours="09:00-18:00", weekdays_only=True)],
-    "major": [
-        RouteSettings(channels=["discord"]),
-        RouteSettings(channels=["email"], hours="08:00-22:00"),
-    ],
-    "critical": [RouteSettings(channels=["discord", "email", "sms"])],
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Routing:
-    """The routes, parsed: severity → rules, in the [alerts] time zone."""
-
-    routes: Mapping[Severity, tuple[RouteRule, ...]]
-    timezone: ZoneInfo
 
 
 def detection_rules(settings: Settings) -> DetectionRules:
@@ -106,26 +88,11 @@ def alert_rules(settings: Settings) -> AlertRules:
     )
 
 
-def routing(settings: Settings) -> Routing:
-    configured = settings.alerts.routes or DEFAULT_ROUTES
-    routes: dict[Severity, tuple[RouteRule, ...]] = {}
-    for label, rs in configured.items():
-        out = []
-        for r in rs:
-            start, end = parse_hours(r.hours)
-            out.append(RouteRule(tuple(r.channels), start, end, r.weekdays_only))
-        routes[Severity.parse(label)] = tuple(out)
-    return Routing(routes, ZoneInfo(settings.alerts.timezone))
-
-
 def collector_rules(settings: Settings) -> tuple[CollectorRules, ...]:
     """One rule per enabled venue; an unknown venue name is a configuration error."""
-    unknown = [n for n in settings.venues if n not in VENUES]
+    unknown = venue_problems(settings)
     if unknown:
-        known = ", ".join(VENUES)
-        raise ConfigError(
-            "venues", [(f"venues.{n}", f"unknown venue; known: {known}") for n in unknown]
-        )
+        raise ConfigError(settings.origin.source(), unknown)
     pegs = {coin: c.peg for coin, c in settings.coins.items()}
     out = []
     for name, v in settings.venues.items():

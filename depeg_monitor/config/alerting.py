@@ -8,21 +8,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from depeg_monitor.config.fields import Names, Severities
+
 
 class ChannelSettings(BaseModel):
     """A named delivery channel: an apprise URL, Twilio SMS, or the console (demo)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     type: Literal["apprise", "twilio", "console"] = "apprise"
     # apprise URL (discord://…, mailtos://…); secret: set it with DEPEG_CHANNELS__<NAME>__URL.
     url: SecretStr | None = None
     # Twilio: sender and recipients; credentials from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN.
     from_number: str | None = None
-    to_numbers: list[str] = Field(default_factory=list)
+    to_numbers: Names = Field(default_factory=list)
     # Twilio API base URL, for a local stand-in in tests; None: Twilio's own.
     api_base: str | None = None
-    fallback: list[str] = Field(default_factory=list, description="Used when this one fails.")
+    fallback: Names = Field(default_factory=list, description="Used when this one fails.")
+    # Severities this channel hears at any hour, besides the [alerts.routes] naming it: so a
+    # channel defined in the environment alone can be routed there too
+    # (DEPEG_CHANNELS__PAGER__SEVERITIES=critical).
+    severities: Severities = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _complete(self) -> ChannelSettings:
@@ -61,7 +67,7 @@ class RouteSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    channels: list[str]
+    channels: Names
     hours: str = "00:00-24:00"
     weekdays_only: bool = False
 
@@ -73,7 +79,7 @@ class RouteSettings(BaseModel):
 
 
 class AlertSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     timezone: str = "UTC"
     reminder_critical: float = Field(900.0, gt=0, description="Seconds between reminders.")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from depeg_monitor.config.fields import Names
 from depeg_monitor.config.venues import CoinThresholds
 
 
 class AggregationSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     min_venues: int = Field(2, ge=1, description="Fresh, agreeing venues needed for a price.")
     max_quote_age: float = Field(60.0, gt=0, description="Seconds before a quote is stale.")
@@ -17,7 +18,7 @@ class AggregationSettings(BaseModel):
         0.002, ge=0, description="Never call a quote an outlier within this fraction of median."
     )
     arbitrage_fee: float = Field(0.002, ge=0, description="Round-trip fees for the arb hint.")
-    reference_quotes: list[str] = Field(
+    reference_quotes: Names = Field(
         default_factory=lambda: ["USDT", "USDC"],
         description="Quote currencies converted to USD through a same-cycle reference rate.",
     )
@@ -26,7 +27,7 @@ class AggregationSettings(BaseModel):
 
 
 class ClassificationSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     thresholds: CoinThresholds = Field(default_factory=CoinThresholds)
     # How long a level must hold before it fires (seconds); critical fastest.
@@ -38,10 +39,3 @@ class ClassificationSettings(BaseModel):
     clear_hold: float = Field(300.0, ge=0)
     # In a noisy market minor/major thresholds widen, by at most this factor.
     volatility_widen_max: float = Field(1.5, ge=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ClassificationSettings:
-        t = self.thresholds
-        if not t.minor < t.major < t.critical:
-            raise ValueError("thresholds must satisfy minor < major < critical")
-        return self

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from depeg_monitor.config.fields import Names
+
+DB_FILE = "depeg-monitor.db"
 
 
-def default_state_dir() -> Path:
-    """systemd's StateDirectory when run as a service, ./data otherwise."""
-    return Path(os.environ.get("STATE_DIRECTORY", "data").split(":")[0])
+def state_dir(environ: Mapping[str, str], config_file: Path | None) -> Path:
+    """Where the default SQLite file lives: systemd's $STATE_DIRECTORY when run as a service,
+    else data/ next to the configuration file — so every command finds the daemon's database
+    from any directory — else ./data."""
+    given = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if given:
+        return Path(given)
+    if config_file is not None:
+        # abspath, not resolve(): data/ sits beside the file as named, even through a symlink.
+        return Path(os.path.abspath(config_file)).parent / "data"
+    return Path("data")
 
 
 class DatabaseSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # None: a SQLite file in the state directory. A password belongs in DEPEG_DATABASE__URL.
     url: SecretStr | None = None
+    # Set by the loader (state_dir above); None: worked out from os.environ and ./data.
+    _state_dir: Path | None = PrivateAttr(None)
     batch_size: int = Field(500, ge=1, description="Rows per write batch.")
     flush_interval: float = Field(2.0, gt=0, description="Seconds between batch flushes.")
     buffer_max: int = Field(100_000, ge=100, description="Price rows held while the DB is down.")
@@ -26,10 +41,15 @@ class DatabaseSettings(BaseModel):
     hour_retention_days: float = Field(3650.0, gt=0)
     retention_hour_utc: int = Field(3, ge=0, le=23, description="When the daily job runs.")
 
+    def default_file(self) -> Path:
+        """The SQLite file used when no url is set."""
+        where = self._state_dir if self._state_dir is not None else state_dir(os.environ, None)
+        return where / DB_FILE
+
     def resolved_url(self) -> str:
         if self.url is not None:
             return self.url.get_secret_value()
-        return f"sqlite+aiosqlite:///{default_state_dir() / 'depeg-monitor.db'}"
+        return f"sqlite+aiosqlite:///{self.default_file()}"
 
 
 class LoggingSettings(BaseModel):
@@ -40,7 +60,7 @@ class LoggingSettings(BaseModel):
 
 
 class HealthSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -55,4 +75,4 @@ class HealthSettings(BaseModel):
     # /health must have failed this long before "monitor degraded" is sent (seconds).
     degraded_after: float = Field(60.0, ge=0)
     # Channels that hear "monitor degraded" / "recovered"; empty: every configured channel.
-    alert_channels: list[str] = Field(default_factory=list)
+    alert_channels: Names = Field(default_factory=list)

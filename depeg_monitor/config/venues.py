@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from depeg_monitor.config.fields import FloatPair, Names
 
 
 class CoinThresholds(BaseModel):
     """Deviation from peg (fraction: 0.005 = 0.5 %) at which each severity begins."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    minor: float = Field(0.005, gt=0, lt=1)
-    major: float = Field(0.015, gt=0, lt=1)
-    critical: float = Field(0.03, gt=0, lt=1)
+    minor: float = Field(0.005, gt=0)
+    major: float = Field(0.015, gt=0)
+    critical: float = Field(0.03, gt=0)
+
+    @field_validator("minor", "major", "critical")
+    @classmethod
+    def _fraction(cls, v: float) -> float:
+        if v >= 1:
+            # 1.5 meant as 1.5 %: say so, rather than only "less than 1".
+            raise ValueError(
+                f"{v:g} is not a fraction below 1: thresholds are fractions of the peg, "
+                f"0.015 is 1.5 % (did you mean {v / 100:g}?)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CoinThresholds:
+        if not self.minor < self.major < self.critical:
+            raise ValueError(
+                "thresholds must satisfy minor < major < critical, got "
+                f"minor {self.minor:g}, major {self.major:g}, critical {self.critical:g}"
+            )
+        return self
 
 
 class CoinSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     peg: float = Field(1.0, gt=0, description="The value the coin is meant to hold, in USD.")
     thresholds: CoinThresholds | None = None  # None: the [classification] defaults
@@ -28,7 +50,7 @@ class CoinSettings(BaseModel):
 
 
 class VenueSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
     # Everything before the documented path, e.g. https://api.binance.com; None: the venue's own.
@@ -36,11 +58,11 @@ class VenueSettings(BaseModel):
     poll_interval: float = Field(10.0, gt=0, description="Seconds between polls.")
     timeout: float = Field(5.0, gt=0, description="Seconds for one HTTP request.")
     # Markets as BASE/QUOTE, e.g. "USDC/USDT"; the venue module spells them its own way.
-    markets: list[str] = Field(default_factory=list)
+    markets: Names = Field(default_factory=list)
     weight: float = Field(1.0, ge=0, description="Multiplies this venue's volume weight.")
     max_age: float = Field(120.0, gt=0, description="Drop answers older than this (seconds).")
     # A price outside [low, high] × its expected value (coin peg / quote peg) is absurd: dropped.
-    price_band: tuple[float, float] = (0.5, 2.0)
+    price_band: FloatPair = (0.5, 2.0)
     # Consecutive failed polls before the circuit opens and the venue is backed off.
     breaker_threshold: int = Field(5, ge=1)
     breaker_max_backoff: float = Field(300.0, gt=0, description="Longest back-off (seconds).")

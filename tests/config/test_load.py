@@ -59,7 +59,7 @@ def test_invalid_file_lists_each_field_with_reason(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as e:
         load_settings(bad)
-    paths = [p for p, _ in e.value.problems]
+    paths = [p.where for p in e.value.problems]
     assert "venues.kraken.poll_interval" in paths
     assert "venues.kraken.markets" in paths
     assert "coins.USDC.peg" in paths
