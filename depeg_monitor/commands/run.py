@@ -9,7 +9,7 @@ import sys
 
 import structlog
 
-from depeg_monitor.commands.settings import settings_or_exit
+from depeg_monitor.commands.settings import checked_or_exit
 from depeg_monitor.daemon import Daemon, StartupError
 from depeg_monitor.logsetup import configure_logging
 
@@ -17,14 +17,19 @@ log = structlog.get_logger(__name__)
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    settings = settings_or_exit(args)
+    # The check check-config runs: any error is printed as it prints it, and we exit 2.
+    settings, verdict = checked_or_exit(args)
     configure_logging(settings.logging)
+    for problem in verdict.warnings:
+        log.warning("config_warning", where=problem.where, problem=problem.reason)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await Daemon(settings).run(stop)
+        # The channels the check built (with Twilio's credentials from the settings' own
+        # environment, credentials included): run starts with what check-config approved.
+        await Daemon(settings, channels=dict(verdict.channels)).run(stop)
     except StartupError as e:  # a busy port, a database path that does not exist, …
         print(f"depeg-monitor run: {e}", file=sys.stderr)
         return 1
