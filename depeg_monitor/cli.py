@@ -4,7 +4,7 @@ Building the parser imports argparse and nothing else: a command's module under
 depeg_monitor.commands — and with it pydantic, SQLAlchemy, aiohttp, apprise… — is imported
 only once its command has been chosen, so `--version` and `--help` start as fast as Python
 itself. Each declaration below is a small function: summary, description, examples, arguments.
-They are all here (some 340 lines) because that is what keeps them import-free.
+They are all here (some 400 lines) because that is what keeps them import-free.
 """
 
 from __future__ import annotations
@@ -74,13 +74,15 @@ def _command(
     return p
 
 
-def _config(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        default=None,
-        help="TOML configuration file (default: $DEPEG_CONFIG)",
-    )
+CONFIG_HELP = "TOML configuration file (default: $DEPEG_CONFIG)"
+
+
+def _config(parser: argparse.ArgumentParser, help: str = CONFIG_HELP) -> None:
+    """--config on this parser. Every parser on the way to a command takes it, so it may come
+    before the command, after it or after its action; the one nearest the end wins. SUPPRESS
+    keeps a level where it was not given from overwriting one where it was (main() fills in
+    None when it was given nowhere)."""
+    parser.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=help)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -104,6 +106,61 @@ def parse_duration(text: str) -> float:
             "configuration"
         )
     return seconds
+
+
+MAX_ID = 2**63 - 1  # the largest row id a database stores (BIGINT; SQLite's INTEGER)
+
+
+def parse_silence_id(text: str) -> int:
+    """A silence's number as `silence list` shows it: a positive integer a database can hold."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a silence number: {text!r}") from None
+    if not 0 < n <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"no silence has the number {text} (see `silence list`)")
+    return n
+
+
+def positive(text: str) -> float:
+    """A speed or scale: a finite number above zero."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above zero: {text}")
+    return x
+
+
+def port(text: str) -> int:
+    """A TCP port, 0 for any free one."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535, not {text}")
+    return n
+
+
+def count(text: str) -> int:
+    """A number of lines: zero or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or more: {text}")
+    return n
+
+
+def parse_coin(text: str) -> str:
+    """A coin symbol as given to `silence add --coin`, upper-cased; blank is refused."""
+    coin = text.strip().upper()
+    if not coin:
+        raise argparse.ArgumentTypeError("a coin symbol, e.g. USDT (leave --coin out for all)")
+    return coin
 
 
 # --- the commands, in the order --help lists them ---------------------------------------------
@@ -143,8 +200,10 @@ def _quotes(sub: _Sub) -> None:
         "quotes",
         "quotes",
         "poll every enabled venue once and print a price table",
-        "Ask each enabled venue for its prices once and print a coin × venue table, then each "
-        "venue that failed and why. Exit 1 if no venue answered.",
+        "Ask each enabled venue for its prices once and print a coin × venue table, then one "
+        "line per venue that failed and why. A venue that cannot be resolved or refuses the "
+        "connection is not asked again, and none is waited for longer than 15 s. Exit 1 if no "
+        "venue answered.",
         ["depeg-monitor quotes --config config.toml"],
     )
     _config(p)
@@ -155,9 +214,12 @@ def _status(sub: _Sub) -> None:
         sub,
         "status",
         "status",
-        "print prices, firing alerts and health from the database",
-        "Show what the daemon last recorded: each coin's price and severity, the alerts "
-        "firing now, and the health of each component. Reads the database only.",
+        "print whether the daemon runs, prices, alerts, silences and health",
+        "Show what the daemon last recorded in its database — found as `run` finds it, from "
+        "any directory: whether it is still reporting (its last health row against "
+        "[health] history_interval), each coin's price and severity, the alerts firing now, "
+        "the silences in force or to come, the latest alerts with each channel's delivery, "
+        "and the health of each component. Reads the database only; exit 1 if it cannot.",
         ["depeg-monitor status --config config.toml"],
     )
     _config(p)
@@ -180,7 +242,7 @@ def _silence(sub: _Sub) -> None:
     _config(p)
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="silence one coin (or all) for a while")
-    add.add_argument("--coin", help="coin symbol, e.g. USDT (default: every coin)")
+    add.add_argument("--coin", type=parse_coin, help="coin symbol, e.g. USDT (default: every coin)")
     add.add_argument(
         "--for",
         dest="duration",
@@ -193,7 +255,11 @@ def _silence(sub: _Sub) -> None:
     lst = actions.add_parser("list", help="silences in force or still to come")
     lst.add_argument("--all", action="store_true", help="include ended and expired ones")
     exp = actions.add_parser("expire", help="end a silence now")
-    exp.add_argument("id", type=int, help="the silence's number, as `silence list` shows it")
+    exp.add_argument(
+        "id", type=parse_silence_id, help="the silence's number, as `silence list` shows it"
+    )
+    for action in (add, lst, exp):
+        _config(action)
 
 
 def _test_alert(sub: _Sub) -> None:
@@ -232,16 +298,14 @@ def _replay(sub: _Sub) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
         "--timeline-limit",
-        type=int,
+        type=count,
         default=200,
         metavar="N",
         help="alert timeline lines in the text report (default 200)",
     )
-    p.add_argument(
-        "--config",
-        metavar="PATH",
-        default=None,
-        help="take channels and routes (quiet hours included) from this configuration, "
+    _config(
+        p,
+        "take channels and routes (quiet hours included) from this configuration, "
         "to see which channel would have received each message; nothing is sent",
     )
 
@@ -253,9 +317,12 @@ def _db(sub: _Sub) -> None:
         "db",
         "database schema management (db upgrade)",
         "Create the configured database's tables, or bring them to this version's schema. "
-        "Safe to run repeatedly; the daemon does it at start-up too.",
+        "Safe to run repeatedly; the daemon does it at start-up too. The default state "
+        "directory is created if missing; a directory named in [database] url is not (a "
+        "typo there must not start an empty history elsewhere).",
         ["depeg-monitor db upgrade --config config.toml"],
     )
+    _config(p)
     actions = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = actions.add_parser("upgrade", help="create or upgrade the schema (safe to run repeatedly)")
     _config(up)
@@ -277,13 +344,18 @@ def _simulate(sub: _Sub) -> None:
     )
     p.add_argument("scenario", metavar="SCENARIO", help=_SCENARIO_HELP)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    p.add_argument("--port", type=port, default=0, help="port (default: any free one)")
     p.add_argument(
         "--time-scale",
-        type=float,
+        type=positive,
         default=None,
         metavar="X",
         help="play the scenario X times faster than written",
+    )
+    _config(
+        p,
+        "print the variables for the venues this configuration enables, and name any of them "
+        "the scenario does not simulate (the monitor would poll the real exchange)",
     )
 
 
@@ -304,7 +376,7 @@ def _demo(sub: _Sub) -> None:
         "--scenario", metavar="SCENARIO", default="svb", help=_SCENARIO_HELP + " (default svb)"
     )
     p.add_argument(
-        "--speed", type=float, default=8.0, help="scenario seconds per real second (default 8)"
+        "--speed", type=positive, default=8.0, help="scenario seconds per real second (default 8)"
     )
 
 
@@ -316,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Help,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _config(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for declare in (
         _run,
@@ -335,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not hasattr(args, "config"):
+        args.config = None  # given nowhere: $DEPEG_CONFIG, read by the settings loader
     command = importlib.import_module(f"depeg_monitor.commands.{args._module}")
     try:
         return int(command.run(args))

@@ -70,6 +70,36 @@ def _families(modules: set[str]) -> set[str]:
     return {m.split(".")[0] for m in modules}
 
 
+def _leaves(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> dict[tuple[str, ...], argparse.ArgumentParser]:
+    """Every command line a user can end on: ("status",), ("silence", "add"), …"""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return {path: parser}
+    out: dict[tuple[str, ...], argparse.ArgumentParser] = {}
+    for name, child in subs[0].choices.items():
+        out.update(_leaves(child, (*path, name)))
+    return out
+
+
+# The least each command line needs besides --config: a new command must be added here.
+REQUIRED: dict[tuple[str, ...], list[str]] = {
+    ("run",): [],
+    ("check-config",): [],
+    ("quotes",): [],
+    ("status",): [],
+    ("silence", "add"): ["--for", "1h", "--reason", "maintenance"],
+    ("silence", "list"): [],
+    ("silence", "expire"): ["3"],
+    ("test-alert",): [],
+    ("replay",): ["manifest.toml"],
+    ("db", "upgrade"): [],
+    ("simulate",): ["calm"],
+    ("demo",): [],
+}
+
+
 @pytest.mark.parametrize(
     "argv", [["--version"], ["--help"], *([name, "--help"] for name in _commands())]
 )
@@ -176,3 +206,75 @@ def test_a_written_duration_adds_up_its_parts(parts: list[tuple[int, str]]) -> N
             parse_duration(text)
     else:
         assert parse_duration(text) == total
+
+
+def test_every_command_line_is_known_to_the_config_test() -> None:
+    """The --config test below covers every command and action the parser has."""
+    assert set(_leaves(build_parser())) == set(REQUIRED)
+
+
+def _placements(path: tuple[str, ...], rest: list[str]) -> list[list[str]]:
+    """--config before the command, after each of its words, and at the very end."""
+    cfg = ["--config", "mine.toml"]
+    out = [[*cfg, *path, *rest]]
+    out += [[*path[: i + 1], *cfg, *path[i + 1 :], *rest] for i in range(len(path))]
+    out.append([*path, *rest, *cfg])
+    return out
+
+
+@pytest.mark.parametrize("path", list(REQUIRED), ids=" ".join)
+def test_config_is_accepted_anywhere_on_every_command_line(path: tuple[str, ...]) -> None:
+    """`--config PATH` may come before the command, after it, after its action or last —
+    e.g. `silence add … --config X` and `db --config X upgrade` — and means the same file."""
+    parser = build_parser()
+    for argv in _placements(path, REQUIRED[path]):
+        assert parser.parse_args(argv).config == "mine.toml", argv
+
+
+def test_the_config_given_last_wins_and_none_given_is_none() -> None:
+    """Given twice, the later --config counts; given nowhere, the command reads $DEPEG_CONFIG
+    (args.config is None)."""
+    parser = build_parser()
+    args = parser.parse_args(["--config", "a.toml", "silence", "--config", "b.toml", "list"])
+    assert args.config == "b.toml"
+    args = parser.parse_args(["silence", "list", "--config", "c.toml"])
+    assert args.config == "c.toml"
+    assert not hasattr(parser.parse_args(["status"]), "config")  # main() fills in None
+
+
+def test_main_fills_in_no_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without --config anywhere a command runs on $DEPEG_CONFIG."""
+    cfg = tmp_path / "env.toml"
+    cfg.write_text("[coins.USDT]\n")
+    monkeypatch.setenv("DEPEG_CONFIG", str(cfg))
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
+    assert main(["db", "upgrade"]) == 0
+    assert (tmp_path / "depeg-monitor.db").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["silence", "expire", "99999999999999999999"],
+        ["silence", "expire", "0"],
+        ["silence", "expire", "x"],
+        ["silence", "add", "--coin", " ", "--for", "1h", "--reason", "r"],
+        ["demo", "--speed", "0"],
+        ["demo", "--speed", "-3"],
+        ["demo", "--speed", "nan"],
+        ["simulate", "calm", "--time-scale", "0"],
+        ["simulate", "calm", "--port", "70000"],
+        ["replay", "m.toml", "--timeline-limit", "-5"],
+    ],
+    ids=" ".join,
+)
+def test_bad_arguments_are_refused_by_the_parser_in_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A number out of range is argparse's own usage error (exit 2), never a traceback from
+    deep inside (a division by zero, an integer the database cannot store)."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error: argument" in err
