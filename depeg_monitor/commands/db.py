@@ -4,33 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
-from sqlalchemy.exc import SQLAlchemyError
-
+from depeg_monitor.commands.database import DB_ERRORS, db_problem, opened
+from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.settings import settings_or_exit
-from depeg_monitor.store.db import SchemaTooNew, create_engine, describe_db_error, upgrade
+from depeg_monitor.config import Settings
+from depeg_monitor.store.db import upgrade, where
+from depeg_monitor.terminal import printable
 
 
-async def _upgrade(url: str) -> int:
-    engine = create_engine(url)
-    try:
+async def _upgrade(settings: Settings) -> int:
+    async with opened(settings) as engine:
         return await upgrade(engine)
-    finally:
-        await engine.dispose()
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
-    url = settings.database.resolved_url()
-    backend = url.split("://", 1)[0]
+    quiet_logging(settings)
     try:
-        version = asyncio.run(_upgrade(url))
-    except SchemaTooNew as e:
-        print(f"db upgrade: {e}", file=sys.stderr)
-        return 1
-    except (SQLAlchemyError, OSError) as e:
-        print(f"db upgrade: {describe_db_error(e)} ({backend})", file=sys.stderr)
-        return 1
-    print(f"database ({backend}) is at schema version {version}")
+        version = asyncio.run(_upgrade(settings))
+    except DB_ERRORS as e:
+        return db_problem("db upgrade", e, settings)
+    place = printable(where(settings.database.resolved_url()))
+    print(f"database ({place}) is at schema version {version}")
     return 0
