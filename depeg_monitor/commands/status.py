@@ -1,4 +1,5 @@
-"""`depeg-monitor status`: current prices, firing alerts and component health, from the DB."""
+"""`depeg-monitor status`: whether the daemon is running, current prices, firing alerts,
+silences, the latest alerts with who heard them, and component health — from the database."""
 
 from __future__ import annotations
 
@@ -6,41 +7,141 @@ import argparse
 import asyncio
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-
+from depeg_monitor.commands.database import DB_ERRORS, db_problem, opened
+from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.settings import settings_or_exit
+from depeg_monitor.config import Settings
 from depeg_monitor.model import Severity
-from depeg_monitor.store.db import create_engine, describe_db_error, sqlite_file
-from depeg_monitor.store.status import StatusView, read_status
+from depeg_monitor.store.db import sqlite_file
+from depeg_monitor.store.db import where as describe_place
+from depeg_monitor.store.status import AlertRow, DeliveryRow, NoSchema, StatusView, read_status
 from depeg_monitor.terminal import printable
+
+# The daemon writes health rows every health.history_interval; this many intervals without
+# one (plus the writer's flush interval) and it is taken to be stopped. Two, so that a single
+# late row — a slow cycle, a flush delayed by a busy database — is not called an outage.
+MISSED_REPORTS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """How often the daemon reports, and how late a report may be before it is said to be down."""
+
+    every: float  # health.history_interval
+    grace: float  # the writer's flush interval: a row reaches the database this much later
+
+    @classmethod
+    def of(cls, settings: Settings) -> Expect:
+        return cls(settings.health.history_interval, settings.database.flush_interval)
+
+    def down(self, age: float) -> bool:
+        return age > MISSED_REPORTS * self.every + self.grace
+
+
+def span(seconds: float) -> str:
+    """0.5 s, 88 s, 14 min, 3 h 5 min, 2 d 3 h: a duration as a person says it."""
+    if seconds < 10:
+        return f"{max(0.0, seconds):.1f}".removesuffix(".0") + " s"
+    s = round(seconds)
+    if s < 120:
+        return f"{s} s"
+    m = s // 60
+    if m < 120:
+        return f"{m} min"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, h = divmod(h, 24)
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
+def _stamp(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _when(ts: float, now: float) -> str:
-    stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{stamp} ({max(0.0, now - ts):.0f}s ago)"
+    return f"{_stamp(ts)} ({span(now - ts)} ago)"
 
 
-def render(view: StatusView, now: float) -> list[str]:
+def daemon_line(view: StatusView, now: float, expect: Expect) -> str:
+    """Whether the daemon is reporting: its last health row against the interval it keeps."""
+    every = f"every {span(expect.every)}"
+    if not view.health:
+        return "daemon not running? it has not reported yet (no health rows in this database)"
+    age = now - view.health[0].ts
+    if expect.down(age):
+        return f"daemon not running? last report {span(age)} ago (expected {every})"
+    return f"daemon running: last report {span(age)} ago ({every})"
+
+
+def _delivery(d: DeliveryRow) -> str:
+    text = f"{printable(d.channel)} {printable(d.status)}"
+    if d.fallback_for:
+        text += f" (standing in for {printable(d.fallback_for)})"
+    if d.status == "failed" and d.attempts:
+        text += f" after {d.attempts} attempt{'s' if d.attempts != 1 else ''}"
+    if d.error:
+        text += f": {printable(d.error)}"
+    return text
+
+
+def _label(severity: int) -> str:
+    try:
+        return Severity(severity).label
+    except ValueError:  # written by a newer version, or by hand
+        return str(severity)
+
+
+def _alert(a: AlertRow, now: float) -> list[str]:
+    label, kind = _label(a.severity), printable(a.kind)
+    coins = ", ".join(printable(c) for c in a.coins.split(",") if c) or "(the monitor)"
+    head = f"  {_when(a.ts, now)}  {label:<8} {kind:<17} {coins}"
+    if a.deliveries:
+        heard = "; ".join(_delivery(d) for d in a.deliveries)
+    elif a.suppressed:
+        heard = f"not sent: {printable(a.suppressed)}"
+    else:
+        heard = "no delivery recorded"
+    return [head.rstrip(), f"      → {heard}"]
+
+
+def render(view: StatusView, now: float, expect: Expect) -> list[str]:
     """The status report; every text read from the database is escaped for the terminal
-    (health errors carry venues' own messages)."""
-    lines = ["prices:"]
+    (health errors carry venues' own messages, delivery errors channels' ones)."""
+    lines = [daemon_line(view, now, expect), "prices:"]
     for p in view.prices:
         price = "no quorum" if p.price is None else f"{p.price:.5f}"
         dev = "" if p.deviation is None else f"{p.deviation * 100:+.3f}%"
         lines.append(
-            f"  {printable(p.coin):<6} {price:>10} {dev:>9}  {Severity(p.severity).label:<8} "
+            f"  {printable(p.coin):<6} {price:>10} {dev:>9}  {_label(p.severity):<8} "
             f"{p.venues_used} venues  {_when(p.ts, now)}"
         )
     if not view.prices:
         lines.append("  (no prices recorded yet)")
     lines.append("firing alerts:")
     for f in view.firing:
-        label = Severity(f.severity).label
+        label = _label(f.severity)
         coin, kind = printable(f.coin), printable(f.kind)
         lines.append(f"  {coin:<6} {label:<8} {kind:<10} since {_when(f.since, now)}")
     if not view.firing:
+        lines.append("  (none)")
+    lines.append("silences:")
+    for s in view.silences:
+        coin = printable(s.coin or "ALL")
+        if s.active(now):
+            when = f"until {_stamp(s.ends_at)} ({span(s.ends_at - now)} left)"
+        else:
+            when = f"from {_stamp(s.starts_at)} (in {span(s.starts_at - now)})"
+        lines.append(f"  {s.id:>4}  {coin:<6} {when}  {printable(s.reason)}")
+    if not view.silences:
+        lines.append("  (none)")
+    lines.append("last alerts:")
+    for a in view.recent:
+        lines += _alert(a, now)
+    if not view.recent:
         lines.append("  (none)")
     lines.append("health:" if not view.health else f"health ({_when(view.health[0].ts, now)}):")
     for h in view.health:
@@ -51,28 +152,44 @@ def render(view: StatusView, now: float) -> list[str]:
     return lines
 
 
-async def _read(url: str) -> StatusView:
-    engine = create_engine(url)
-    try:
-        return await read_status(engine)
-    finally:
-        await engine.dispose()
+async def _read(settings: Settings, now: float) -> StatusView:
+    async with opened(settings) as engine:
+        return await read_status(engine, now)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
+    quiet_logging(settings)
     url = settings.database.resolved_url()
-    db_file = sqlite_file(url)
-    if db_file is not None and not db_file.exists():
+    try:
+        db_file = sqlite_file(url)
+    except DB_ERRORS as e:  # a URL that does not parse
+        return db_problem("status", e, settings)
+    if db_file is not None and not db_file.is_file():
         # Opening it would create an empty file; say what is missing instead.
         where = printable(str(db_file))
-        print(f"status: no database at {where} — has the daemon run here?", file=sys.stderr)
+        how = (
+            "database.url"
+            if settings.database.url is not None
+            else "no database.url: $STATE_DIRECTORY, else data/ beside the configuration file"
+        )
+        print(
+            f"status: no database at {where} ({how}) — has the daemon run with this configuration?",
+            file=sys.stderr,
+        )
         return 1
+    now = time.time()
     try:
-        view = asyncio.run(_read(url))
-    except (SQLAlchemyError, OSError) as e:
-        why = printable(describe_db_error(e))
-        print(f"status: {why} — run `depeg-monitor db upgrade`?", file=sys.stderr)
+        view = asyncio.run(_read(settings, now))
+    except NoSchema:
+        where = printable(describe_place(url))
+        print(
+            f"status: the database ({where}) has no tables yet — the daemon creates them when "
+            "it starts, or run `depeg-monitor db upgrade`",
+            file=sys.stderr,
+        )
         return 1
-    print("\n".join(render(view, time.time())))
+    except DB_ERRORS as e:
+        return db_problem("status", e, settings)
+    print("\n".join(render(view, now, Expect.of(settings))))
     return 0

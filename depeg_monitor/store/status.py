@@ -1,4 +1,5 @@
-"""What `depeg-monitor status` shows, read from the database: prices, open alerts, health."""
+"""What `depeg-monitor status` shows, read from the database: prices, open alerts, health,
+silences, and the latest alerts with what became of each delivery."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from depeg_monitor.store.schema import aggregates, alert_items, alerts, health_history
+from depeg_monitor.model import Silence
+from depeg_monitor.store.alert_history import list_silences
+from depeg_monitor.store.db import current_version
+from depeg_monitor.store.schema import aggregates, alert_items, alerts, deliveries, health_history
 from depeg_monitor.store.times import from_dt
+
+RECENT_ALERTS = 10  # the latest alerts `status` lists
+
+
+class NoSchema(Exception):
+    """The database has no depeg-monitor tables: neither the daemon nor `db upgrade` ran."""
+
 
 # Kinds that close a coin's alert, or that are not about a coin at all.
 _NOT_FIRING = ("resolved", "monitor_degraded", "monitor_recovered", "test")
@@ -41,13 +52,35 @@ class HealthRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    channel: str
+    status: str  # a DeliveryStatus value
+    attempts: int
+    error: str | None  # free of secrets, as the outbox recorded it
+    fallback_for: str | None  # the failed channel this one stood in for
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    id: str
+    ts: float
+    severity: int
+    kind: str
+    coins: str  # comma-separated, as stored
+    suppressed: str | None  # why it was recorded but not sent
+    deliveries: tuple[DeliveryRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StatusView:
     prices: list[PriceRow]
     firing: list[FiringRow]
     health: list[HealthRow]
+    silences: list[Silence]  # in force or still to come, soonest-ending first
+    recent: list[AlertRow]  # newest first
 
 
-async def read_status(engine: AsyncEngine) -> StatusView:
+async def read_status(engine: AsyncEngine, now: float, recent: int = RECENT_ALERTS) -> StatusView:
     latest_agg = (
         select(aggregates.c.coin, func.max(aggregates.c.ts).label("ts"))
         .where(aggregates.c.resolution == "raw")
@@ -85,7 +118,10 @@ async def read_status(engine: AsyncEngine) -> StatusView:
         .where(health_history.c.ts == last_health)
         .order_by(health_history.c.component)
     )
+    recent_q = select(alerts).order_by(alerts.c.ts.desc(), alerts.c.id).limit(recent)
     async with engine.connect() as conn:
+        if await current_version(conn) is None:
+            raise NoSchema
         prices = [
             PriceRow(r.coin, from_dt(r.ts), r.price, r.deviation, r.venues_used, r.severity)
             for r in await conn.execute(price_q)
@@ -98,4 +134,29 @@ async def read_status(engine: AsyncEngine) -> StatusView:
             HealthRow(r.component, from_dt(r.ts), r.status, r.error)
             for r in await conn.execute(health_q)
         ]
-    return StatusView(prices, firing, health)
+        latest = (await conn.execute(recent_q)).all()
+        heard: dict[str, list[DeliveryRow]] = {}
+        if latest:
+            delivery_q = (
+                select(deliveries)
+                .where(deliveries.c.alert_id.in_([r.id for r in latest]))
+                .order_by(deliveries.c.id)
+            )
+            for d in await conn.execute(delivery_q):
+                heard.setdefault(d.alert_id, []).append(
+                    DeliveryRow(d.channel, d.status, d.attempts, d.error, d.fallback_for)
+                )
+    recent_rows = [
+        AlertRow(
+            r.id,
+            from_dt(r.ts),
+            r.severity,
+            r.kind,
+            r.coins,
+            r.suppressed,
+            tuple(heard.get(r.id, ())),
+        )
+        for r in latest
+    ]
+    silences = await list_silences(engine, now)
+    return StatusView(prices, firing, health, silences, recent_rows)
