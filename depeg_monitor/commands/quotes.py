@@ -4,31 +4,44 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.collect import PollResult, VenueCollector, build_collectors
 from depeg_monitor.collect.session import make_session
+from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry
-from depeg_monitor.logsetup import configure_logging
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.rules import collector_rules
 from depeg_monitor.terminal import printable
 
+# A venue that has not answered within this is reported as such: a one-shot command waits
+# for neither a slow venue's retries nor its breaker, only for one listing and one poll.
+DEADLINE = 15.0
 
-async def poll_all(settings: Settings) -> list[PollResult]:
-    """Listing check, then one poll, for every enabled venue at once."""
+
+async def poll_all(settings: Settings, deadline: float = DEADLINE) -> list[PollResult]:
+    """Listing check, then one poll, for every enabled venue at once, each within `deadline`.
+
+    A host that cannot be resolved or refuses the connection is not asked again: the daemon
+    retries within a poll because it has minutes to wait, a person at a prompt does not.
+    """
+    rules = [dataclasses.replace(r, retry_network=False) for r in collector_rules(settings)]
     async with make_session() as session:
-        rules = collector_rules(settings)
         collectors = build_collectors(
             rules, session, SystemClock(), HealthRegistry(), Metrics(), lambda _: None
         )
 
         async def one(c: VenueCollector) -> PollResult:
-            await c.start()
-            return await c.poll_once()
+            try:
+                async with asyncio.timeout(deadline):
+                    await c.start()
+                    return await c.poll_once()
+            except TimeoutError:
+                return PollResult(c.name, (), f"no answer within {deadline:g}s")
 
         return list(await asyncio.gather(*(one(c) for c in collectors)))
 
@@ -68,7 +81,7 @@ def render(results: Sequence[PollResult]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
-    configure_logging(settings.logging, to_stderr=True)  # warnings beside, not in, the table
+    quiet_logging(settings, floor="error")  # each venue's trouble is in the summary below
     results = asyncio.run(poll_all(settings))
     print("\n".join(render(results)))
     return 0 if any(r.quotes for r in results) else 1

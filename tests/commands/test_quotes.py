@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import pytest
 from aiohttp import web
 
 from depeg_monitor.cli import main
+from depeg_monitor.commands.quotes import poll_all
+from depeg_monitor.config import load_settings
 
 SHARED = Path(__file__).parents[2] / ".." / "shared" / "exchange-apis"
 
@@ -157,3 +160,96 @@ markets = ["USDC/USD"]
     kraken = [line for line in lines if line.strip().startswith("kraken")]
     assert len(kraken) == 1
     assert "EGeneral:Invalid arguments\\x1b[2J\\r\\nFAKE LINE  usdc 1.0000\\u202e" in kraken[0]
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nobody listens on: connecting is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_venues_are_reported_at_once_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every venue refusing the connection: exit 1, one line per venue saying so, nothing on
+    stderr — and no retrying until the deadline, which would read 'no answer within'."""
+    base = f"http://127.0.0.1:{closed_port()}"
+    config = tmp_path / "config.toml"
+    # An hour between polls: were a refused connection retried within the poll, only the
+    # command's own deadline would end it.
+    config.write_text(f"""
+[coins.USDC]
+[coins.USDT]
+[venues.binance]
+base_url = "{base}/binance"
+markets = ["USDC/USDT"]
+poll_interval = 3600
+[venues.kraken]
+base_url = "{base}/kraken"
+markets = ["USDC/USD", "USDT/USD"]
+poll_interval = 3600
+[venues.coingecko]
+base_url = "{base}/coingecko"
+markets = ["USDC/USD"]
+poll_interval = 3600
+""")
+    assert main(["quotes", "--config", str(config)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    out = captured.out.splitlines()
+    problems = out[out.index("problems:") + 1 :]
+    assert sorted(line.split()[0] for line in problems) == ["binance", "coingecko", "kraken"]
+    for line in problems:
+        assert "connection refused by 127.0.0.1:" in line, line
+        assert "no answer within" not in line
+
+
+async def test_a_venue_that_never_answers_is_cut_off_at_the_deadline(tmp_path: Path) -> None:
+    """A venue that accepts the connection and then says nothing is reported as silent once
+    the command's deadline passes, however long its own timeout and retries would take."""
+    hung = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await hung.wait()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", hang)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[coins.USDC]
+[venues.kraken]
+base_url = "http://127.0.0.1:{port}/kraken"
+markets = ["USDC/USD"]
+timeout = 600
+""")
+    try:
+        [result] = await poll_all(load_settings(config), deadline=0.5)
+    finally:
+        hung.set()
+        await runner.cleanup()
+    assert result.venue == "kraken" and result.quotes == ()
+    assert result.error == "no answer within 0.5s"
+
+
+@pytest.mark.parametrize(
+    "argv", [["quotes", "--config", "{cfg}"], ["--config", "{cfg}", "quotes"]], ids=str
+)
+def test_quotes_takes_config_before_or_after_the_command(
+    venues_server: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """`--config X quotes` polls the venues X names, as `quotes --config X` does."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[coins.USDC]
+[venues.kraken]
+base_url = "http://127.0.0.1:{venues_server}/kraken"
+markets = ["USDC/USD"]
+""")
+    assert main([a.format(cfg=config) for a in argv]) == 0
+    assert "0.9999 USD" in capsys.readouterr().out
