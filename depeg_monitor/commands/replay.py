@@ -10,6 +10,7 @@ from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.replay.manifest import ManifestError, load_manifest
 from depeg_monitor.replay.report import build_report, to_json, to_text
 from depeg_monitor.replay.runner import run_replay
+from depeg_monitor.terminal import printable
 
 EXIT_BAD_INPUT = 2
 
@@ -20,6 +21,13 @@ def run(args: argparse.Namespace) -> int:
         report = build_report(run_replay(load_manifest(args.manifest, routing)))
     except ManifestError as e:
         print(f"replay: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:  # a directory, a file that cannot be read (the loader names the rest)
+        where = e.filename if e.filename is not None else args.manifest
+        print(f"replay: {printable(str(where))}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UnicodeDecodeError:
+        print("replay: the manifest or a file it names is not UTF-8 text", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:
         print(json.dumps(to_json(report), indent=2))

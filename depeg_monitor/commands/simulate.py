@@ -10,37 +10,80 @@ import sys
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.commands import scenarios
 from depeg_monitor.simulate import ScenarioError, SimulatedMarket
+from depeg_monitor.terminal import printable
 
 EXIT_SCENARIO = 2
+EXIT_RUNTIME = 1
+
+Wanted = tuple[str, ...] | None  # venue names to announce; None: every venue served
 
 
-async def serve(market: SimulatedMarket, host: str, port: int) -> None:
+class CannotListen(Exception):
+    """The address is taken or does not exist; str() is the one line to print."""
+
+
+async def serve(market: SimulatedMarket, host: str, port: int, wanted: Wanted = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await market.start(host, port)
     try:
-        print(f"simulated market '{market.scenario.scenario.name}' on port {market.port}")
-        print("point the monitor at it with:")
-        for name, value in market.env_overrides().items():
-            print(f"  export {name}={value}")
-        print(f"scenario lasts {market.scenario.duration:g}s; Ctrl-C to stop", flush=True)
+        await market.start(host, port)
+    except OSError as e:  # a busy port, an address that is not this machine's, a bad name
+        why = e.strerror or type(e).__name__
+        raise CannotListen(f"simulate: cannot listen on {host}:{port}: {why}") from None
+    try:
+        print("\n".join(announce(market, wanted)), flush=True)
         await stop.wait()
     finally:
         await market.stop()
 
 
+def announce(market: SimulatedMarket, wanted: Wanted = None) -> list[str]:
+    """What to tell the user once the market listens: the variables that point the monitor at
+    it — for the venues `wanted` names (a configuration's enabled ones), else every one served —
+    and any wanted venue the scenario does not serve, which the monitor would poll for real."""
+    overrides = market.env_overrides()
+    served = market.base_urls()
+    chosen = list(served) if wanted is None else [v for v in wanted if v in served]
+    lines = [f"simulated market '{market.scenario.scenario.name}' on port {market.port}"]
+    lines.append("point the monitor at it with:")
+    for venue in chosen:
+        name = f"DEPEG_VENUES__{venue.upper()}__BASE_URL"
+        lines.append(f"  export {name}={overrides[name]}")
+    missing = [v for v in wanted or () if v not in served]
+    if missing:
+        lines.append(
+            f"not simulated: {', '.join(missing)} — the monitor would poll the real exchange "
+            "(disable it in the configuration to stay offline)"
+        )
+    lines.append(f"scenario lasts {market.scenario.duration:g}s; Ctrl-C to stop")
+    return lines
+
+
+def _enabled_venues(args: argparse.Namespace) -> Wanted:
+    """The venues --config enables, or None without --config (pydantic is loaded only then)."""
+    if args.config is None:
+        return None
+    from depeg_monitor.commands.settings import settings_or_exit
+
+    settings = settings_or_exit(args)
+    return tuple(name for name, v in settings.venues.items() if v.enabled)
+
+
 def run(args: argparse.Namespace) -> int:
+    wanted = _enabled_venues(args)
     try:
         scenario = scenarios.load(args.scenario)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return EXIT_SCENARIO
     if args.time_scale is not None:
-        if args.time_scale <= 0:
-            print("--time-scale must be positive", file=sys.stderr)
-            return EXIT_SCENARIO
         scenario = scenario.with_time_scale(args.time_scale)
-    asyncio.run(serve(SimulatedMarket(scenario, SystemClock()), args.host, args.port))
+    market = SimulatedMarket(scenario, SystemClock())
+    try:
+        asyncio.run(serve(market, args.host, args.port, wanted))
+    except CannotListen as e:
+        print(printable(str(e)), file=sys.stderr)
+        return EXIT_RUNTIME
     return 0
