@@ -155,6 +155,13 @@ def count(text: str) -> int:
     return n
 
 
+def reason(text: str) -> str:
+    """Why a silence was added: something for whoever reads `silence list` later."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("say why, for whoever reads `silence list` later")
+    return text
+
+
 def parse_coin(text: str) -> str:
     """A coin symbol as given to `silence add --coin`, upper-cased; blank is refused."""
     coin = text.strip().upper()
@@ -251,7 +258,9 @@ def _silence(sub: _Sub) -> None:
         metavar="DURATION",
         help="how long, e.g. 30m, 2h, 1d12h",
     )
-    add.add_argument("--reason", required=True, help="why, for whoever reads the list later")
+    add.add_argument(
+        "--reason", type=reason, required=True, help="why, for whoever reads the list later"
+    )
     lst = actions.add_parser("list", help="silences in force or still to come")
     lst.add_argument("--all", action="store_true", help="include ended and expired ones")
     exp = actions.add_parser("expire", help="end a silence now")

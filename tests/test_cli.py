@@ -259,6 +259,7 @@ def test_main_fills_in_no_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         ["silence", "expire", "0"],
         ["silence", "expire", "x"],
         ["silence", "add", "--coin", " ", "--for", "1h", "--reason", "r"],
+        ["silence", "add", "--for", "1h", "--reason", " "],
         ["demo", "--speed", "0"],
         ["demo", "--speed", "-3"],
         ["demo", "--speed", "nan"],

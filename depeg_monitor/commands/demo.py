@@ -26,6 +26,7 @@ from depeg_monitor.daemon import Daemon
 from depeg_monitor.logsetup import configure_logging, settings_secrets
 from depeg_monitor.model import Message, Severity
 from depeg_monitor.simulate import ScenarioError, SimulatedMarket
+from depeg_monitor.terminal import printable
 
 # Without --config: the repository's example (its coins and venues); not part of the package.
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config.example.toml"
@@ -104,6 +105,9 @@ async def _demo(args: argparse.Namespace) -> int:
         scenario = scenarios.load(args.scenario).with_time_scale(args.speed)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
+        return EXIT_CONFIG
+    except UnicodeDecodeError:  # load_scenario reads the file as text and does not say so
+        print(f"invalid scenario {printable(args.scenario)}: not UTF-8 text", file=sys.stderr)
         return EXIT_CONFIG
     if args.config is None:
         if not DEFAULT_CONFIG.is_file():

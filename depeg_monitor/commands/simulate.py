@@ -78,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return EXIT_SCENARIO
+    except UnicodeDecodeError:  # load_scenario reads the file as text and does not say so
+        print(f"invalid scenario {printable(args.scenario)}: not UTF-8 text", file=sys.stderr)
+        return EXIT_SCENARIO
     if args.time_scale is not None:
         scenario = scenario.with_time_scale(args.time_scale)
     market = SimulatedMarket(scenario, SystemClock())

@@ -98,6 +98,22 @@ def test_a_busy_port_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) 
     assert len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", ["simulate", "demo"])
+def test_a_scenario_file_that_is_not_text_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """A binary file given as the scenario is refused in one line, exit 2."""
+    scenario = tmp_path / "binary.toml"
+    scenario.write_bytes(b"\xff\xfe\x00")
+    argv = (
+        [command, str(scenario)]
+        if command == "simulate"
+        else [command, "--scenario", str(scenario)]
+    )
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"invalid scenario {scenario}: not UTF-8 text\n"
+
+
 def test_a_bad_config_is_refused_before_anything_listens(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
