@@ -279,3 +279,25 @@ def test_bad_arguments_are_refused_by_the_parser_in_one_line(
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "error: argument" in err
+
+
+def test_output_cut_short_by_its_reader_is_no_traceback(tmp_path: Path) -> None:
+    """`depeg-monitor status | head -1`: the reader leaving early ends the command quietly
+    (exit 141, as SIGPIPE would), not with a BrokenPipeError traceback."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[coins.USDC]\n[venues.kraken]\nmarkets = ['USDC/USD']\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEG_")}
+    env["STATE_DIRECTORY"] = str(tmp_path)
+    run = [sys.executable, "-m", "depeg_monitor"]
+    subprocess.run([*run, "db", "upgrade", "--config", str(cfg)], env=env, check=True)
+    proc = subprocess.Popen(
+        [*run, "status", "--config", str(cfg)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the report is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
