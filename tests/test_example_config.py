@@ -55,7 +55,9 @@ def sections() -> list[tuple[tuple[str, ...], str]]:
 
 
 def _matches(header: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    return len(header) == len(pattern) and all(p in ("*", h) for h, p in zip(header, pattern))
+    return len(header) == len(pattern) and all(
+        p in ("*", h) for h, p in zip(header, pattern, strict=True)
+    )
 
 
 def _scope(path: tuple[str, ...], found: list[tuple[tuple[str, ...], str]]) -> str:
