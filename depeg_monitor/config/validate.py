@@ -347,7 +347,7 @@ def _reach(settings: Settings, built: Mapping[str, Channel]) -> list[Problem]:
                 )
             )
     deliverable = set(built)
-    defaults = "" if settings.alerts.routes else " by the default routes"
+    defaults = "" if settings.alerts.routes else "; no [alerts.routes], so the default ones"
     for label in SEVERITIES:
         rules = routes.get(Severity.parse(label), ())
         reach = [c for r in rules for c in r.channels if c in deliverable]
@@ -359,7 +359,7 @@ def _reach(settings: Settings, built: Mapping[str, Channel]) -> list[Problem]:
                 [f"{', '.join(unset)} not configured"] * bool(unset)
                 + [f"no channel named {', '.join(absent)}"] * bool(absent)
             )
-            why = f"routed{defaults} to {', '.join(named)}: {why}" if named else "no route"
+            why = f"routed to {', '.join(named)}: {why}{defaults}" if named else "no route"
             critical = label == "critical"
             out.append(
                 Problem(
