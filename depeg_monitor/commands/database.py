@@ -9,18 +9,27 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.config import Settings
+from depeg_monitor.config.validate import SUPPORTED_DRIVERS
 from depeg_monitor.store.db import MissingDirectory, SchemaTooNew, create_engine, describe_db_error
 from depeg_monitor.terminal import printable
 
 EXIT_RUNTIME = 1
+EXIT_CONFIG = 2
+
+
+class NotAUrl(Exception):
+    """database.url does not parse as a database URL (a configuration problem: exit 2)."""
+
 
 # What opening, upgrading or reading a database can raise: the driver's errors (wrapped by
 # SQLAlchemy), the file system's, a driver that is not installed, a path that does not exist.
 DB_ERRORS: tuple[type[BaseException], ...] = (
+    NotAUrl,
     SQLAlchemyError,
     OSError,
     ImportError,
@@ -40,7 +49,7 @@ async def opened(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The daemon's database, opened as the daemon opens it — the default state directory is
     created if missing, a directory named in database.url is not (MissingDirectory) — and
     disposed of afterwards, its SQLite worker threads finished before the loop closes."""
-    url = settings.database.resolved_url()
+    url = database_url(settings)
     before = set(threading.enumerate())
     engine = create_engine(url, create_dirs=settings.database.url is None)
     try:
@@ -48,6 +57,17 @@ async def opened(settings: Settings) -> AsyncIterator[AsyncEngine]:
     finally:
         await engine.dispose()
         await _settle([t for t in threading.enumerate() if t not in before])
+
+
+def database_url(settings: Settings) -> str:
+    """The URL the daemon would open; NotAUrl if SQLAlchemy cannot read it (it raises a bare
+    ValueError for a port that is not a number, and its own message says nothing useful)."""
+    url = settings.database.resolved_url()
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        raise NotAUrl from None
+    return url
 
 
 async def _settle(started: list[threading.Thread]) -> None:
@@ -63,7 +83,13 @@ async def _settle(started: list[threading.Thread]) -> None:
 
 
 def db_problem(command: str, e: BaseException, settings: Settings) -> int:
-    """Say what went wrong in one line on stderr — where, never a password — and return 1."""
+    """Say what went wrong in one line on stderr — where, never a password — and return the
+    exit code: 2 for a URL that is not one, else 1."""
+    if isinstance(e, NotAUrl):  # the URL is not quoted back: it may hold a password
+        where = settings.origin.where(("database", "url"))
+        why = f"{where} is not a database URL (e.g. {SUPPORTED_DRIVERS})"
+        print(f"{command}: {printable(why)}", file=sys.stderr)
+        return EXIT_CONFIG
     if isinstance(e, MissingDirectory):
         why = f"{e} (database.url); create it, or correct the path"
     elif isinstance(e, SchemaTooNew):

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from depeg_monitor.commands.database import DB_ERRORS, db_problem, opened
+from depeg_monitor.commands.database import DB_ERRORS, database_url, db_problem, opened
 from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.config import Settings
@@ -160,8 +160,8 @@ async def _read(settings: Settings, now: float) -> StatusView:
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     quiet_logging(settings)
-    url = settings.database.resolved_url()
     try:
+        url = database_url(settings)
         db_file = sqlite_file(url)
     except DB_ERRORS as e:  # a URL that does not parse
         return db_problem("status", e, settings)

@@ -166,3 +166,23 @@ def test_upgrade_on_postgresql(
     assert main(["db", "upgrade", "--config", str(config(tmp_path))]) == 0
     out = capsys.readouterr().out
     assert out.startswith("database (postgresql at 127.0.0.1:") and "schema version 1" in out
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["status"], ["silence", "list"]])
+@pytest.mark.parametrize("url", ["garbage", f"postgresql+psycopg://u:{SECRET}@db:notaport/d"])
+def test_a_url_that_is_not_one_is_a_configuration_error_naming_the_variable(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    url: str,
+) -> None:
+    """A database URL SQLAlchemy cannot read (no scheme, a port that is not a number) is
+    exit 2, naming the variable that set it and what a URL looks like — never the URL."""
+    monkeypatch.setenv("DEPEG_DATABASE__URL", url)
+    assert main([*command, "--config", str(config(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"{' '.join(command)}: DEPEG_DATABASE__URL (database.url) is not a database URL (e.g. "
+    )
+    assert len(err.splitlines()) == 1 and SECRET not in err and "notaport" not in err
