@@ -346,7 +346,7 @@ class Stage:
         await self.market.start()
         runner, port = await _serve(_webhook_app(self.inbox))
         self._runners.append(runner)
-        self.webhook_url = f"json://127.0.0.1:{port}/discord"
+        self.webhook_url = f"json://127.0.0.1:{port}/webhooks/stage-webhook-token"
         runner, port = await _serve(_twilio_app(self.inbox))
         self._runners.append(runner)
         self.twilio_base = f"http://127.0.0.1:{port}"

@@ -11,7 +11,7 @@ import structlog
 
 from depeg_monitor.commands.settings import checked_or_exit
 from depeg_monitor.daemon import Daemon, StartupError
-from depeg_monitor.logsetup import configure_logging
+from depeg_monitor.logsetup import configure_logging, settings_secrets
 
 log = structlog.get_logger(__name__)
 
@@ -19,7 +19,7 @@ log = structlog.get_logger(__name__)
 async def _serve(args: argparse.Namespace) -> int:
     # The check check-config runs: any error is printed as it prints it, and we exit 2.
     settings, verdict = checked_or_exit(args)
-    configure_logging(settings.logging)
+    configure_logging(settings.logging, secrets=settings_secrets(settings))
     for problem in verdict.warnings:
         log.warning("config_warning", where=problem.where, problem=problem.reason)
     stop = asyncio.Event()

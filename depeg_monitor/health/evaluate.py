@@ -27,8 +27,9 @@ class HealthRules:
     coins: tuple[str, ...]  # every monitored coin must have a fresh price …
     stale_after: float  # … within this many seconds, or /health fails
     stall_after: float  # the main loop not completing a cycle this long → fail
-    # The channels of the critical route that could be built: none, or all failing → fail.
-    critical_channels: tuple[str, ...] = ()
+    # The channels of the critical route that could be built: none, or all failing → fail;
+    # None while the daemon is still starting and has not built them.
+    critical_channels: tuple[str, ...] | None = None
 
 
 def worst(*statuses: Status) -> Status:
@@ -126,9 +127,11 @@ def _other_check(st: ComponentState, now: float) -> Check:
     return Check("pass", None, age, "s", st.last_ok)
 
 
-def _wakers_check(registry: HealthRegistry, critical: tuple[str, ...]) -> Check:
+def _wakers_check(registry: HealthRegistry, critical: tuple[str, ...] | None) -> Check:
     """Can anyone be woken? fail: no channel of the critical route can deliver (none could be
     built, or every one failed its last delivery); warn: some of them failed theirs."""
+    if critical is None:
+        return Check("warn", "starting: channels not built yet")
     if not critical:
         return Check("fail", "no channel can deliver a critical alert (none configured)")
     failing = []

@@ -40,7 +40,8 @@ class World:
         for venue in ("kraken", "okx"):
             self.venue(venue).ok(NOW - 3)
         self.registry.component(Kind.DATABASE).ok(NOW - 2)
-        self.critical: tuple[str, ...] = ("discord", "sms")  # the critical route's channels
+        # The critical route's channels; None: the daemon has not built them yet.
+        self.critical: tuple[str, ...] | None = ("discord", "sms")
 
     def venue(self, name: str) -> Component:
         return self.registry.component(Kind.VENUE, name)
@@ -332,3 +333,13 @@ async def test_health_fails_when_nobody_can_be_woken(served: tuple[World, str, M
     world.critical = ()
     status, _, body = await get(base + "/health")
     assert status == 503 and "no channel can deliver a critical alert" in body
+
+
+async def test_a_starting_daemon_warns_rather_than_fails_on_its_channels(
+    served: tuple[World, str, Metrics],
+) -> None:
+    """Before the channels are built /health says 'starting' with 200, not a 503 'nobody'."""
+    world, base, _ = served
+    world.critical = None
+    status, _, body = await get(base + "/health")
+    assert status == 200 and "starting: channels not built yet" in body
