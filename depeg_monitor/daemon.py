@@ -38,7 +38,8 @@ from depeg_monitor.health.server import HealthServer
 from depeg_monitor.live import LiveView, LoopState, SelfCheck, StoredSilences
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, Quote, Severity
-from depeg_monitor.notify.channels import Channel, build_channels
+from depeg_monitor.notify.build import build_channels
+from depeg_monitor.notify.channel import Channel
 from depeg_monitor.notify.outbox import Outbox
 from depeg_monitor.rules import compile_rules
 from depeg_monitor.store import alert_history

@@ -23,7 +23,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from depeg_monitor.config import LoggingSettings, Settings
 from depeg_monitor.mask import mask_personal
-from depeg_monitor.notify.channels import secret_parts
+from depeg_monitor.notify.channel import MACHINE, secret_parts
 
 # Shorter values are not redacted: "***" for every "abc" in every line would hide more than
 # it protects (secret_parts draws the same line).
@@ -37,11 +37,6 @@ _NOT_SCRUBBED = frozenset({"timestamp", "level", "logger"})  # ours, never a sec
 
 # A URL's scheme and network location, even when "://" was mistyped ("https//discord.com/…").
 _LOOSE_URL = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*):?/{1,2}(?P<netloc>[^/?#]*)")
-# A host that names a machine (a DNS name, an address): apprise keeps API keys in the host
-# position of many URLs (ifttt://KEY/…), but a key has no top-level domain.
-_MACHINE = re.compile(
-    r"(?:[\w-]+\.)+[A-Za-z]{2,63}|\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[\dA-Fa-f:.]+\]"
-)
 
 
 class _Std:
@@ -82,7 +77,7 @@ def url_secrets(url: str) -> list[str]:
     if port and not port.isdigit():
         found.add(port)
     public = {m.group("scheme")}
-    if _MACHINE.fullmatch(host):
+    if MACHINE.fullmatch(host):
         public.add(host)
     elif len(host) >= MIN_SECRET:
         found.add(host)

@@ -53,6 +53,7 @@ class TerminalChannel:
     name: str
     fmt: Callable[[Message], str]
     received: list[str] = field(default_factory=list)
+    timeout: float = 1.0  # printing never takes longer
 
     async def send(self, msg: Message, key: str) -> None:
         self.received.append(msg.title)

@@ -12,20 +12,23 @@ import uuid
 from depeg_monitor.alerts.render import render
 from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.model import Alert, AlertKind, Severity
-from depeg_monitor.notify.channels import Channel, DeliveryError, build_channels_report
+from depeg_monitor.notify.build import build_channels_report
+from depeg_monitor.notify.channel import Channel, DeliveryError
 
-SEND_TIMEOUT = 30.0
+# A channel's own timeouts end its send within channel.timeout; this is for one that does not.
+BACKSTOP_MARGIN = 5.0
 
 
 async def _try(channel: Channel, alert: Alert) -> str | None:
     """None if delivered, else why not (free of secrets)."""
+    limit = channel.timeout + BACKSTOP_MARGIN
     try:
-        async with asyncio.timeout(SEND_TIMEOUT):
+        async with asyncio.timeout(limit):
             await channel.send(render(alert), alert.id)
     except DeliveryError as e:
         return e.reason
     except TimeoutError:
-        return f"no answer within {SEND_TIMEOUT:g}s"
+        return f"no answer within {limit:g}s"
     finally:
         await channel.close()
     return None

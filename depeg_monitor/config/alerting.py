@@ -25,6 +25,9 @@ class ChannelSettings(BaseModel):
     # Twilio API base URL, for a local stand-in in tests; None: Twilio's own.
     api_base: str | None = None
     fallback: Names = Field(default_factory=list, description="Used when this one fails.")
+    # One send may take this long: the library's own connect/read timeouts are set from it, so
+    # a slow receiver is never retried while its first request is still in flight.
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds one delivery attempt may take.")
     # Severities this channel hears at any hour, besides the [alerts.routes] naming it: so a
     # channel defined in the environment alone can be routed there too
     # (DEPEG_CHANNELS__PAGER__SEVERITIES=critical).

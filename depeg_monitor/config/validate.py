@@ -23,7 +23,7 @@ from depeg_monitor.config.settings import Settings
 
 if TYPE_CHECKING:
     from depeg_monitor.alerts.rules import RouteRule
-    from depeg_monitor.notify.channels import Channel
+    from depeg_monitor.notify.channel import Channel
 
 SEVERITIES = ("minor", "major", "critical")
 USD = "USD"
@@ -247,7 +247,7 @@ def _url_reason(why: str, url: str | None) -> str:
 def _channels(
     settings: Settings, env: Mapping[str, str]
 ) -> tuple[list[Problem], dict[str, Channel], dict[str, str]]:
-    from depeg_monitor.notify.channels import build_channels_report
+    from depeg_monitor.notify.build import build_channels_report
 
     origin = settings.origin
     out: list[Problem] = []

@@ -23,7 +23,7 @@ from depeg_monitor.health.registry import HealthRegistry, Kind, OutboxDetail
 from depeg_monitor.mask import mask_personal
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, DeliveryStatus, Message, Severity
-from depeg_monitor.notify.channels import Channel, DeliveryError
+from depeg_monitor.notify.channel import Channel, DeliveryError
 from depeg_monitor.store import alert_history as history
 
 log = structlog.get_logger(__name__)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from depeg_monitor.cli import main
 from depeg_monitor.config import ConfigError, Settings, load_settings
-from depeg_monitor.notify.channels import build_channels_report
+from depeg_monitor.notify.build import build_channels_report
 
 EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
 

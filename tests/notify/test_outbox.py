@@ -18,7 +18,8 @@ from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry, Kind
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, AlertItem, AlertKind, Message, Severity
-from depeg_monitor.notify.channels import AppriseChannel, Channel
+from depeg_monitor.notify.apprise_channel import AppriseChannel
+from depeg_monitor.notify.channel import Channel
 from depeg_monitor.notify.outbox import Outbox
 from depeg_monitor.rules import outbox_rules
 from depeg_monitor.store import alert_history
@@ -218,7 +219,7 @@ class Refuses:
         self.name = name
 
     async def send(self, msg: Message, key: str) -> None:
-        from depeg_monitor.notify.channels import DeliveryError
+        from depeg_monitor.notify.channel import DeliveryError
 
         raise DeliveryError("400 invalid 'To' +15551234567 (copy to ops.team@example.com)", False)
 

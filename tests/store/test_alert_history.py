@@ -29,7 +29,7 @@ from depeg_monitor.model import (
     Snapshot,
     VenuePrice,
 )
-from depeg_monitor.notify.channels import ConsoleChannel
+from depeg_monitor.notify.console import ConsoleChannel
 from depeg_monitor.notify.outbox import Outbox
 from depeg_monitor.rules import alert_rules, outbox_rules, routing
 from depeg_monitor.store import alert_history
