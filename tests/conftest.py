@@ -7,14 +7,20 @@
 - db_url: parametrised over both, so a test runs once on SQLite and once on PostgreSQL.
 - pg_control: .stop() / .start() the server in the middle of a test (database outage);
   the server is started again after the test whatever happens.
+- (autouse) any test during which asyncio reports an aiohttp session or connector nobody
+  closed fails: a channel or client that leaks one per failed request would otherwise only
+  print "Unclosed client session" somewhere in the output.
 
 Without the server binaries the PostgreSQL tests skip, unless $CI is set: then they fail.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
+import logging
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +79,38 @@ def pg_control(pg_server: TempPostgres) -> Iterator[TempPostgres]:
     yield pg_server
     if not pg_server.running():
         pg_server.start()
+
+
+class _UnclosedWatch(logging.Handler):
+    """Keeps asyncio's reports of an aiohttp session or connector that was never closed."""
+
+    LEAKS = ("Unclosed client session", "Unclosed connector")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if any(leak in text for leak in self.LEAKS):
+            self.found.append(text.splitlines()[0])
+
+
+@pytest.fixture(autouse=True)
+def _no_unclosed_aiohttp() -> Iterator[None]:
+    """Fails the test if asyncio reports an unclosed aiohttp session or connector during it."""
+    watch = _UnclosedWatch()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(watch)
+    try:
+        with warnings.catch_warnings():
+            # aiohttp warns (ResourceWarning) before it reports to asyncio: under -W error that
+            # warning would end its __del__ before the report, and the leak would go unseen.
+            for leak in _UnclosedWatch.LEAKS:
+                warnings.filterwarnings("always", leak, ResourceWarning)
+            yield
+            gc.collect()  # what the test dropped in a cycle reports now, while watch listens
+    finally:
+        logger.removeHandler(watch)
+    if watch.found:
+        pytest.fail("asyncio reported: " + "; ".join(dict.fromkeys(watch.found)), pytrace=False)
