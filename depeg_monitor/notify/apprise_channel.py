@@ -14,6 +14,7 @@ is some 200 modules and 8 MiB, its full plugin scan 300 modules and 10 MiB more.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,31 @@ _PLUGINS: Mapping[str, tuple[str, str]] = {
 _NOT_APPRISE = "not a URL apprise understands"
 
 
+class _AsIfPropagated(logging.Handler):
+    """apprise's records handed on to the root logger's handlers, as propagation would, but
+    only those at the level the root logs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        root = logging.getLogger()
+        if record.levelno >= root.getEffectiveLevel():
+            root.handle(record)
+
+
+_AS_IF_PROPAGATED = _AsIfPropagated()
+
+
+def _hear_apprise_warnings() -> None:
+    """apprise says why a send failed (the HTTP status, the SMTP refusal) only in warning log
+    lines it captures per send: with the daemon logging at error they were never made, and a
+    404 read 'apprise reported failure' and was retried. So the apprise logger always makes
+    them, and the daemon's own handlers still get only what its level lets through."""
+    logger = logging.getLogger("apprise")
+    logger.setLevel(min(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+    if _AS_IF_PROPAGATED not in logger.handlers:
+        logger.addHandler(_AS_IF_PROPAGATED)
+        logger.propagate = False
+
+
 def plugin_schemes(plugin: Any) -> set[str]:
     """The URL schemes an apprise plugin class declares (protocol, secure_protocol)."""
     found: set[str] = set()
@@ -97,7 +123,7 @@ def _limit(service: Any, timeout: float) -> None:
     # that scans a message for 15 s before its 250 must not be cut off at 10.
     service.socket_connect_timeout = timeout if _is_smtp(service) else min(timeout, CONNECT_TIMEOUT)
     service.socket_read_timeout = timeout
-    service.retry = 0  # the outbox retries, knowing what was already sent
+    service.retry = 0  # the outbox retries, on its own schedule and deadline
 
 
 def apprise_for(url: str, timeout: float = DEFAULT_TIMEOUT) -> apprise.Apprise:
@@ -186,6 +212,7 @@ class AppriseChannel:
             kwargs: dict[str, Any] = {"body": discord(msg), "body_format": "markdown"}
         else:
             kwargs = {"title": msg.title, "body": msg.body, "body_format": "text"}
+        _hear_apprise_warnings()  # each time: the daemon may have set its logging up since
         try:
             result = await self._apprise.async_notify(timeout=self._budget, **kwargs)
         except Exception as e:  # a plugin crash is this channel's failure, not the outbox's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -157,6 +158,19 @@ async def test_webhook_errors_are_classified_and_scrubbed(sink: Any) -> None:
     assert server_down.value.retryable and not not_found.value.retryable
     for e in (server_down.value, not_found.value):
         assert "tok3n-SECRET-value" not in str(e) and f"via {sink.url}" in str(e)
+
+
+async def test_errors_are_explained_even_when_the_daemon_logs_only_errors(
+    sink: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With logging at error ([logging] level = "error"), a 404 is still final and its error
+    still says 404, while apprise's warning lines still do not reach the daemon's log."""
+    caplog.set_level(logging.ERROR)
+    sink.statuses = [404]
+    with pytest.raises(DeliveryError) as e:
+        await AppriseChannel("hook", f"json://{sink.url}/hooks/x").send(MSG, "a1")
+    assert not e.value.retryable and "error=404" in e.value.reason
+    assert not [r for r in caplog.records if r.name == "apprise" and r.levelno < logging.ERROR]
 
 
 @dataclass
