@@ -73,6 +73,15 @@ class Inbox:
 
     messages: list[Received] = field(default_factory=list)
     webhook_statuses: list[int] = field(default_factory=list)  # answers to give first
+    # channel → seconds a stand-in takes to answer after it has taken the message (a slow
+    # receiver: the message counts as received even if the sender never hears back)
+    delays: dict[str, float] = field(default_factory=dict)
+
+    async def answer_later(self, channel: str) -> None:
+        """Wait the channel's delay, or until its delay is lifted."""
+        until = time.monotonic() + self.delays.get(channel, 0.0)
+        while channel in self.delays and time.monotonic() < until:  # noqa: ASYNC110 (a test's dict)
+            await asyncio.sleep(0.05)
 
     def on(self, channel: str) -> list[Received]:
         return [m for m in self.messages if m.channel == channel]
@@ -96,6 +105,7 @@ class _Mailbox:
         part = mail.get_body(preferencelist=("plain", "html"))
         body = part.get_content() if part is not None else ""
         self._inbox.messages.append(Received("email", str(mail["Subject"]), body, time.time()))
+        await self._inbox.answer_later("email")
         return "250 OK"
 
 
@@ -124,6 +134,7 @@ def _webhook_app(inbox: Inbox) -> web.Application:
                 "discord", str(data.get("title", "")), str(data.get("message", "")), time.time()
             )
         )
+        await inbox.answer_later("discord")
         return web.Response(text="ok")
 
     app = web.Application()
@@ -135,6 +146,7 @@ def _twilio_app(inbox: Inbox) -> web.Application:
     async def messages(request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
         inbox.messages.append(Received("sms", form.get("Body", ""), "", time.time()))
+        await inbox.answer_later("sms")
         sid = request.match_info["sid"]
         return web.json_response(
             {"sid": "SM" + "0" * 32, "account_sid": sid, "status": "queued", **form}, status=201

@@ -47,6 +47,12 @@ class Metrics:
             ["channel", "outcome"],
             registry=r,
         )
+        self.outbox_pending = Gauge(
+            "depeg_outbox_pending",
+            "Deliveries a channel has not taken yet (retried until delivered or too old)",
+            ["channel"],
+            registry=r,
+        )
         self.buffer_rows = Gauge(
             "depeg_buffer_rows", "Rows waiting for the database, by table", ["table"], registry=r
         )

@@ -150,10 +150,16 @@ def retention_rules(settings: Settings) -> RetentionRules:
 
 def outbox_rules(settings: Settings) -> OutboxRules:
     a = settings.alerts
+    age = a.outbox_max_age
     return OutboxRules(
-        a.delivery_deadline,
-        a.outbox_max_age,
-        {name: tuple(c.fallback) for name, c in settings.channels.items()},
+        failover_after=a.delivery_deadline,
+        max_age={
+            Severity.NONE: age.minor,
+            Severity.MINOR: age.minor,
+            Severity.MAJOR: age.major,
+            Severity.CRITICAL: age.critical,
+        },
+        fallbacks={name: tuple(c.fallback) for name, c in settings.channels.items()},
     )
 
 

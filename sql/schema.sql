@@ -1,4 +1,4 @@
--- depeg-monitor PostgreSQL schema, version 1.
+-- depeg-monitor PostgreSQL schema, version 2.
 -- Generated from depeg_monitor/store/schema.py by `python -m depeg_monitor.store.ddl`;
 -- do not edit by hand (tests/store/test_ddl.py fails on any drift).
 -- Apply with: psql -v ON_ERROR_STOP=1 -d depeg -f sql/schema.sql
@@ -104,11 +104,13 @@ CREATE TABLE deliveries (
     fallback_for VARCHAR(64),
     created_at TIMESTAMP WITH TIME ZONE NOT NULL,
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    first_tried_at TIMESTAMP WITH TIME ZONE,
+    sent_at TIMESTAMP WITH TIME ZONE,
     PRIMARY KEY (id),
     FOREIGN KEY(alert_id) REFERENCES alerts (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_deliveries_alert ON deliveries (alert_id);
 CREATE INDEX ix_deliveries_status ON deliveries (status);
 
-INSERT INTO schema_version (version, applied_at) VALUES (1, now());
+INSERT INTO schema_version (version, applied_at) VALUES (2, now());
 COMMIT;

@@ -7,6 +7,7 @@ The classifier's facts are worded here too (reasons), for the daemon's price log
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from depeg_monitor.model import (
@@ -31,6 +32,8 @@ _WIDEN_WORTH_SAYING = 1.0005
 _DROPPED_SHOWN = 6
 # A single monitor problem up to this long is the title itself (what an SMS shows).
 _PROBLEM_IN_TITLE = 100
+# Held alerts are listed in full up to this many characters, then older ones by title and time.
+_HELD_IN_FULL = 1500
 
 EMOJI = {
     Severity.NONE: "✅",
@@ -201,6 +204,53 @@ def render(alert: Alert) -> Message:
     return Message(_title(alert), "\n".join(lines))
 
 
+# --- late deliveries ----------------------------------------------------------------------
+
+
+def late(msg: Message, first_tried: float, sent_at: float) -> Message:
+    """A message the channel could not take when it was decided, saying so: when it was first
+    tried and when it was sent (the SMS line keeps the alert's own time and the delay)."""
+    delay = duration(sent_at - first_tried)
+    return Message(
+        f"{msg.title} (delayed {delay})",
+        f"{msg.body}\nDelivered late: first tried {utc(first_tried)}, sent {utc(sent_at)} "
+        f"({delay} later).",
+    )
+
+
+def held(messages: Sequence[Message], first_tried: float, sent_at: float) -> Message:
+    """Several messages a channel could not take, in the order they were decided, as one: the
+    title names the first and the last (a late firing and its resolution say both)."""
+    if len(messages) == 1:
+        return late(messages[0], first_tried, sent_at)
+    delay = duration(sent_at - first_tried)
+    first, last = messages[0], messages[-1]
+    between = f" … (+{len(messages) - 2})" if len(messages) > 2 else ""
+    title = f"{first.title}{between} … then {_bare(last.title)} (delayed {delay})"
+    head = (
+        f"{len(messages)} alerts this channel could not take when they were decided, in "
+        f"order: first tried {utc(first_tried)}, sent {utc(sent_at)} ({delay} later)."
+    )
+    parts = [f"[{i}/{len(messages)}] {m.title}\n{m.body}" for i, m in enumerate(messages, 1)]
+    if sum(map(len, parts)) > _HELD_IN_FULL:  # older ones by title and time; the last in full
+        parts[:-1] = [
+            f"[{i}/{len(messages)}] {m.title}\n{_time_line(m)}"
+            for i, m in enumerate(messages[:-1], 1)
+        ]
+    return Message(title, "\n\n".join([head, *parts]))
+
+
+def _time_line(msg: Message) -> str:
+    return next((ln for ln in reversed(msg.body.splitlines()) if ln.startswith("Time: ")), "")
+
+
+def _bare(title: str) -> str:
+    """A title without its leading emoji."""
+    for emoji in (*EMOJI.values(), *_KIND_EMOJI.values()):
+        title = title.removeprefix(emoji)
+    return title.strip()
+
+
 # --- per channel kind ---------------------------------------------------------------------
 
 
@@ -218,8 +268,8 @@ def sms(msg: Message) -> str:
     """One line under 160 characters, no emoji (it would force a 70-character UCS-2 segment)."""
     title = msg.title
     for emoji in (*EMOJI.values(), *_KIND_EMOJI.values()):
-        title = title.removeprefix(emoji)
-    title = title.replace("—", "-").strip()
+        title = title.replace(emoji, "")  # a held message names two alerts, each with its own
+    title = title.replace("—", "-").replace("…", "...").strip()
     when = msg.body.rsplit("Time: ", 1)[-1][11:16] if "Time: " in msg.body else ""
     text = f"{title} {when} UTC" if when else title
     return _cut(" ".join(text.split()), SMS_LIMIT, "...")

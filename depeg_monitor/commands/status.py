@@ -24,6 +24,8 @@ from depeg_monitor.terminal import printable
 # one (plus the writer's flush interval) and it is taken to be stopped. Two, so that a single
 # late row — a slow cycle, a flush delayed by a busy database — is not called an outage.
 MISSED_REPORTS = 2.0
+# A delivery taken this long after it was recorded is shown as late (the outbox's late_after).
+LATE_AFTER = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +83,10 @@ def _delivery(d: DeliveryRow) -> str:
     text = f"{printable(d.channel)} {printable(d.status)}"
     if d.fallback_for:
         text += f" (standing in for {printable(d.fallback_for)})"
-    if d.status == "failed" and d.attempts:
+    if d.status in ("failed", "pending", "expired") and d.attempts:
         text += f" after {d.attempts} attempt{'s' if d.attempts != 1 else ''}"
+    if d.sent_at is not None and d.sent_at - d.created_at >= LATE_AFTER:
+        text += f", {span(d.sent_at - d.created_at)} late"
     if d.error:
         text += f": {printable(d.error)}"
     return text

@@ -81,6 +81,24 @@ class RouteSettings(BaseModel):
         return v.strip()
 
 
+class MaxAge(BaseModel):
+    """How long a delivery of each severity is worth retrying, in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    minor: float = Field(3600.0, gt=0)
+    major: float = Field(4 * 3600.0, gt=0)
+    critical: float = Field(24 * 3600.0, gt=0, description="A late page still matters.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_for_all(cls, v: object) -> object:
+        # outbox_max_age = 3600 (or DEPEG_ALERTS__OUTBOX_MAX_AGE=3600): every severity.
+        if isinstance(v, int | float | str) and not isinstance(v, bool):
+            return {"minor": v, "major": v, "critical": v}
+        return v
+
+
 class AlertSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -97,8 +115,14 @@ class AlertSettings(BaseModel):
     confirm_volume_spike: float = Field(3.0, gt=1)
     confirm_spread: float = Field(0.01, gt=0)
     routes: dict[str, list[RouteSettings]] = Field(default_factory=dict)
-    delivery_deadline: float = Field(120.0, gt=0, description="Seconds to keep retrying.")
-    outbox_max_age: float = Field(3600.0, gt=0, description="Older pending deliveries expire.")
+    # A critical a channel has not taken after this many seconds also goes to the channel's
+    # fallbacks; the channel itself keeps being retried.
+    delivery_deadline: float = Field(
+        120.0, gt=0, description="Seconds before a critical also goes to fallbacks."
+    )
+    # A delivery is retried (capped exponential backoff with jitter, across restarts) until the
+    # channel takes it or it is this old; one number sets every severity.
+    outbox_max_age: MaxAge = Field(default_factory=lambda: MaxAge())
 
     @field_validator("timezone")
     @classmethod

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from depeg_monitor.health.registry import ComponentState, HealthRegistry, Kind, StoreDetail
+from depeg_monitor.health.registry import (
+    ChannelDetail,
+    ComponentState,
+    HealthRegistry,
+    Kind,
+    StoreDetail,
+)
 
 Status = Literal["pass", "warn", "fail"]
 _RANK: dict[Status, int] = {"pass": 0, "warn": 1, "fail": 2}
@@ -120,6 +126,20 @@ def _db_check(st: ComponentState, now: float) -> Check:
     return Check("pass", None, age, "s", st.last_ok)
 
 
+def _channel_check(st: ComponentState, now: float) -> Check:
+    """A channel: warn while its last attempt failed, saying how much waits and for how long
+    (the age of its oldest undelivered alert is the observed value)."""
+    detail = st.detail if isinstance(st.detail, ChannelDetail) else ChannelDetail()
+    waiting = None if detail.oldest is None else max(0.0, now - detail.oldest)
+    if not st.failing:
+        age = None if st.last_ok is None else now - st.last_ok
+        return Check("pass", None, age, "s", st.last_ok)
+    output = st.error or "failing"
+    if detail.pending and waiting is not None:
+        output += f"; {detail.pending} pending, oldest {waiting:.0f}s"
+    return Check("warn", output, waiting, "s", st.last_ok)
+
+
 def _other_check(st: ComponentState, now: float) -> Check:
     if st.failing:
         return _age_check(st, now, "report")
@@ -186,6 +206,8 @@ def evaluate(
         elif st.kind is Kind.VENUE:
             venues_failing.append(st.failing)
             checks[st.key] = _age_check(st, now, "answer")
+        elif st.kind is Kind.CHANNEL:
+            checks[st.key] = _channel_check(st, now)
         else:
             checks[st.key] = _other_check(st, now)
 

@@ -43,7 +43,13 @@ class OutboxDetail:
     waiting: int = 0  # alert-history writes waiting for the database
 
 
-Detail = VenueDetail | StoreDetail | OutboxDetail | None
+@dataclass(frozen=True, slots=True)
+class ChannelDetail:
+    pending: int = 0  # deliveries this channel has not taken yet
+    oldest: float | None = None  # when the oldest of them was recorded (epoch seconds)
+
+
+Detail = VenueDetail | StoreDetail | OutboxDetail | ChannelDetail | None
 
 
 @dataclass(slots=True)
@@ -90,6 +96,10 @@ class Component:
         st.consecutive_failures = 0
         if detail is not None:
             st.detail = detail
+
+    def describe(self, detail: Detail) -> None:
+        """New figures (what waits, say) without a verdict on how the part is doing."""
+        self.state.detail = detail
 
     def error(self, now: float, error: str, detail: Detail = None) -> None:
         st = self.state

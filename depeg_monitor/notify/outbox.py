@@ -1,25 +1,41 @@
-"""The outbox: record an alert and its deliveries first, then deliver each channel on its own.
+"""The outbox: record each delivery first, then deliver every channel in order until the channel
+has taken it or it is too old to matter.
 
-Every delivery is a task with tenacity retries bounded by a deadline; the outcome (status,
-attempts, secret-free error) is written back. If the database is down, writes wait in memory in
-order and are retried on the next write — alert rows are never dropped and sending never waits
-for the database. After a restart, resume_pending() sends what was still pending.
+Each channel has a courier: one task and its queue of pending deliveries, oldest first. The
+courier sends the head — or, when several wait, all of them folded into one message that says
+they were held — and retries with capped exponential backoff plus jitter until the channel takes
+it or the delivery passes its severity's max age; a restart resumes from the database. One queue
+per channel is what makes a "resolved" follow the alert it resolves: it waits behind it. A
+critical a channel has not taken by the failover deadline also goes to that channel's
+fallbacks, while the channel itself keeps being retried.
+
+If the database is down, writes wait in memory in order and are retried on the next write:
+alert rows are never dropped and sending never waits for the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
+import dataclasses
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from depeg_monitor.alerts.render import render
+from depeg_monitor.alerts.render import held, render
 from depeg_monitor.clock import Clock
-from depeg_monitor.health.registry import HealthRegistry, Kind, OutboxDetail
+from depeg_monitor.health.registry import (
+    ChannelDetail,
+    Component,
+    HealthRegistry,
+    Kind,
+    OutboxDetail,
+)
 from depeg_monitor.mask import mask_personal
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, DeliveryStatus, Message, Severity
@@ -30,35 +46,77 @@ log = structlog.get_logger(__name__)
 
 Write = Callable[[AsyncConnection], Awaitable[None]]
 
-ATTEMPT_TIMEOUT = 30.0  # one send; the deadline bounds all of them together
 DB_WRITE_TIMEOUT = 5.0  # a hanging database must not hold up the alert loop
 # After a failed write, new alerts skip the database this long (kept in memory, sent at once)
 # so a down database costs the alert path nothing; flush() retries in the background.
 DB_RETRY_AFTER = 5.0
+# A channel's own timeouts end a send within its timeout; this backstop is for a library that
+# does not keep its word (the request may then still land: at-least-once, as documented).
+BACKSTOP_MARGIN = 15.0
+FOLD_MAX = 20  # at most this many held messages folded into one
 
 
 @dataclass(frozen=True, slots=True)
-class Job:
-    """One delivery: an alert's message to one channel."""
+class Delivery:
+    """One alert's message to one channel, and how far its delivery has come."""
 
     alert_id: str
     channel: str
     severity: Severity
     message: Message
-    siblings: tuple[str, ...]  # the alert's other channels (fallbacks never duplicate them)
+    created_at: float  # when it was recorded: its age (max age, failover) counts from here
     attempts: int = 0
-    fallback_for: str | None = None
+    first_tried_at: float | None = None
+    fallback_for: str | None = None  # the channel this one stands in for
 
-
-def _retryable(e: BaseException) -> bool:
-    return isinstance(e, DeliveryError) and e.retryable
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.alert_id, self.channel)
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxRules:
-    delivery_deadline: float = 120.0  # seconds to keep retrying one delivery
-    outbox_max_age: float = 3600.0  # older pending deliveries expire (after a restart)
+    failover_after: float = 120.0  # a critical still pending this long also goes to fallbacks
+    max_age: Mapping[Severity, float] = field(default_factory=dict)  # then it expires
     fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # channel → fallbacks
+    retry_first: float = 1.0  # the first retry's wait; doubling …
+    retry_max: float = 15.0  # … up to this (a recovered channel hears within about this)
+    late_after: float = 60.0  # a message sent this long after it was recorded says it is late
+
+    def expires(self, d: Delivery) -> float:
+        age = self.max_age.get(d.severity, self.max_age.get(Severity.MINOR, 3600.0))
+        return d.created_at + age
+
+
+def backoff(rules: OutboxRules, failures: int) -> float:
+    """Capped exponential backoff with full jitter in its upper half: never two channels (or
+    two daemons) retrying in lock-step, never longer than retry_max."""
+    ceiling = min(rules.retry_max, rules.retry_first * 2.0 ** max(0, failures - 1))
+    return ceiling * (0.5 + random.random() / 2)
+
+
+@dataclass(slots=True)
+class _Courier:
+    """One channel's pending deliveries (oldest first) and the task working through them."""
+
+    name: str
+    channel: Channel | None  # None: named by a stored delivery, not configured now
+    health: Component
+    queue: list[Delivery] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    busy: bool = False  # a batch is being worked on
+    task: asyncio.Task[None] | None = None
+
+    def add(self, d: Delivery) -> None:
+        bisect.insort(self.queue, d, key=lambda x: x.created_at)
+        self.wake.set()
+
+    def remove(self, done: list[Delivery]) -> None:
+        keys = {d.key for d in done}
+        self.queue = [d for d in self.queue if d.key not in keys]
+
+    def detail(self) -> ChannelDetail:
+        return ChannelDetail(len(self.queue), self.queue[0].created_at if self.queue else None)
 
 
 class Outbox:
@@ -73,19 +131,19 @@ class Outbox:
     ) -> None:
         self._engine = engine
         self._channels = channels
-        self._cfg = rules
-        self._fallbacks = rules.fallbacks
+        self._rules = rules
         self._clock = clock
         self._health = health.component(Kind.OUTBOX)
         self._registry = health
-        for name in channels:  # known from the start, so /health lists each channel
-            health.component(Kind.CHANNEL, name)
         self._metrics = metrics
         self._backlog: list[Write] = []
         self._flush_lock = asyncio.Lock()
         self._db_failed_at: float | None = None  # monotonic time of the last failed write
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._started: set[tuple[str, str]] = set()  # (alert, channel) handled by this process
+        self._couriers: dict[str, _Courier] = {}
+        self._known: set[tuple[str, str]] = set()  # (alert, channel) with a delivery row
+        self._progress = asyncio.Event()  # a courier finished a batch (drain waits on it)
+        for name in channels:  # known from the start, so /health lists each channel
+            health.component(Kind.CHANNEL, name)
 
     # --- recording ------------------------------------------------------------------------
 
@@ -93,6 +151,11 @@ class Outbox:
     def backlog(self) -> int:
         """Database writes waiting for the database to come back."""
         return len(self._backlog)
+
+    def pending(self, channel: str) -> list[Delivery]:
+        """What the channel has not taken yet, oldest first."""
+        courier = self._couriers.get(channel)
+        return list(courier.queue) if courier else []
 
     async def _write(self, op: Write) -> None:
         if self._engine is None:
@@ -123,10 +186,20 @@ class Outbox:
             self._db_failed_at = None
             self._health.ok(self._clock.now(), detail=OutboxDetail(0))
 
+    async def _record(self, d: Delivery, status: DeliveryStatus, error: str | None) -> None:
+        now = self._clock.now()
+
+        async def op(conn: AsyncConnection) -> None:
+            await history.update_delivery(
+                conn, d.alert_id, d.channel, status, d.attempts, error, now, d.first_tried_at
+            )
+
+        await self._write(op)
+
     # --- submitting -----------------------------------------------------------------------
 
     async def submit(self, alert: Alert) -> None:
-        """Record the alert and its pending deliveries, then start delivering (not awaited)."""
+        """Record the alert and its pending deliveries, then hand them to the couriers."""
         msg = render(alert)
         targets = () if alert.suppressed else alert.channels
         now = self._clock.now()
@@ -140,148 +213,261 @@ class Outbox:
         if alert.suppressed:
             log.info("alert_held", alert_id=alert.id, coins=alert.coins, why=alert.suppressed)
         for ch in targets:
-            self._start(Job(alert.id, ch, alert.severity, msg, targets))
+            self._enqueue(Delivery(alert.id, ch, alert.severity, msg, now))
 
-    def _start(self, job: Job) -> None:
-        self._started.add((job.alert_id, job.channel))
-        task = asyncio.create_task(self._deliver(job), name=f"deliver:{job.channel}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _enqueue(self, d: Delivery) -> None:
+        self._known.add(d.key)
+        courier = self._courier(d.channel)
+        courier.add(d)
+        courier.health.describe(courier.detail())
+        self._metrics.outbox_pending.labels(d.channel).set(len(courier.queue))
+
+    def _courier(self, name: str) -> _Courier:
+        courier = self._couriers.get(name)
+        if courier is None:
+            health = self._registry.component(Kind.CHANNEL, name)
+            courier = self._couriers[name] = _Courier(name, self._channels.get(name), health)
+        if courier.task is None:  # first use, or after a drain
+            courier.task = asyncio.create_task(self._work(courier), name=f"deliver:{name}")
+        return courier
 
     # --- delivering -----------------------------------------------------------------------
 
-    async def _send_with_retries(self, channel: Channel, job: Job) -> tuple[int, str | None]:
-        """(attempts used, None) once sent, or (attempts, last error) once retrying must stop."""
-        clock, deadline = self._clock, self._cfg.delivery_deadline
-        start = clock.monotonic()
-        backoff = wait_exponential_jitter(initial=1, max=30)
+    async def _work(self, courier: _Courier) -> None:
+        """Forever: wait for deliveries, then work through them in order."""
+        while True:
+            if not courier.queue:
+                courier.wake.clear()
+                await courier.wake.wait()
+                continue
+            courier.busy = True
+            try:
+                await self._deliver_batch(courier, self._next_batch(courier))
+            except Exception as e:  # a bug here must not end this channel's deliveries
+                log.exception("courier_failed", channel=courier.name, error=type(e).__name__)
+                await asyncio.sleep(1.0)
+            finally:
+                courier.busy = False
+                self._progress.set()
+            courier.health.describe(courier.detail())
+            self._metrics.outbox_pending.labels(courier.name).set(len(courier.queue))
 
-        def remaining() -> float:
-            return deadline - (clock.monotonic() - start)
+    def _next_batch(self, courier: _Courier) -> list[Delivery]:
+        """The head alone while the channel keeps up; everything waiting (up to FOLD_MAX), as
+        one message, once the head is late or has failed before: after an outage the channel
+        hears one message saying what it missed, not a burst of stale ones."""
+        head = courier.queue[0]
+        if head.attempts == 0 and self._clock.now() - head.created_at < self._rules.late_after:
+            return [head]
+        return courier.queue[:FOLD_MAX]
 
-        def wait(rs: RetryCallState) -> float:
-            return max(0.0, min(backoff(rs), remaining()))
+    async def _deliver_batch(self, courier: _Courier, batch: list[Delivery]) -> None:
+        """Send one batch (the same one on every retry, so a partly reached SMS list is never
+        sent a different text) until it is taken, refused for good, or expired."""
+        rules, clock = self._rules, self._clock
+        failures = 0
+        while True:
+            now = clock.now()
+            await self._expire_due(courier, now)
+            await self._failover_due(courier, now)
+            keys = {d.key for d in courier.queue}
+            batch = [d for d in batch if d.key in keys]
+            if not batch:
+                return
+            channel = courier.channel
+            if channel is None:
+                why = "channel not available (not configured; see check-config)"
+                await self._refused(courier, batch, why)
+                return
+            batch = [
+                dataclasses.replace(
+                    d, attempts=d.attempts + 1, first_tried_at=d.first_tried_at or now
+                )
+                for d in batch
+            ]
+            error = await self._attempt(channel, batch, now)
+            if error is None:
+                await self._delivered(courier, batch)
+                return
+            if not error.retryable:
+                await self._refused(courier, batch, error.reason)
+                return
+            failures += 1
+            reason = mask_personal(error.reason)
+            self._replace(courier, batch)
+            courier.health.error(clock.now(), reason, courier.detail())
+            for d in batch:
+                await self._record(d, DeliveryStatus.PENDING, reason)
+            if failures == 1:
+                log.warning("delivery_retrying", channel=courier.name, error=reason)
+            wait = min(backoff(rules, failures), self._next_deadline(courier) - clock.now())
+            await clock.sleep(max(wait, 0.05))
 
-        attempts = job.attempts
+    async def _attempt(
+        self, channel: Channel, batch: list[Delivery], now: float
+    ) -> DeliveryError | None:
+        first = min(d.first_tried_at or now for d in batch)
+        created = min(d.created_at for d in batch)
+        msg = batch[0].message
+        if len(batch) > 1 or now - created >= self._rules.late_after:
+            msg = held([d.message for d in batch], min(first, created), now)
+        key = batch[0].alert_id if len(batch) == 1 else f"{batch[0].alert_id}+{len(batch) - 1}"
         try:
-            async for attempt in AsyncRetrying(
-                stop=lambda _rs: remaining() <= 0,
-                wait=wait,
-                retry=retry_if_exception(_retryable),
-                sleep=clock.sleep,
-                reraise=True,
-            ):
-                with attempt:
-                    attempts += 1
-                    try:
-                        async with asyncio.timeout(min(ATTEMPT_TIMEOUT, max(remaining(), 1.0))):
-                            await channel.send(job.message, job.alert_id)
-                    except TimeoutError:
-                        raise DeliveryError("timed out", True) from None
+            async with asyncio.timeout(channel.timeout + BACKSTOP_MARGIN):
+                await channel.send(msg, key)
         except DeliveryError as e:
-            return attempts, e.reason
+            return e
+        except TimeoutError:
+            return DeliveryError(f"no answer within {channel.timeout + BACKSTOP_MARGIN:g}s", True)
         except Exception as e:  # a channel bug: its text may hold secrets, so only the type
-            return attempts, f"unexpected {type(e).__name__}"
-        return attempts, None
+            return DeliveryError(f"unexpected {type(e).__name__}", True)
+        return None
 
-    async def _deliver(self, job: Job) -> None:
-        channel = self._channels.get(job.channel)
-        attempts, error = job.attempts, None
-        if channel is None:
-            error = "channel not available (not configured; see check-config)"
-        else:
-            attempts, error = await self._send_with_retries(channel, job)
-        status = DeliveryStatus.DELIVERED if error is None else DeliveryStatus.FAILED
-        await self._finish(job, status, attempts, error)
-        if error is not None and job.severity == Severity.CRITICAL and job.fallback_for is None:
-            await self._failover(job)
+    def _replace(self, courier: _Courier, batch: list[Delivery]) -> None:
+        """Keep the queue's copies in step with the batch's attempts and first try."""
+        by_key = {d.key: d for d in batch}
+        courier.queue = [by_key.get(d.key, d) for d in courier.queue]
 
-    async def _finish(
-        self, job: Job, status: DeliveryStatus, attempts: int, error: str | None
-    ) -> None:
+    async def _delivered(self, courier: _Courier, batch: list[Delivery]) -> None:
+        courier.remove(batch)
         now = self._clock.now()
-        if error is not None:
-            error = mask_personal(error)  # delivery rows, logs and /health name no one
+        for d in batch:
+            await self._record(d, DeliveryStatus.DELIVERED, None)
+            self._metrics.deliveries.labels(d.channel, DeliveryStatus.DELIVERED.value).inc()
+        courier.health.ok(now, detail=courier.detail())
+        late = now - min(d.created_at for d in batch)
+        log.info(
+            "delivered",
+            channel=courier.name,
+            alert_ids=[d.alert_id for d in batch],
+            attempts=max(d.attempts for d in batch),
+            **({"late_s": round(late, 1)} if late >= self._rules.late_after else {}),
+        )
 
-        async def record(conn: AsyncConnection) -> None:
-            await history.update_delivery(
-                conn, job.alert_id, job.channel, status, attempts, error, now
-            )
+    async def _refused(self, courier: _Courier, batch: list[Delivery], reason: str) -> None:
+        """The channel said no for good (a 4xx, no such channel): failed; a critical goes to
+        the fallbacks now rather than at the deadline."""
+        reason = mask_personal(reason)
+        courier.remove(batch)
+        for d in batch:
+            await self._record(d, DeliveryStatus.FAILED, reason)
+            self._metrics.deliveries.labels(d.channel, DeliveryStatus.FAILED.value).inc()
+        courier.health.error(self._clock.now(), reason, courier.detail())
+        log.error(
+            "delivery_failed",
+            channel=courier.name,
+            alert_ids=[d.alert_id for d in batch],
+            attempts=max(d.attempts for d in batch),
+            error=reason,
+        )
+        for d in batch:
+            await self._fail_over(d)
 
-        await self._write(record)
-        self._metrics.deliveries.labels(job.channel, status.value).inc()
-        component = self._registry.component(Kind.CHANNEL, job.channel)
-        if status is DeliveryStatus.DELIVERED:
-            component.ok(now)
-            log.info("delivered", alert_id=job.alert_id, channel=job.channel, attempts=attempts)
-        elif status is DeliveryStatus.FAILED:
-            component.error(now, error or "failed")
-            log.error(
-                "delivery_failed",
-                alert_id=job.alert_id,
-                channel=job.channel,
-                attempts=attempts,
-                error=error,
-            )
+    async def _expire_due(self, courier: _Courier, now: float) -> None:
+        old = [d for d in courier.queue if now >= self._rules.expires(d)]
+        if not old:
+            return
+        courier.remove(old)
+        for d in old:
+            await self._record(d, DeliveryStatus.EXPIRED, "not delivered within outbox_max_age")
+            self._metrics.deliveries.labels(d.channel, DeliveryStatus.EXPIRED.value).inc()
+        log.error(
+            "delivery_expired",
+            channel=courier.name,
+            alert_ids=[d.alert_id for d in old],
+            attempts=max(d.attempts for d in old),
+        )
 
-    async def _failover(self, job: Job) -> None:
-        """A critical alert that a channel could not carry goes to its fallbacks."""
-        for fb in self._fallbacks.get(job.channel, ()):
-            if fb in job.siblings or (job.alert_id, fb) in self._started:
+    async def _failover_due(self, courier: _Courier, now: float) -> None:
+        for d in list(courier.queue):
+            if now - d.created_at >= self._rules.failover_after:
+                await self._fail_over(d)
+
+    async def _fail_over(self, d: Delivery) -> None:
+        """A critical the channel has not taken goes to each of its fallbacks, once."""
+        if d.severity < Severity.CRITICAL or d.fallback_for is not None:
+            return
+        for fb in self._rules.fallbacks.get(d.channel, ()):
+            if (d.alert_id, fb) in self._known:
                 continue  # that channel has (or had) this alert already
             now = self._clock.now()
+            self._known.add((d.alert_id, fb))
 
             async def record(conn: AsyncConnection, fb: str = fb, now: float = now) -> None:
-                await history.insert_delivery(conn, job.alert_id, fb, now, fallback_for=job.channel)
+                await history.insert_delivery(conn, d.alert_id, fb, now, fallback_for=d.channel)
 
             await self._write(record)
-            log.warning("failing_over", alert_id=job.alert_id, failed=job.channel, to=fb)
-            self._start(
-                Job(job.alert_id, fb, job.severity, job.message, job.siblings, 0, job.channel)
+            log.warning("failing_over", alert_id=d.alert_id, failed=d.channel, to=fb)
+            self._enqueue(Delivery(d.alert_id, fb, d.severity, d.message, now, 0, None, d.channel))
+
+    def _next_deadline(self, courier: _Courier) -> float:
+        """The soonest moment a waiting delivery expires or is due to fail over."""
+        rules = self._rules
+        times = [rules.expires(d) for d in courier.queue]
+        times += [
+            d.created_at + rules.failover_after
+            for d in courier.queue
+            if d.severity >= Severity.CRITICAL
+            and d.fallback_for is None
+            and any(
+                (d.alert_id, fb) not in self._known for fb in rules.fallbacks.get(d.channel, ())
             )
+        ]
+        return min(times, default=float("inf"))
 
     # --- start-up and shutdown ------------------------------------------------------------
 
     async def resume_pending(self) -> None:
-        """Send deliveries left pending by an earlier run; expire those too old to matter."""
+        """Hand deliveries left pending by an earlier run back to their couriers (each one
+        expires by its own max age, counted from when it was first recorded)."""
         if self._engine is None:
             return
         try:
-            pending = await history.pending_deliveries(self._engine)
+            pending, known = await history.pending_deliveries(self._engine)
         except (SQLAlchemyError, OSError) as e:
             log.error("pending_deliveries_unreadable", error=type(e).__name__)
             return
-        now = self._clock.now()
-        resumed = expired = 0
+        mine = set(self._known)
+        self._known |= known
+        resumed = 0
         for p in pending:
-            if (p.alert_id, p.channel) in self._started:
+            if (p.alert_id, p.channel) in mine:
                 continue  # this process is already on it
-            job = Job(p.alert_id, p.channel, p.severity, p.message, (), p.attempts, p.fallback_for)
-            if now - p.created_at > self._cfg.outbox_max_age:
-                self._started.add((p.alert_id, p.channel))
-                await self._finish(
-                    job, DeliveryStatus.EXPIRED, p.attempts, "older than outbox_max_age"
+            self._enqueue(
+                Delivery(
+                    p.alert_id,
+                    p.channel,
+                    p.severity,
+                    p.message,
+                    p.created_at,
+                    p.attempts,
+                    p.first_tried_at,
+                    p.fallback_for,
                 )
-                expired += 1
-            else:
-                self._start(job)
-                resumed += 1
-        if pending:
-            log.info("outbox_resumed", resumed=resumed, expired=expired)
+            )
+            resumed += 1
+        if resumed:
+            log.info("outbox_resumed", resumed=resumed)
+
+    def _idle(self) -> bool:
+        return all(not c.queue and not c.busy for c in self._couriers.values())
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 (the daemon's API)
-        """Let in-flight deliveries finish for up to timeout; the rest stay pending for later."""
+        """Let pending deliveries go out for up to timeout; the rest stay pending for the next
+        run (their rows say so)."""
         loop = asyncio.get_running_loop()
         until = loop.time() + timeout
-        # Loop: a failed critical delivery starts its fallbacks while we wait.
-        while self._tasks and loop.time() < until:
-            await asyncio.wait(set(self._tasks), timeout=until - loop.time())
-        left = set(self._tasks)
-        for t in left:
-            t.cancel()
+        while True:
+            self._progress.clear()
+            if self._idle() or loop.time() >= until:
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(until - loop.time()):
+                    await self._progress.wait()
+        left = sum(len(c.queue) for c in self._couriers.values())
+        await self._stop_couriers()
         if left:
-            await asyncio.gather(*left, return_exceptions=True)
-            log.warning("deliveries_left_pending", count=len(left))
+            log.warning("deliveries_left_pending", count=left)
         try:
             async with asyncio.timeout(max(timeout, 1.0)):
                 await self.flush()
@@ -290,6 +476,15 @@ class Outbox:
         if self._backlog:
             log.error("alert_history_lost_at_shutdown", count=len(self._backlog))
 
+    async def _stop_couriers(self) -> None:
+        tasks = [c.task for c in self._couriers.values() if c.task is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for c in self._couriers.values():
+            c.task = None
+
     async def close(self) -> None:
+        await self._stop_couriers()
         for ch in self._channels.values():
             await ch.close()

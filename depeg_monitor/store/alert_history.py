@@ -88,12 +88,23 @@ async def update_delivery(
     attempts: int,
     error: str | None,
     now: float,
+    first_tried_at: float | None = None,
 ) -> None:
     """(alert_id, channel) names one delivery: the outbox never sends an alert twice to one."""
+    values: dict[str, object] = {
+        "status": status.value,
+        "attempts": attempts,
+        "error": error,
+        "updated_at": to_dt(now),
+    }
+    if first_tried_at is not None:
+        values["first_tried_at"] = to_dt(first_tried_at)
+    if status is DeliveryStatus.DELIVERED:
+        values["sent_at"] = to_dt(now)
     await conn.execute(
         update(deliveries)
         .where(deliveries.c.alert_id == alert_id, deliveries.c.channel == channel)
-        .values(status=status.value, attempts=attempts, error=error, updated_at=to_dt(now))
+        .values(**values)
     )
 
 
@@ -103,22 +114,30 @@ class PendingDelivery:
     channel: str
     created_at: float
     attempts: int
+    first_tried_at: float | None
     severity: Severity
     kind: AlertKind
+    alert_ts: float
     message: Message
     fallback_for: str | None
 
 
-async def pending_deliveries(engine: AsyncEngine) -> list[PendingDelivery]:
+async def pending_deliveries(
+    engine: AsyncEngine,
+) -> tuple[list[PendingDelivery], set[tuple[str, str]]]:
+    """The deliveries still pending, oldest first, and every (alert, channel) their alerts
+    already have a delivery for (so a resumed failover never sends a fallback twice)."""
     q = (
         select(
             deliveries.c.alert_id,
             deliveries.c.channel,
             deliveries.c.created_at,
             deliveries.c.attempts,
+            deliveries.c.first_tried_at,
             deliveries.c.fallback_for,
             alerts.c.severity,
             alerts.c.kind,
+            alerts.c.ts,
             alerts.c.title,
             alerts.c.body,
         )
@@ -126,21 +145,33 @@ async def pending_deliveries(engine: AsyncEngine) -> list[PendingDelivery]:
         .where(deliveries.c.status == DeliveryStatus.PENDING.value)
         .order_by(deliveries.c.created_at, deliveries.c.id)
     )
+    pending_alerts = (
+        select(deliveries.c.alert_id)
+        .where(deliveries.c.status == DeliveryStatus.PENDING.value)
+        .scalar_subquery()
+    )
+    known_q = select(deliveries.c.alert_id, deliveries.c.channel).where(
+        deliveries.c.alert_id.in_(pending_alerts)
+    )
     async with engine.connect() as conn:
         rows = (await conn.execute(q)).all()
-    return [
+        known = {(r.alert_id, r.channel) for r in (await conn.execute(known_q)).all()}
+    pending = [
         PendingDelivery(
             r.alert_id,
             r.channel,
             from_dt(r.created_at),
             r.attempts,
+            None if r.first_tried_at is None else from_dt(r.first_tried_at),
             Severity(r.severity),
             AlertKind(r.kind),
+            from_dt(r.ts),
             Message(r.title, r.body),
             r.fallback_for,
         )
         for r in rows
     ]
+    return pending, known
 
 
 async def delivery_rows(

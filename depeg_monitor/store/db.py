@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -171,6 +171,19 @@ async def current_version(conn: AsyncConnection) -> int | None:
     return None if v is None else int(v)
 
 
+# What each version added to tables that existed before it (portable SQL: SQLite and
+# PostgreSQL both take ADD COLUMN with a timestamp type this way).
+_STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        2,
+        (
+            "ALTER TABLE deliveries ADD COLUMN first_tried_at TIMESTAMP WITH TIME ZONE",
+            "ALTER TABLE deliveries ADD COLUMN sent_at TIMESTAMP WITH TIME ZONE",
+        ),
+    ),
+)
+
+
 async def upgrade(engine: AsyncEngine, now: float | None = None) -> int:
     """Bring the database to the current schema; returns the version it is now at."""
     import time
@@ -181,8 +194,14 @@ async def upgrade(engine: AsyncEngine, now: float | None = None) -> int:
             raise SchemaTooNew(
                 f"database schema is version {before}, this program knows up to {SCHEMA_VERSION}"
             )
-        # Version 1 is the whole schema; later versions add their own steps here, in order.
+        # create_all makes what is missing (all of it in an empty database); a table that
+        # already exists gets the columns later versions added, each step in order.
         await conn.run_sync(metadata.create_all, checkfirst=True)
+        if before is not None:
+            for version, statements in _STEPS:
+                if before < version:
+                    for sql in statements:
+                        await conn.execute(text(sql))
         if before != SCHEMA_VERSION:
             await conn.execute(
                 insert(schema_version).values(

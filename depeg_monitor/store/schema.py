@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: deliveries.first_tried_at, deliveries.sent_at
 
 metadata = MetaData()
 
@@ -116,6 +116,8 @@ deliveries = Table(
     Column("fallback_for", String(64)),  # set when this delivery replaces a failed channel
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    Column("first_tried_at", TS),  # the first attempt, so a late page can say how late
+    Column("sent_at", TS),  # when the channel took it
     Index("ix_deliveries_status", "status"),
     Index("ix_deliveries_alert", "alert_id"),
 )

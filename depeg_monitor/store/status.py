@@ -58,6 +58,8 @@ class DeliveryRow:
     attempts: int
     error: str | None  # free of secrets, as the outbox recorded it
     fallback_for: str | None  # the failed channel this one stood in for
+    created_at: float  # recorded (and first tried) at
+    sent_at: float | None  # when the channel took it
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,15 @@ async def read_status(engine: AsyncEngine, now: float, recent: int = RECENT_ALER
             )
             for d in await conn.execute(delivery_q):
                 heard.setdefault(d.alert_id, []).append(
-                    DeliveryRow(d.channel, d.status, d.attempts, d.error, d.fallback_for)
+                    DeliveryRow(
+                        d.channel,
+                        d.status,
+                        d.attempts,
+                        d.error,
+                        d.fallback_for,
+                        from_dt(d.created_at),
+                        None if d.sent_at is None else from_dt(d.sent_at),
+                    )
                 )
     recent_rows = [
         AlertRow(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from depeg_monitor.alerts.render import discord, plain, reasons, render, sms
+from depeg_monitor.alerts.render import discord, held, late, plain, reasons, render, sms
 from depeg_monitor.config import Settings
 from depeg_monitor.detect.classify import classify
 from depeg_monitor.model import (
@@ -85,6 +85,45 @@ def test_resolved_test_and_monitor_messages(mk: Any) -> None:
     assert render(deg).title == "⚠️ depeg-monitor degraded: 2 venues down"
     assert sms(render(deg)).startswith("depeg-monitor degraded: 2 venues down")
     assert plain(render(deg)).count("\n") >= 1
+
+
+def test_a_late_page_says_when_it_was_first_tried_and_sent_and_its_sms_the_delay(
+    mk: Any,
+) -> None:
+    """A critical delivered 12 minutes late keeps the alert's own time and says first tried,
+    sent and how late, in the body and (shortly) in the SMS line."""
+    msg = late(render(one(mk)), T, T + 720)
+    assert msg.title.endswith("(delayed 12 min)")
+    assert "Time: 2023-03-11 03:04:05 UTC" in msg.body
+    assert (
+        "Delivered late: first tried 2023-03-11 03:04:05 UTC, sent 2023-03-11 03:16:05 UTC"
+        in msg.body
+    )
+    text = sms(msg)
+    assert "delayed 12 min" in text and text.endswith("03:04 UTC") and len(text) < 160
+
+
+def test_held_messages_fold_into_one_naming_the_firing_and_its_resolution(mk: Any) -> None:
+    """A late critical and its resolved, both still waiting, become one message whose title
+    names both, listing them in order; an SMS line of it is plain ASCII."""
+    firing, done = render(one(mk)), render(one(mk, AlertKind.RESOLVED))
+    msg = held([firing, done], T, T + 3600)
+    assert msg.title.startswith("🔴 CRITICAL") and "then Resolved: USDC" in msg.title
+    assert msg.body.index("[1/2] 🔴 CRITICAL") < msg.body.index("[2/2] ✅ Resolved")
+    assert "2 alerts this channel could not take" in msg.body and "60 min later" in msg.body
+    assert sms(msg).isascii() and len(sms(msg)) < 160
+    assert held([firing], T, T + 3600) == late(firing, T, T + 3600)
+
+
+def test_many_held_messages_fit_discord_with_the_latest_in_full(mk: Any) -> None:
+    """Twenty held reminders are listed by title and time, the last one in full, within
+    Discord's limit; the title counts the ones between the first and the last."""
+    msgs = [render(one(mk, AlertKind.REMINDER)) for _ in range(19)] + [render(one(mk))]
+    msg = held(msgs, T, T + 7200)
+    assert "(+18)" in msg.title
+    assert msg.body.endswith(msgs[-1].body)
+    assert msg.body.count("Time: ") == 20
+    assert len(discord(msg)) <= 2000
 
 
 def monitor(kind: AlertKind, note: str) -> Alert:

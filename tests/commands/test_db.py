@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from depeg_monitor.cli import main
+from depeg_monitor.store.schema import SCHEMA_VERSION
 
 from ..postgres import TempPostgres
 
@@ -66,7 +67,7 @@ def test_upgrade_prepares_the_configured_database_wherever_config_is_given(
     cfg = config(tmp_path, f"sqlite+aiosqlite:///{db}")
     assert main([a.format(cfg=cfg) for a in argv]) == 0
     out = capsys.readouterr().out
-    assert out == f"database (sqlite file {db}) is at schema version 1\n"
+    assert out == f"database (sqlite file {db}) is at schema version {SCHEMA_VERSION}\n"
     assert db.is_file()
 
 
@@ -165,7 +166,10 @@ def test_upgrade_on_postgresql(
     monkeypatch.setenv("DEPEG_DATABASE__URL", pg_url)
     assert main(["db", "upgrade", "--config", str(config(tmp_path))]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("database (postgresql at 127.0.0.1:") and "schema version 1" in out
+    assert (
+        out.startswith("database (postgresql at 127.0.0.1:")
+        and f"schema version {SCHEMA_VERSION}" in out
+    )
 
 
 @pytest.mark.parametrize("command", [["db", "upgrade"], ["status"], ["silence", "list"]])

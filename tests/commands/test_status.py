@@ -27,7 +27,13 @@ from depeg_monitor.model import Alert, AlertItem, AlertKind, DeliveryStatus, Mes
 from depeg_monitor.simulate import SimulatedMarket
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import create_engine
-from depeg_monitor.store.schema import aggregates, alert_items, alerts, health_history
+from depeg_monitor.store.schema import (
+    SCHEMA_VERSION,
+    aggregates,
+    alert_items,
+    alerts,
+    health_history,
+)
 from depeg_monitor.store.times import to_dt
 
 from ..postgres import TempPostgres
@@ -116,7 +122,7 @@ def test_status_prints_prices_firing_alerts_and_health(
     db = tmp_path / "depeg.db"
     cfg = write_config(tmp_path, db)
     assert main(["db", "upgrade", "--config", str(cfg)]) == 0
-    assert "schema version 1" in capsys.readouterr().out
+    assert f"schema version {SCHEMA_VERSION}" in capsys.readouterr().out
     asyncio.run(populate(db, time.time()))
 
     assert main(["status", "--config", str(cfg)]) == 0

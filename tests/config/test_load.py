@@ -256,3 +256,20 @@ def test_any_environment_is_a_config_error_or_settings(tmp_path: Path, env: dict
     else:
         return
     assert problems and all(p.where and p.reason for p in problems)
+
+
+def test_outbox_max_age_is_one_number_or_one_per_severity(tmp_path: Path) -> None:
+    """outbox_max_age takes one number for every severity, or a table (in the file or one
+    variable per severity); a severity left out keeps its default, a bad value is an error."""
+    config = tmp_path / "c.toml"
+    config.write_text(EXAMPLE.read_text())
+    ages = load_settings(config).alerts.outbox_max_age
+    assert (ages.minor, ages.major, ages.critical) == (3600, 14400, 86400)
+    one = load_settings(config, {"DEPEG_ALERTS__OUTBOX_MAX_AGE": "900"}).alerts.outbox_max_age
+    assert (one.minor, one.major, one.critical) == (900, 900, 900)
+    env = {"DEPEG_ALERTS__OUTBOX_MAX_AGE__CRITICAL": "7200"}
+    mixed = load_settings(config, env).alerts.outbox_max_age
+    assert (mixed.minor, mixed.critical) == (3600, 7200)
+    with pytest.raises(ConfigError) as e:
+        load_settings(config, {"DEPEG_ALERTS__OUTBOX_MAX_AGE__CRITICAL": "-1"})
+    assert "DEPEG_ALERTS__OUTBOX_MAX_AGE__CRITICAL" in str(e.value)

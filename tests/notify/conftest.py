@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -16,11 +17,15 @@ from aiosmtpd.controller import Controller
 
 @dataclass
 class Sink:
-    """Records what arrives; answers with the status set in `fail` (default 200)."""
+    """Records what arrives; answers with the statuses queued in `statuses` (then 200), or 500
+    while a path is `down`, after waiting `delay` seconds."""
 
     url: str = ""
     received: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)  # answers to give, in order; then 200
+    down: set[str] = field(default_factory=set)  # paths answering 500 (a service outage)
+    delay: float = 0.0  # seconds before answering (a slow receiver)
+    hits: dict[str, int] = field(default_factory=dict)  # requests per path, answered or not
 
 
 @dataclass
@@ -29,6 +34,7 @@ class TwilioStandIn:
     received: list[dict[str, str]] = field(default_factory=list)
     auth: list[str] = field(default_factory=list)
     fail_to: set[str] = field(default_factory=set)  # numbers answered with 400 (invalid 'To')
+    delay: float = 0.0  # seconds before answering, the message already taken (a slow API)
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -45,7 +51,12 @@ async def sink() -> AsyncIterator[Sink]:
     s = Sink()
 
     async def hook(request: web.Request) -> web.Response:
+        s.hits[request.path] = s.hits.get(request.path, 0) + 1
+        if s.delay:
+            await asyncio.sleep(s.delay)
         status = s.statuses.pop(0) if s.statuses else 200
+        if request.path in s.down:
+            status = 500
         if status == 200:
             s.received.append({"path": request.path, **(await request.json())})
         return web.Response(status=status, text="ok" if status == 200 else "down")
@@ -71,6 +82,8 @@ async def twilio() -> AsyncIterator[TwilioStandIn]:
                 status=400,
             )
         t.received.append({k: str(v) for k, v in form.items()})
+        if t.delay:
+            await asyncio.sleep(t.delay)
         sid = request.match_info["sid"]
         return web.json_response(
             {"sid": "SM" + "0" * 32, "account_sid": sid, "status": "queued", **form}, status=201

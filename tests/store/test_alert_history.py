@@ -146,4 +146,5 @@ async def test_delivery_status_is_stored_as_its_word(engine: AsyncEngine) -> Non
         )
     statuses = {r["channel"]: r["status"] for r in await alert_history.delivery_rows(engine)}
     assert statuses == {"discord": "delivered", "email": "pending"}
-    assert [p.channel for p in await alert_history.pending_deliveries(engine)] == ["email"]
+    pending, _ = await alert_history.pending_deliveries(engine)
+    assert [p.channel for p in pending] == ["email"]

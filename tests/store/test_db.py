@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import SchemaTooNew, create_engine, upgrade
 from depeg_monitor.store.schema import SCHEMA_VERSION, schema_version
+from depeg_monitor.store.times import to_dt
 
 
 async def test_upgrade_creates_schema_once_and_records_version(db_url: str) -> None:
@@ -23,6 +25,40 @@ async def test_upgrade_creates_schema_once_and_records_version(db_url: str) -> N
         async with engine.connect() as conn:
             versions = (await conn.execute(select(schema_version.c.version))).scalars().all()
         assert versions == [SCHEMA_VERSION]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_version_1_database_keeps_its_pending_deliveries_through_the_upgrade(
+    db_url: str,
+) -> None:
+    """A database written by version 1 (no first-tried or sent times) is upgraded in place: its
+    pending delivery survives and is read back for resuming, with the new columns empty."""
+    engine = create_engine(db_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:  # make it what version 1 left behind
+            for column in ("first_tried_at", "sent_at"):
+                await conn.execute(text(f"ALTER TABLE deliveries DROP COLUMN {column}"))
+            await conn.execute(text("UPDATE schema_version SET version = 1"))
+            await conn.execute(
+                text(
+                    "INSERT INTO alerts (id, ts, severity, kind, coins, title, body)"
+                    " VALUES ('a1', :ts, 3, 'first', 'USDC', 'CRITICAL', 'body')"
+                ),
+                {"ts": to_dt(1_700_000_000.0)},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (alert_id, channel, status, attempts, created_at,"
+                    " updated_at) VALUES ('a1', 'sms', 'pending', 3, :ts, :ts)"
+                ),
+                {"ts": to_dt(1_700_000_000.0)},
+            )
+        assert await upgrade(engine) == SCHEMA_VERSION
+        pending, known = await alert_history.pending_deliveries(engine)
+        assert [(p.channel, p.attempts, p.first_tried_at) for p in pending] == [("sms", 3, None)]
+        assert known == {("a1", "sms")}
     finally:
         await engine.dispose()
 

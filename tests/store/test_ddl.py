@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from depeg_monitor.store.db import create_engine, upgrade
 from depeg_monitor.store.ddl import postgres_ddl
+from depeg_monitor.store.schema import SCHEMA_VERSION
 
 SCHEMA_SQL = Path(__file__).parents[2] / "sql" / "schema.sql"
 
@@ -59,7 +60,9 @@ async def test_schema_sql_applied_by_hand_equals_db_upgrade(pg_server: Any) -> N
         for url in (by_hand, by_code):
             engine = create_engine(url)
             try:
-                assert await upgrade(engine) == 1  # also a no-op on the hand-made database
+                assert (
+                    await upgrade(engine) == SCHEMA_VERSION
+                )  # also a no-op on the hand-made database
                 async with engine.connect() as conn:
                     shapes.append(await conn.run_sync(describe))
             finally:
