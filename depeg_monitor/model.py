@@ -87,8 +87,34 @@ class SnapshotContext:
 
 
 @dataclass(frozen=True, slots=True)
+class Dislocation:
+    """Fresh venues split farther apart than the cluster band: the aggregate follows the cluster
+    holding most of the coin's liquidity, and these venues are the rest (never averaged in)."""
+
+    venues: tuple[VenuePrice, ...]  # the venues outside the followed cluster
+    price: float  # their liquidity-weighted USD price
+    followed_price: float  # the followed cluster's USD price (the aggregate)
+    gap: float  # (price - followed_price) / followed_price, signed
+    arbitrage_net: float  # abs(gap) minus the configured round-trip fee
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteCoinMove:
+    """Every coin quoted in one stablecoin moved by about the same ratio at once, and their
+    USD markets did not: the quote coin moved, not them (context for the quote coin's alert)."""
+
+    quote_ccy: str  # e.g. "USDT"
+    implied_rate: float  # the quote coin's USD rate the cross-section implies
+    coins: tuple[str, ...]  # the coins whose quotes in it moved together
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One coin's aggregate for one cycle. price is None when the quorum was not met."""
+    """One coin's aggregate for one cycle. price is None when the quorum was not met.
+
+    used holds the venues the price is made of (the followed cluster when venues disagree);
+    a dislocation, when present, holds the others. Every fresh venue is in one of the two.
+    """
 
     coin: str
     ts: float
@@ -98,6 +124,8 @@ class Snapshot:
     used: tuple[VenuePrice, ...]
     dropped: tuple[DroppedQuote, ...]
     context: SnapshotContext = field(default_factory=SnapshotContext)
+    dislocation: Dislocation | None = None
+    quote_coin_moves: tuple[QuoteCoinMove, ...] = ()  # moves attributed away from this coin
 
     @property
     def has_price(self) -> bool:
