@@ -183,8 +183,18 @@ class Clearing:
     needed: float  # clear_hold
 
 
-Fact = InsufficientData | SideIgnored | Thresholds | Pending | Clearing
-_F = TypeVar("_F", InsufficientData, SideIgnored, Thresholds, Pending, Clearing)
+@dataclass(frozen=True, slots=True)
+class Unconfirmed:
+    """The aggregate alone reaches a level that too few venues confirm: it counts only as high
+    as the venues do (a lone venue far from the rest is a dislocation, not a depeg)."""
+
+    level: Severity  # the level the aggregate alone reaches
+    venues: int  # venues beyond that level, on the aggregate's side
+    needed: int  # confirm_venues (or every venue, if fewer)
+
+
+Fact = InsufficientData | SideIgnored | Thresholds | Pending | Clearing | Unconfirmed
+_F = TypeVar("_F", InsufficientData, SideIgnored, Thresholds, Pending, Clearing, Unconfirmed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +227,7 @@ class AlertKind(enum.Enum):
     ESCALATED = "escalated"
     REMINDER = "reminder"
     RESOLVED = "resolved"
+    DISLOCATION = "dislocation"  # one venue far from the rest: not a depeg, routed like minor
     MONITOR_DEGRADED = "monitor_degraded"
     MONITOR_RECOVERED = "monitor_recovered"
     TEST = "test"
@@ -230,6 +241,9 @@ class AlertItem:
     severity: Severity
     kind: AlertKind
     assessment: Assessment | None
+    # A resolution: the episode's worst deviation (signed) and when the episode began.
+    peak_deviation: float | None = None
+    since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +278,7 @@ class EpisodeRow:
     severity: Severity  # the level the notice named (a resolution: the episode's peak)
     suppressed: str | None  # why it was recorded but not sent (silenced, quiet_hours, ...)
     channels: tuple[str, ...]  # the channels that heard it (none when suppressed)
+    deviation: float | None = None  # the coin's deviation the notice named (signed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,8 @@ def detection_rules(settings: Settings) -> DetectionRules:
             clear_ratio=cls.clear_ratio,
             clear_hold=cls.clear_hold,
             volatility_widen_max=cls.volatility_widen_max,
+            hold_cycles=(cls.hold_cycles_minor, cls.hold_cycles_major, cls.hold_cycles_critical),
+            confirm_venues=cls.confirm_venues,
         ),
     )
 
@@ -85,6 +87,7 @@ def alert_rules(settings: Settings) -> AlertRules:
         confirm_minor_hold=a.confirm_minor_hold,
         confirm_volume_spike=a.confirm_volume_spike,
         confirm_spread=a.confirm_spread,
+        dislocation_hold=a.dislocation_hold,
     )
 
 

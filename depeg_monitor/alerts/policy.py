@@ -54,6 +54,7 @@ class CoinState:
     heard: tuple[str, ...]  # channels that heard this episode (they get the 'resolved')
     reminders: int = 0  # reminders sent at the current level (each waits longer: backoff)
     latest: Severity = Severity.NONE  # the level the newest recorded notice named
+    peak_deviation: float | None = None  # the worst deviation a recorded notice named
 
 
 CLOSED = CoinState(Severity.NONE, 0.0, Severity.NONE, None, ())
@@ -70,6 +71,8 @@ class Decision:
     retry: bool = False  # a level this episode recorded already: if held again, record nothing
     channels: tuple[str, ...] = ()
     suppressed: str | None = None
+    peak_deviation: float | None = None  # a resolution: the episode's worst deviation …
+    since: float | None = None  # … and when it began
 
 
 # --- stages -------------------------------------------------------------------------------
@@ -87,6 +90,14 @@ def confirm(a: Assessment, state: CoinState, rules: AlertRules) -> Severity:
         or (ctx.spread is not None and ctx.spread >= rules.confirm_spread)
     )
     return Severity.MINOR if supported else Severity.NONE
+
+
+def current(a: Assessment, severity: Severity, kind: AlertKind) -> bool:
+    """A new level is told only while the market is still there: a first or escalated notice
+    for a level the deviation has already left (a held minor whose price is back) is not."""
+    if kind in (AlertKind.FIRST, AlertKind.ESCALATED):
+        return a.raw_severity >= severity
+    return True
 
 
 def reminder_interval(severity: Severity, rules: AlertRules, sent: int = 0) -> float:
@@ -147,7 +158,9 @@ def group(decisions: Iterable[Decision], now: float) -> list[Alert]:
     """Coins that fire in one cycle go out as one alert: firing, resolved, each held reason."""
     buckets: dict[tuple[str, str | None], list[Decision]] = {}
     for d in decisions:
-        family = "resolved" if d.kind == AlertKind.RESOLVED else "firing"
+        family = {AlertKind.RESOLVED: "resolved", AlertKind.DISLOCATION: "dislocation"}.get(
+            d.kind, "firing"
+        )
         buckets.setdefault((family, d.suppressed), []).append(d)
     alerts = []
     for (_, suppressed), ds in buckets.items():
@@ -162,7 +175,10 @@ def group(decisions: Iterable[Decision], now: float) -> list[Alert]:
                 ts=now,
                 severity=head.severity,
                 kind=head.kind,
-                items=tuple(AlertItem(d.coin, d.severity, d.kind, d.assessment) for d in ds),
+                items=tuple(
+                    AlertItem(d.coin, d.severity, d.kind, d.assessment, d.peak_deviation, d.since)
+                    for d in ds
+                ),
                 channels=tuple(channels),
                 suppressed=suppressed,
             )
@@ -176,7 +192,15 @@ def recorded(alert: Alert) -> list[EpisodeRow]:
     went to, so each of those hears its resolution; none while the alert was held)."""
     heard = () if alert.suppressed else alert.channels
     return [
-        EpisodeRow(i.coin, alert.ts, i.kind, i.severity, alert.suppressed, heard)
+        EpisodeRow(
+            i.coin,
+            alert.ts,
+            i.kind,
+            i.severity,
+            alert.suppressed,
+            heard,
+            i.assessment.deviation if i.assessment else None,
+        )
         for i in alert.items
     ]
 
@@ -189,8 +213,14 @@ def advance(state: CoinState, row: EpisodeRow) -> CoinState:
         return state  # monitor and test alerts are no coin's episode
     if state.severity == Severity.NONE:
         state = CoinState(row.severity, row.ts, Severity.NONE, None, ())
+    peak = state.peak_deviation
+    if row.deviation is not None and (peak is None or abs(row.deviation) > abs(peak)):
+        peak = row.deviation
     state = dataclasses.replace(
-        state, severity=max(state.severity, row.severity), latest=row.severity
+        state,
+        severity=max(state.severity, row.severity),
+        latest=row.severity,
+        peak_deviation=peak,
     )
     if row.channels and not row.suppressed:
         state = dataclasses.replace(
@@ -226,6 +256,9 @@ class AlertPolicy:
         self._rules = rules
         self._router = router
         self._states: dict[str, CoinState] = {}
+        # Venue splits per coin: (first seen, last told). Not an episode (no depeg), so kept
+        # here, not in the history's fold; after a restart a lasting split is told once more.
+        self._splits: dict[str, tuple[float, float | None]] = {}
 
     def decide(
         self, assessments: Sequence[Assessment], now: float, silences: Sequence[Silence] = ()
@@ -236,13 +269,30 @@ class AlertPolicy:
         decisions: list[Decision] = []
         for a in latest.values():  # without a price: neither a firing nor a resolution
             state = self._states.get(a.coin, CLOSED)
+            split = self._dislocation(a, now)
+            if split is not None:
+                split = route(silence(split, now, silences), state, self._router, now)
+                if split.suppressed != "silenced":
+                    decisions.append(split)
             severity = confirm(a, state, self._rules)
             verdict = cooldown(severity, state, now, self._rules)
             if verdict is None:
                 continue
             kind, retry = verdict
-            shown = state.severity if kind == AlertKind.RESOLVED else severity
-            d = Decision(a.coin, shown, kind, a, retry)
+            if not current(a, severity, kind):
+                continue
+            if kind == AlertKind.RESOLVED:
+                d = Decision(
+                    a.coin,
+                    state.severity,
+                    kind,
+                    a,
+                    retry,
+                    peak_deviation=state.peak_deviation,
+                    since=state.since,
+                )
+            else:
+                d = Decision(a.coin, severity, kind, a, retry)
             d = route(silence(d, now, silences), state, self._router, now)
             if keep(d):
                 decisions.append(d)
@@ -252,6 +302,21 @@ class AlertPolicy:
         # there is no second path to keep in step with it.
         self._states = fold((r for alert in alerts for r in recorded(alert)), self._states)
         return alerts
+
+    def _dislocation(self, a: Assessment, now: float) -> Decision | None:
+        """A notice when one venue has stood apart from the rest for dislocation_hold, routed
+        like minor (never paged as critical); again each reminder_minor while it lasts."""
+        if a.snapshot.dislocation is None:
+            self._splits.pop(a.coin, None)
+            return None
+        first, told = self._splits.get(a.coin, (now, None))
+        self._splits[a.coin] = (first, told)
+        if now - first < self._rules.dislocation_hold:
+            return None
+        if told is not None and now - told < self._rules.reminders[Severity.MINOR]:
+            return None
+        self._splits[a.coin] = (first, now)
+        return Decision(a.coin, Severity.MINOR, AlertKind.DISLOCATION, a)
 
     def firing(self) -> dict[str, tuple[Severity, float]]:
         """Open episodes: coin → (the latest recorded level, since), where a restarted detector

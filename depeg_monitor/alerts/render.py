@@ -43,6 +43,7 @@ EMOJI = {
 }
 _KIND_EMOJI = {
     AlertKind.RESOLVED: "✅",
+    AlertKind.DISLOCATION: "↔️",
     AlertKind.MONITOR_DEGRADED: "⚠️",
     AlertKind.MONITOR_RECOVERED: "✅",
     AlertKind.TEST: "🧪",
@@ -52,6 +53,7 @@ WHY = {
     AlertKind.ESCALATED: "escalated",
     AlertKind.REMINDER: "still firing (reminder)",
     AlertKind.RESOLVED: "resolved",
+    AlertKind.DISLOCATION: "one venue apart",
 }
 
 
@@ -143,14 +145,44 @@ def _title(alert: Alert) -> str:
         return "⚠️ depeg-monitor degraded" + (f": {n} problems" if n > 1 else "")
     if k == AlertKind.MONITOR_RECOVERED:
         return "✅ depeg-monitor recovered"
+    if k == AlertKind.DISLOCATION:
+        return "↔️ Venue dislocation: " + ", ".join(_split_short(i) for i in alert.items)
     coins = ", ".join(_short(i) for i in alert.items)
     if k == AlertKind.RESOLVED:
         return f"✅ Resolved: {coins}"
     return f"{EMOJI[alert.severity]} {alert.severity.name} depeg: {coins} — {WHY[k]}"
 
 
+def _split_short(item: AlertItem) -> str:
+    d = item.assessment.snapshot.dislocation if item.assessment else None
+    if d is None:
+        return item.coin
+    names = "+".join(v.venue for v in d.venues)
+    return f"{item.coin} on {names} ${d.price:.4f} vs ${d.followed_price:.4f} ({d.gap:+.2%})"
+
+
+def _dislocation_lines(item: AlertItem) -> list[str]:
+    d = item.assessment.snapshot.dislocation if item.assessment else None
+    if d is None:
+        return []
+    names = ", ".join(f"{v.venue} ${v.price_usd:.4f}" for v in d.venues)
+    return [
+        f"  apart: {names}; the rest of the market ${d.followed_price:.4f} ({d.gap:+.2%})",
+        f"  arbitrage net of fees {d.arbitrage_net:.2%}; not a depeg while the rest holds",
+    ]
+
+
 def _item_lines(item: AlertItem) -> list[str]:
     lines = [f"{item.coin} — {item.severity.name} ({WHY.get(item.kind, item.kind.value)})"]
+    if item.kind == AlertKind.RESOLVED and item.peak_deviation is not None:
+        lasted = (
+            f", lasted {duration(item.assessment.ts - item.since)}"
+            if (item.assessment is not None and item.since is not None)
+            else ""
+        )
+        lines.append(f"  peak {item.peak_deviation:+.2%} ({item.severity.name.lower()}){lasted}")
+    if item.kind == AlertKind.DISLOCATION:
+        lines.extend(_dislocation_lines(item))
     a = item.assessment
     if a is None:
         return lines

@@ -20,6 +20,7 @@ class AlertRules:
     confirm_minor_hold: float  # a minor alerts only with context: held this long, …
     confirm_volume_spike: float  # … or volume this many times its baseline, …
     confirm_spread: float  # … or venues this far apart (or another coin deviating)
+    dislocation_hold: float = 60.0  # a venue split must last this long before it is told
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,9 @@ class AlertSettings(BaseModel):
     confirm_minor_hold: float = Field(600.0, ge=0)
     confirm_volume_spike: float = Field(3.0, gt=1)
     confirm_spread: float = Field(0.01, gt=0)
+    # A venue far from the rest (a dislocation: not a depeg) is told, routed like minor, once it
+    # has lasted this long; again after reminder_minor while it lasts.
+    dislocation_hold: float = Field(60.0, ge=0)
     routes: dict[str, list[RouteSettings]] = Field(default_factory=dict)
     # A critical a channel has not taken after this many seconds also goes to the channel's
     # fallbacks; the channel itself keeps being retried.

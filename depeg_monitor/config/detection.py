@@ -39,3 +39,11 @@ class ClassificationSettings(BaseModel):
     clear_hold: float = Field(300.0, ge=0)
     # In a noisy market minor/major thresholds widen, by at most this factor.
     volatility_widen_max: float = Field(1.5, ge=1)
+    # Besides its seconds, a level must be seen in this many cycles; where one cycle is longer
+    # than the hold (hourly data), the cycles alone count.
+    hold_cycles_minor: int = Field(2, ge=1)
+    hold_cycles_major: int = Field(1, ge=1)
+    hold_cycles_critical: int = Field(1, ge=1)
+    # Major and critical need this many venues beyond the level (every venue, if fewer): a lone
+    # venue far from the rest is a dislocation, not a depeg.
+    confirm_venues: int = Field(2, ge=1)

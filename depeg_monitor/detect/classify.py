@@ -5,8 +5,13 @@ A pure function of (snapshot, previous state, the coin's rules, now). Rules:
   time (critical fastest); a higher level that has held its own hold time escalates at once;
 - a level clears only after the deviation has stayed below clear_ratio × its threshold for
   clear_hold, then settles on the highest level the deviation still supports;
-- in a noisy market minor/major thresholds widen by two rolling standard deviations, at most
-  by volatility_widen_max and never beyond critical's threshold;
+- a level holds after its hold time *and* a number of cycles beyond it (where one cycle is
+  longer than the hold — hourly data — the cycles alone count);
+- major and critical count only as far as confirm_venues venues go beyond them on the same
+  side (every venue, if fewer): one venue's crash is a dislocation, not a depeg;
+- in a noisy market minor/major thresholds widen by two standard deviations of the noise
+  measured while the coin was calm — frozen while a level fires or is pending, so a depeg
+  cannot widen its own bar — at most by volatility_widen_max and never beyond critical's;
 - premiums and discounts both count unless switched off for the coin;
 - a snapshot without a price keeps the current severity and restarts the clear timer.
 
@@ -15,6 +20,7 @@ The verdict carries facts (thresholds, pending, clearing, …); alerts/render.py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from depeg_monitor.detect.rules import ClassifyRules, CoinRules, Levels
@@ -28,6 +34,7 @@ from depeg_monitor.model import (
     SideIgnored,
     Snapshot,
     Thresholds,
+    Unconfirmed,
 )
 
 LEVELS = (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)
@@ -50,11 +57,19 @@ class CoinState:
     since: float = 0.0
     above_since: _Since = (None, None, None)
     below_since: float | None = None
+    above_cycles: tuple[int, int, int] = (0, 0, 0)  # consecutive cycles beyond each level
+    last_ts: float | None = None  # the previous cycle (its interval: how long one cycle is)
+    calm_volatility: float | None = None  # the noise when the coin was last calm
 
 
 def effective_thresholds(snapshot: Snapshot, levels: Levels, widen_max: float) -> Thresholds:
+    """The coin's thresholds after widening by this snapshot's own volatility."""
+    return thresholds_for(snapshot.context.volatility, levels, widen_max)
+
+
+def thresholds_for(volatility: float | None, levels: Levels, widen_max: float) -> Thresholds:
     """The coin's thresholds after volatility widening, and the widening factor applied."""
-    vol = snapshot.context.volatility or 0.0
+    vol = volatility or 0.0
     if vol <= 0:
         return Thresholds(levels.as_tuple(), 1.0)
     minor = min(levels.minor + _WIDEN_SIGMAS * vol, levels.minor * widen_max, levels.critical)
@@ -73,16 +88,25 @@ def classify(
 
     ignored = _ignored_side(dev, coin)
     magnitude = 0.0 if ignored is not None else abs(dev)
-    thresholds = effective_thresholds(snapshot, coin.levels, rules.volatility_widen_max)
-    raw, above = _raw_level(st.above_since, magnitude, thresholds, now)
-    held = _held_level(above, rules, now)
+    volatility, calm_volatility = _noise(st, snapshot, magnitude, coin.levels)
+    thresholds = thresholds_for(volatility, coin.levels, rules.volatility_widen_max)
+    # Major and critical count only as far as enough venues go: the need-th venue's magnitude.
+    confirmed, beyond, needed = _venues_confirm(snapshot, dev, magnitude, thresholds, rules)
+    magnitudes = (magnitude, min(magnitude, confirmed), min(magnitude, confirmed))
+    raw, above, cycles = _raw_level(st, magnitudes, thresholds, now)
+    interval = 0.0 if st.last_ts is None else now - st.last_ts
+    held = _held_level(above, cycles, interval, rules, now)
     new, clearing = _settle(st, above, held, magnitude, coin.levels, rules, now)
+    new = replace(new, above_cycles=cycles, last_ts=now, calm_volatility=calm_volatility)
 
     facts: list[Fact] = [thresholds]
     if ignored is not None:
         facts.append(ignored)
     if clearing is not None:
         facts.append(clearing)
+    alone = _level_of(magnitude, thresholds)
+    if alone > raw and alone >= Severity.MAJOR:
+        facts.append(Unconfirmed(alone, beyond(alone), needed))
     if raw > new.severity:
         started = above[raw - 1]
         held_for = 0.0 if started is None else now - started
@@ -113,27 +137,86 @@ def _ignored_side(dev: float, coin: CoinRules) -> SideIgnored | None:
     return None
 
 
+def _noise(
+    st: CoinState, snapshot: Snapshot, magnitude: float, levels: Levels
+) -> tuple[float | None, float | None]:
+    """(the volatility that widens this cycle's thresholds, the calm noise to remember).
+
+    Measured only while the coin is calm (nothing firing, nothing pending, inside minor's own
+    threshold); from the first cycle of a move on, the noise from before it applies. With no
+    calm measurement yet (a move from the start), no widening."""
+    now_vol = snapshot.context.volatility
+    calm = (
+        st.severity == Severity.NONE
+        and all(a is None for a in st.above_since)
+        and magnitude < levels.minor
+    )
+    if calm:
+        return now_vol, now_vol
+    return st.calm_volatility, st.calm_volatility
+
+
+def _venues_confirm(
+    snapshot: Snapshot, dev: float, magnitude: float, t: Thresholds, rules: ClassifyRules
+) -> tuple[float, Callable[[Severity], int], int]:
+    """(how far the need-th venue goes on the aggregate's side, venues beyond a level, need).
+
+    Every fresh venue counts: the followed cluster (used) and a dislocated one alike."""
+    venues = snapshot.used + (snapshot.dislocation.venues if snapshot.dislocation else ())
+    peg = snapshot.peg
+    sign = -1.0 if dev < 0 else 1.0
+    mags = sorted(
+        (m for m in ((v.price_usd - peg) / peg * sign for v in venues) if m > 0), reverse=True
+    )
+    needed = min(rules.confirm_venues, len({v.venue for v in venues}))
+
+    def beyond(level: Severity) -> int:
+        return sum(1 for m in mags if m >= t.of(level))
+
+    if needed <= 0:
+        return magnitude, beyond, needed
+    return (mags[needed - 1] if len(mags) >= needed else 0.0), beyond, needed
+
+
+def _level_of(magnitude: float, t: Thresholds) -> Severity:
+    level = Severity.NONE
+    for lv, threshold in zip(LEVELS, t.levels, strict=True):
+        if magnitude >= threshold:
+            level = lv
+    return level
+
+
 def _raw_level(
-    previous: _Since, magnitude: float, t: Thresholds, now: float
-) -> tuple[Severity, _Since]:
-    """The highest level the deviation reaches right now, however briefly, and since when it has
-    stayed at or beyond each level's threshold (None: it is not there now)."""
+    st: CoinState, magnitudes: tuple[float, float, float], t: Thresholds, now: float
+) -> tuple[Severity, _Since, tuple[int, int, int]]:
+    """The highest level the deviation reaches right now, however briefly; since when, and for
+    how many cycles, it has stayed at or beyond each level's threshold (None, 0: not now)."""
     raw = Severity.NONE
     above: list[float | None] = []
-    for level, threshold, since in zip(LEVELS, t.levels, previous, strict=True):
-        if magnitude >= threshold:
+    cycles: list[int] = []
+    for i, (level, threshold) in enumerate(zip(LEVELS, t.levels, strict=True)):
+        if magnitudes[i] >= threshold:
             raw = level
+            since = st.above_since[i]
             above.append(now if since is None else since)
+            cycles.append(st.above_cycles[i] + 1 if since is not None else 1)
         else:
             above.append(None)
-    return raw, (above[0], above[1], above[2])
+            cycles.append(0)
+    return raw, (above[0], above[1], above[2]), (cycles[0], cycles[1], cycles[2])
 
 
-def _held_level(above: _Since, rules: ClassifyRules, now: float) -> Severity:
-    """The highest level the deviation has stayed at for that level's hold time."""
+def _held_level(
+    above: _Since, cycles: tuple[int, int, int], interval: float, rules: ClassifyRules, now: float
+) -> Severity:
+    """The highest level the deviation has stayed at for its hold: its seconds (or one cycle
+    longer than them) and its cycles."""
     held = Severity.NONE
-    for level, since, hold in zip(LEVELS, above, rules.holds, strict=True):
-        if since is not None and now - since >= hold:
+    for i, (level, since) in enumerate(zip(LEVELS, above, strict=True)):
+        hold = rules.holds[i]
+        if since is None or cycles[i] < rules.hold_cycles[i]:
+            continue
+        if now - since >= hold or interval >= hold > 0:
             held = level
     return held
 

@@ -60,9 +60,17 @@ class ClassifyRules:
     clear_ratio: float  # a level clears below clear_ratio × its threshold …
     clear_hold: float  # … held this long
     volatility_widen_max: float  # thresholds widen in a noisy market by at most this factor
+    # Cycles a level must be seen in besides its seconds; where one cycle is longer than the
+    # hold (hourly data), the cycles alone count.
+    hold_cycles: tuple[int, int, int] = (2, 1, 1)
+    # Major and critical need this many venues beyond the level (or every venue, if fewer).
+    confirm_venues: int = 2
 
     def hold(self, severity: Severity) -> float:
         return self.holds[severity - 1]
+
+    def cycles(self, severity: Severity) -> int:
+        return self.hold_cycles[severity - 1]
 
 
 @dataclass(frozen=True, slots=True)

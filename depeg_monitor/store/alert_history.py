@@ -201,6 +201,7 @@ async def episode_rows(engine: AsyncEngine) -> list[EpisodeRow]:
             alert_items.c.coin,
             alert_items.c.severity,
             alert_items.c.kind,
+            alert_items.c.deviation,
             alerts.c.id,
             alerts.c.ts,
             alerts.c.suppressed,
@@ -232,6 +233,7 @@ async def episode_rows(engine: AsyncEngine) -> list[EpisodeRow]:
             severity=Severity(r.severity),
             suppressed=r.suppressed,
             channels=tuple(dict.fromkeys(heard.get(r.id, ()))),
+            deviation=r.deviation,
         )
         for r in items
     ]

@@ -125,7 +125,13 @@ def as_recorded(alerts: Sequence[Alert]) -> list[EpisodeRow]:
     """What the outbox records of each alert: a row per item; its deliveries unless held."""
     return [
         EpisodeRow(
-            i.coin, a.ts, i.kind, i.severity, a.suppressed, () if a.suppressed else a.channels
+            i.coin,
+            a.ts,
+            i.kind,
+            i.severity,
+            a.suppressed,
+            () if a.suppressed else a.channels,
+            i.assessment.snapshot.deviation if i.assessment else None,
         )
         for a in alerts
         for i in a.items

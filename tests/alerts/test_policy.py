@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from depeg_monitor.alerts.policy import recorded
-from depeg_monitor.model import Alert, AlertKind, Severity, Silence, SnapshotContext
+from depeg_monitor.model import (
+    Alert,
+    AlertKind,
+    Dislocation,
+    Severity,
+    Silence,
+    SnapshotContext,
+    VenuePrice,
+)
 
 MONDAY_10 = datetime(2023, 3, 13, 10, tzinfo=UTC).timestamp()
 SATURDAY_03 = datetime(2023, 3, 11, 3, tzinfo=UTC).timestamp()
@@ -212,3 +223,68 @@ def test_a_held_escalation_is_recorded_once_and_sent_when_the_silence_ends(
     assert [(a.kind, a.suppressed) for a in held] == [(AlertKind.ESCALATED, "silenced")]
     after = policy.decide([mk("USDT", CR, t + 3600, price=0.9)], t + 3600, s)
     assert [(a.kind, a.severity, a.suppressed) for a in after] == [(AlertKind.ESCALATED, CR, None)]
+
+
+def test_a_held_minor_whose_price_is_back_is_never_sent_as_new(
+    mk: Any, cfg: Any, mkpolicy: Any
+) -> None:
+    """A minor that waited out its confirmation hold while the price came back inside the
+    threshold (still clearing, so the classifier keeps minor) sends no 'new minor'."""
+    policy = mkpolicy(cfg(confirm_minor_hold=600))
+    t = MONDAY_10
+    back = dataclasses.replace(mk("UST", MI, t, 0.998, held_for=700), raw_severity=N)
+    assert policy.decide([back], t) == []
+    there = mk("UST", MI, t + 10, 0.994, held_for=710)
+    assert policy.decide([there], t + 10)[0].kind == AlertKind.FIRST
+
+
+def test_resolved_says_the_peak_deviation_and_how_long_it_lasted(
+    mk: Any, cfg: Any, mkpolicy: Any
+) -> None:
+    """The 'resolved' names the worst deviation any notice named and the episode's duration,
+    also after a restart folded from the recorded rows."""
+    from depeg_monitor.alerts.render import render
+
+    policy = mkpolicy(cfg())
+    t = MONDAY_10
+    rows = []
+    for dt, sev, price in ((0, MA, 0.98), (60, CR, 0.87), (120, MA, 0.98)):
+        rows += [
+            r for a in policy.decide([mk("USDC", sev, t + dt, price)], t + dt) for r in recorded(a)
+        ]
+    restarted = mkpolicy(cfg())
+    restarted.restore(rows)
+    for p in (policy, restarted):
+        [resolved] = p.decide([mk("USDC", N, t + 7200, 1.0)], t + 7200)
+        item = resolved.items[0]
+        assert item.peak_deviation == pytest.approx(-0.13) and item.since == t
+        assert "peak -13.00% (critical), lasted 2.0 h" in render(resolved).body
+
+
+def split(mk: Any, ts: float) -> Any:
+    a = mk("USDE", N, ts, 0.994)
+    lone = (VenuePrice("binance", "USDT", 0.65, 1.0),)
+    d = Dislocation(lone, 0.65, 0.994, 0.65 / 0.994 - 1, 0.65 / 0.994 - 1 - 0.002)
+    snap = dataclasses.replace(a.snapshot, dislocation=d)
+    return dataclasses.replace(a, snapshot=snap)
+
+
+def test_a_lone_venue_apart_is_a_dislocation_notice_routed_like_minor(
+    mk: Any, cfg: Any, mkpolicy: Any
+) -> None:
+    """A venue standing apart for dislocation_hold gets one 'dislocation' notice on minor's
+    channels (not critical's SMS), not again within reminder_minor, and nothing once it ends."""
+    policy = mkpolicy(cfg(dislocation_hold=60, reminder_minor=3600))
+    t = MONDAY_10
+    assert policy.decide([split(mk, t)], t) == []
+    [notice] = policy.decide([split(mk, t + 60)], t + 60)
+    assert notice.kind == AlertKind.DISLOCATION and notice.severity == MI
+    assert "sms" not in notice.channels
+    from depeg_monitor.alerts.render import render, sms
+
+    msg = render(notice)
+    assert msg.title.startswith("↔️ Venue dislocation: USDE on binance $0.6500 vs $0.9940")
+    assert "arbitrage net of fees" in msg.body and sms(msg).isascii()
+    assert policy.decide([split(mk, t + 600)], t + 600) == []
+    assert policy.decide([mk("USDE", N, t + 700, 0.994)], t + 700) == []
+    assert policy.decide([split(mk, t + 800)], t + 800) == []  # a new split waits its hold

@@ -19,6 +19,7 @@ from depeg_monitor.model import (
     Snapshot,
     SnapshotContext,
     Thresholds,
+    Unconfirmed,
     VenuePrice,
 )
 from depeg_monitor.rules import detection_rules
@@ -171,9 +172,11 @@ def test_premiums_count_by_default() -> None:
 
 
 def test_volatility_widens_minor_but_never_critical() -> None:
-    """In a noisy market a 0.6 % move is not minor, while 3 % is still critical."""
+    """In a market that was noisy before the move a 0.6 % move is not minor, while 3 % is
+    still critical."""
     assert Feed().hold(-0.006, 300).severity == Severity.MINOR
     noisy = Feed()
+    noisy.at(-0.001, vol=0.004)  # calm, but jittery: the noise is measured here
     for _ in range(30):
         a = noisy.at(-0.006, vol=0.004)
     assert a.severity == Severity.NONE
@@ -259,3 +262,61 @@ def test_the_verdict_carries_the_thresholds_in_force() -> None:
     assert noisy is not None
     assert noisy.levels == pytest.approx((0.007, 0.017, 0.03))
     assert noisy.widened == pytest.approx(0.017 / 0.015)
+
+
+def test_a_depeg_cannot_widen_its_own_thresholds() -> None:
+    """Noise measured while calm sets the bar; the move's own volatility does not raise it, so
+    a steady -0.55 % after a calm start is minor however jittery the move itself is."""
+    f = Feed()
+    f.at(-0.0005, vol=0.0001)  # calm and quiet
+    for _ in range(40):
+        a = f.at(-0.0055, vol=0.003)  # the move makes its own volatility
+    assert a.severity == Severity.MINOR
+    t = a.fact(Thresholds)
+    assert t is not None and t.levels[0] == pytest.approx(0.005 + 2 * 0.0001)
+
+
+def test_hourly_bars_fire_major_on_the_first_close_beyond_it_and_minor_on_the_second() -> None:
+    """With one cycle an hour (longer than any hold), major fires on the first bar beyond it;
+    minor needs its two cycles, so one odd bar is never a minor."""
+    f = Feed()
+    f.at(0.0, advance=3600)
+    assert f.at(-0.02, advance=3600).severity == Severity.MAJOR
+    g = Feed()
+    g.at(0.0, advance=3600)
+    assert g.at(-0.007, advance=3600).severity == Severity.NONE
+    assert g.at(-0.007, advance=3600).severity == Severity.MINOR
+
+
+def confirming(devs: dict[str, float], now: float) -> Snapshot:
+    used = tuple(VenuePrice(v, "USD", 1.0 + d, 1.0) for v, d in devs.items())
+    price = sum(1.0 + d for d in devs.values()) / len(devs)
+    return Snapshot("USDC", now, 1.0, price, price - 1.0, used, ())
+
+
+def test_major_and_critical_need_two_venues_beyond_them() -> None:
+    """One venue at -35 % with another at par is at most minor with an 'unconfirmed' fact;
+    both venues beyond 3 % is critical at once."""
+    coin = RULES.coin("USDC")
+    assert coin is not None
+    a, st = classify(
+        confirming({"binance": -0.35, "pool": 0.0}, 1.0), None, coin, RULES.classify, 1.0
+    )
+    assert a.raw_severity <= Severity.MINOR and a.severity == Severity.NONE
+    fact = a.fact(Unconfirmed)
+    assert fact == Unconfirmed(Severity.CRITICAL, 1, 2)
+    b, _ = classify(
+        confirming({"binance": -0.05, "pool": -0.04}, 2.0), st, coin, RULES.classify, 2.0
+    )
+    assert b.severity == Severity.CRITICAL
+
+
+def test_a_single_venue_coin_is_confirmed_by_its_one_venue() -> None:
+    """A coin watched on one venue alone (min_venues 1) still reaches critical on it."""
+    coin = RULES.coin("FRAX")
+    assert coin is not None
+    snapshot = Snapshot(
+        "FRAX", 1.0, 1.0, 0.9, -0.1, (VenuePrice("coingecko", "USD", 0.9, 1.0),), ()
+    )
+    a, _ = classify(snapshot, None, coin, RULES.classify, 1.0)
+    assert a.severity == Severity.CRITICAL
