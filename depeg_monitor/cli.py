@@ -298,15 +298,27 @@ def _replay(sub: _Sub) -> None:
         "replay",
         "backtest the detection pipeline on historical files",
         "Drive the same aggregate → classify → alert pipeline from the historical price files "
-        "a manifest names, on a simulated clock, and report the alerts, the delay from each "
-        "known event to its first alert, missed events and false alerts. Nothing is sent.",
+        "a manifest names, on a simulated clock, and score it against the manifest's ground "
+        "truth: each event's first alert and its delay after the data crossed, missed events, "
+        "alerts above a ceiling, false alerts. Nothing is sent. Exit status: 0 when every "
+        "check holds, 1 when an event is missed or an alert is above an event's or a calm "
+        "stretch's ceiling (with --strict also: a first alert later than its event's "
+        "'within', or a bound the data itself does not support), 2 when the manifest or a "
+        "file it names cannot be used.",
         [
             "depeg-monitor replay manifests/usdc-svb-2023-03.toml",
             "depeg-monitor replay manifests/usdc-svb-2023-03.toml --json > report.json",
+            "depeg-monitor replay manifests/binance-hourly-baseline.toml --strict  # for CI",
         ],
     )
     p.add_argument("manifest", metavar="MANIFEST.toml", help="replay manifest")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="also fail (exit 1) on an alert later than its event's 'within' after the data "
+        "held the level, and on an event or ceiling the reference data does not support",
+    )
     p.add_argument(
         "--timeline-limit",
         type=count,

@@ -1,4 +1,5 @@
-"""`depeg-monitor replay MANIFEST.toml [--json]`: backtest detection on historical files."""
+"""`depeg-monitor replay MANIFEST.toml [--json] [--strict]`: backtest detection on historical
+files and score it against the manifest's ground truth (exit 1 when a check fails)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from depeg_monitor.replay.report import build_report, to_json, to_text
 from depeg_monitor.replay.runner import run_replay
 from depeg_monitor.terminal import printable
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -32,5 +34,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(to_json(report), indent=2))
     else:
-        print(to_text(report, args.timeline_limit))
+        print(to_text(report, args.timeline_limit, args.strict))
+    failed = report.failures(args.strict)
+    if failed:
+        mode = "strict " if args.strict else ""
+        print(
+            f"replay: {len(failed)} {mode}check{'s' if len(failed) != 1 else ''} failed "
+            f"(first: {failed[0].describe()})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return 0

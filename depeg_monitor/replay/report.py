@@ -1,4 +1,13 @@
-"""The detection report of a replay: alert timeline, per-event delays, misses, false alerts."""
+"""The detection report of a replay: alert timeline, events and ceilings scored against the
+data's own crossings (replay/truth.py), false alerts, and the checks that failed.
+
+An event fails when no alert of at least `expect` comes inside its window (missed), or when
+an alert inside it is above its `at_most` (a breach); a ceiling fails on a breach. Strict
+scoring also fails an event whose first such alert comes later than `within` after the
+reference data held the level, and any bound the reference data does not support (an
+`expect` the data never held, a ceiling below what the data reached): a bound must come
+from the data, never from what the detector happens to do.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +17,13 @@ from typing import Any
 from depeg_monitor.model import AlertKind, Severity
 from depeg_monitor.replay.manifest import format_time
 from depeg_monitor.replay.runner import ReplayRun
+from depeg_monitor.replay.truth import LEVELS, Truth, WindowTruth
 
 # Kinds that tell someone a coin is (more) off its peg; reminders and resolutions are not new.
 _ONSET = (AlertKind.FIRST, AlertKind.ESCALATED)
+# Kinds that say a coin is off its peg now: a resolution does not, nor does a dislocation
+# notice (one venue apart from the rest) or a message about the monitor itself.
+_CLAIMS = (*_ONSET, AlertKind.REMINDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +38,27 @@ class TimelineEntry:
     in_event: bool
     channels: tuple[str, ...] = ()  # who would have heard it
     held: str | None = None  # why nobody did (quiet_hours, silenced, …)
+    id: str = ""
+
+    @property
+    def claims(self) -> bool:
+        """Says the coin is off its peg now (what a ceiling bounds and an event expects)."""
+        return self.kind in _CLAIMS
+
+
+@dataclass(frozen=True, slots=True)
+class FirstAlert:
+    """The first alert of at least one level inside a window, against the data's crossing."""
+
+    level: Severity
+    ts: float | None
+    id: str | None
+    delay: float | None  # ts - the data's held crossing of the level (None: either missing)
+    within: float | None = None  # the event's bound for this level
+
+    @property
+    def late(self) -> bool:
+        return self.within is not None and self.delay is not None and self.delay > self.within
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +68,52 @@ class EventResult:
     end: float
     expect: Severity
     note: str
+    at_most: Severity | None
+    truth: WindowTruth
+    first: tuple[FirstAlert, FirstAlert, FirstAlert]  # minor, major, critical
     first_alert: float | None  # first alert of at least `expect` inside the window
-    delay: float | None  # first_alert - start (0 when already firing at the start)
-    market_crossed: float | None  # first cycle the aggregate deviation passed `expect`
-    delay_after_crossing: float | None
-    peak: Severity
-    max_deviation: float
+    first_alert_id: str | None
+    delay: float | None  # first_alert - the data's held crossing of `expect`
+    aggregate_crossed: float | None  # first cycle the aggregate deviation passed `expect`
+    peak: Severity  # the highest confirmed severity inside the window
+    max_deviation: float  # the aggregate's largest deviation inside the window
+    messages: int  # alerts for the coin inside the window, every kind
+    breaches: tuple[TimelineEntry, ...]  # alerts above at_most
 
     @property
     def missed(self) -> bool:
         return self.first_alert is None
+
+    @property
+    def late(self) -> bool:
+        return any(f.late for f in self.first)
+
+
+@dataclass(frozen=True, slots=True)
+class CeilingResult:
+    coin: str
+    start: float
+    end: float
+    at_most: Severity
+    note: str
+    truth: WindowTruth
+    messages: int
+    breaches: tuple[TimelineEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One check that did not hold; strict_only ones fail only strict scoring."""
+
+    check: str  # "event" | "ceiling"
+    coin: str
+    start: float
+    end: float
+    problem: str
+    strict_only: bool = False
+
+    def describe(self) -> str:
+        return f"{self.check} {self.coin} {_span(self.start, self.end)}: {self.problem}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +131,46 @@ class Report:
     timeline: tuple[TimelineEntry, ...]
     events: tuple[EventResult, ...]
     false_alerts: dict[str, int]  # severity label → onset alerts outside every event
+    ceilings: tuple[CeilingResult, ...] = ()
+    checks: tuple[Failure, ...] = ()
+    reference: dict[str, tuple[str, ...]] | None = None  # coin → its reference markets
+
+    def failures(self, strict: bool = False) -> list[Failure]:
+        return [f for f in self.checks if strict or not f.strict_only]
+
+
+def _span(start: float, end: float) -> str:
+    return f"{format_time(start)} .. {format_time(end)}"
+
+
+def _inside(
+    timeline: list[TimelineEntry], coin: str, start: float, end: float
+) -> list[TimelineEntry]:
+    return [t for t in timeline if t.coin == coin and start <= t.ts < end]
+
+
+def _first(entries: list[TimelineEntry], level: Severity) -> TimelineEntry | None:
+    return next((t for t in entries if t.claims and t.severity >= level), None)
+
+
+def _breaches(entries: list[TimelineEntry], at_most: Severity | None) -> tuple[TimelineEntry, ...]:
+    if at_most is None:
+        return ()
+    return tuple(t for t in entries if t.claims and t.severity > at_most)
+
+
+def _breach_problem(breaches: tuple[TimelineEntry, ...], at_most: Severity) -> str:
+    b = breaches[0]
+    more = f" (and {len(breaches) - 1} more)" if len(breaches) > 1 else ""
+    return (
+        f"{b.severity.label} {b.kind.value} at {format_time(b.ts)} (id {b.id}) is above "
+        f"at_most {at_most.label}{more}"
+    )
 
 
 def build_report(run: ReplayRun) -> Report:
     m = run.manifest
+    truth = Truth(m, run.series)
     windows: dict[str, list[tuple[float, float]]] = {}
     for e in m.events:
         windows.setdefault(e.coin, []).append((e.start, e.end))
@@ -74,7 +180,7 @@ def build_report(run: ReplayRun) -> Report:
         for item in alert.items:
             a = item.assessment
             snap = a.snapshot if a is not None else None
-            inside = any(s <= alert.ts <= e for s, e in windows.get(item.coin, ()))
+            inside = any(s <= alert.ts < e for s, e in windows.get(item.coin, ()))
             timeline.append(
                 TimelineEntry(
                     alert.ts,
@@ -87,44 +193,80 @@ def build_report(run: ReplayRun) -> Report:
                     inside,
                     alert.channels,
                     alert.suppressed,
+                    alert.id,
                 )
             )
 
+    checks: list[Failure] = []
     events: list[EventResult] = []
     for tr in run.events:
         ev = tr.event
-        first = next(
-            (
-                t.ts
-                for t in timeline
-                if t.coin == ev.coin
-                and ev.start <= t.ts <= ev.end
-                and t.kind != AlertKind.RESOLVED
-                and t.severity >= ev.expect
-            ),
-            None,
+        wt = truth.window(ev.coin, ev.start, ev.end)
+        entries = _inside(timeline, ev.coin, ev.start, ev.end)
+        firsts = []
+        for level in LEVELS:
+            t = _first(entries, level)
+            held = wt.crossing(level).held
+            delay = None if t is None or held is None else t.ts - held
+            bound = ev.within[level - 1]
+            if t is None:
+                firsts.append(FirstAlert(level, None, None, None, bound))
+            else:
+                firsts.append(FirstAlert(level, t.ts, t.id, delay, bound))
+        hit = firsts[ev.expect - 1]
+        first, first_id = hit.ts, hit.id
+        if (
+            tr.confirmed is not None
+            and tr.confirmed == ev.start
+            and (first is None or first > ev.start)
+        ):
+            first, first_id = ev.start, None  # already firing at that level when the window opened
+        held = wt.crossing(ev.expect).held
+        delay = None if first is None or held is None else first - held
+        breaches = _breaches(entries, ev.at_most)
+        result = EventResult(
+            ev.coin,
+            ev.start,
+            ev.end,
+            ev.expect,
+            ev.note,
+            ev.at_most,
+            wt,
+            (firsts[0], firsts[1], firsts[2]),
+            first,
+            first_id,
+            delay,
+            tr.aggregate_crossed,
+            tr.peak,
+            tr.max_deviation,
+            len(entries),
+            breaches,
         )
-        if first is None and tr.confirmed is not None and tr.confirmed == ev.start:
-            first = ev.start  # already firing at that level when the window opened
-        delay = None if first is None else first - ev.start
-        after = None
-        if first is not None and tr.market_crossed is not None:
-            after = first - tr.market_crossed
-        events.append(
-            EventResult(
-                ev.coin,
-                ev.start,
-                ev.end,
-                ev.expect,
-                ev.note,
-                first,
-                delay,
-                tr.market_crossed,
-                after,
-                tr.peak,
-                tr.max_deviation,
+        events.append(result)
+        checks.extend(_event_checks(result))
+
+    ceilings: list[CeilingResult] = []
+    for c in m.ceilings:
+        wt = truth.window(c.coin, c.start, c.end)
+        entries = _inside(timeline, c.coin, c.start, c.end)
+        cr = CeilingResult(
+            c.coin,
+            c.start,
+            c.end,
+            c.at_most,
+            c.note,
+            wt,
+            len(entries),
+            _breaches(entries, c.at_most),
+        )
+        ceilings.append(cr)
+        if cr.breaches:
+            checks.append(
+                Failure("ceiling", c.coin, c.start, c.end, _breach_problem(cr.breaches, c.at_most))
             )
-        )
+        unsupported = _unsupported_ceiling(wt, c.at_most)
+        if unsupported:
+            checks.append(Failure("ceiling", c.coin, c.start, c.end, unsupported, True))
 
     false_alerts = {s.label: 0 for s in (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)}
     for t in timeline:
@@ -136,10 +278,12 @@ def build_report(run: ReplayRun) -> Report:
             "path": str(s.spec.path),
             "venue": s.spec.venue,
             "market": f"{s.spec.coin}/{s.spec.quote_ccy}",
+            "inverted": s.spec.invert,
             "rows": s.rows,
             "quotes": len(s.quotes),
             "zero_volume_rows": s.zero_volume,
             "bad_rows": s.bad_rows,
+            "max_quote_age": m.max_quote_age(s.spec),
         }
         for s in run.series
     )
@@ -157,7 +301,58 @@ def build_report(run: ReplayRun) -> Report:
         tuple(timeline),
         tuple(events),
         false_alerts,
+        tuple(ceilings),
+        tuple(checks),
+        truth.series,
     )
+
+
+def _event_checks(e: EventResult) -> list[Failure]:
+    out: list[Failure] = []
+
+    def fail(problem: str, strict_only: bool = False) -> None:
+        out.append(Failure("event", e.coin, e.start, e.end, problem, strict_only))
+
+    if e.missed:
+        fail(
+            f"missed: no alert of at least {e.expect.label} (peak {e.peak.label}, the data "
+            f"reached {e.truth.reached.label}, max {e.truth.max_deviation * 100:+.2f} %)"
+        )
+    if e.breaches and e.at_most is not None:
+        fail(_breach_problem(e.breaches, e.at_most))
+    for f in e.first:
+        if f.late and f.within is not None and f.delay is not None:
+            fail(
+                f"late: first {f.level.label} alert {_dur(f.delay)} after the data held "
+                f"{f.level.label} (bound {_dur(f.within)})",
+                True,
+            )
+        if f.within is not None and e.truth.crossing(f.level).held is None:
+            fail(f"unsupported: a bound for {f.level.label}, which the data never held", True)
+    if e.truth.held < e.expect:
+        fail(
+            f"unsupported: the reference data never held {e.expect.label} "
+            f"(it held {e.truth.held.label}, reached {e.truth.reached.label})",
+            True,
+        )
+    if e.at_most is not None and e.truth.reached > e.at_most:
+        fail(
+            f"unsupported: at_most {e.at_most.label} is below what the data reached "
+            f"({e.truth.reached.label})",
+            True,
+        )
+    return out
+
+
+def _unsupported_ceiling(wt: WindowTruth, at_most: Severity) -> str | None:
+    if wt.points == 0:
+        return "unsupported: no reference data inside the window"
+    if wt.reached > at_most:
+        return (
+            f"unsupported: at_most {at_most.label} is below what the data reached "
+            f"({wt.reached.label}, {wt.max_deviation * 100:+.2f} %)"
+        )
+    return None
 
 
 def _t(ts: float | None) -> str | None:
@@ -174,6 +369,44 @@ def _dur(seconds: float | None) -> str:
     return f"{sign}{s / 3600:.1f} h"
 
 
+def _truth_json(wt: WindowTruth) -> dict[str, Any]:
+    return {
+        "points": wt.points,
+        "max_deviation": wt.max_deviation,
+        "reached": wt.reached.label,
+        "held": wt.held.label,
+        "crossings": {
+            c.level.label: {"first": _t(c.first), "held": _t(c.held), "threshold": c.threshold}
+            for c in wt.crossings
+        },
+    }
+
+
+def _entry_json(t: TimelineEntry) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "time": format_time(t.ts),
+        "coin": t.coin,
+        "severity": t.severity.label,
+        "kind": t.kind.value,
+        "price": t.price,
+        "deviation": t.deviation,
+        "venues": list(t.venues),
+        "in_event": t.in_event,
+        "channels": list(t.channels),
+        "held": t.held,
+    }
+
+
+def _brief(t: TimelineEntry) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "time": format_time(t.ts),
+        "severity": t.severity.label,
+        "kind": t.kind.value,
+    }
+
+
 def to_json(r: Report) -> dict[str, Any]:
     return {
         "title": r.title,
@@ -184,44 +417,83 @@ def to_json(r: Report) -> dict[str, Any]:
         "quotes_fed": r.quotes_fed,
         "seconds": {"load": round(r.load_seconds, 3), "replay": round(r.run_seconds, 3)},
         "series": list(r.series),
+        "reference": {c: list(v) for c, v in (r.reference or {}).items()},
         "no_price_cycles": r.no_price_cycles,
-        "timeline": [
-            {
-                "time": format_time(t.ts),
-                "coin": t.coin,
-                "severity": t.severity.label,
-                "kind": t.kind.value,
-                "price": t.price,
-                "deviation": t.deviation,
-                "venues": list(t.venues),
-                "in_event": t.in_event,
-                "channels": list(t.channels),
-                "held": t.held,
-            }
-            for t in r.timeline
-        ],
+        "timeline": [_entry_json(t) for t in r.timeline],
         "events": [
             {
                 "coin": e.coin,
                 "start": format_time(e.start),
                 "end": format_time(e.end),
                 "expect": e.expect.label,
+                "at_most": e.at_most.label if e.at_most is not None else None,
                 "note": e.note,
+                "data": _truth_json(e.truth),
                 "first_alert": _t(e.first_alert),
+                "first_alert_id": e.first_alert_id,
                 "delay_seconds": e.delay,
-                "market_crossed": _t(e.market_crossed),
-                "delay_after_crossing_seconds": e.delay_after_crossing,
+                "first_alerts": {
+                    f.level.label: {
+                        "time": _t(f.ts),
+                        "id": f.id,
+                        "delay_seconds": f.delay,
+                        "within_seconds": f.within,
+                        "late": f.late,
+                    }
+                    for f in e.first
+                },
+                "aggregate_crossed": _t(e.aggregate_crossed),
                 "missed": e.missed,
+                "late": e.late,
                 "peak": e.peak.label,
                 "max_deviation": e.max_deviation,
+                "messages": e.messages,
+                "breaches": [_brief(t) for t in e.breaches],
             }
             for e in r.events
         ],
+        "ceilings": [
+            {
+                "coin": c.coin,
+                "start": format_time(c.start),
+                "end": format_time(c.end),
+                "at_most": c.at_most.label,
+                "note": c.note,
+                "data": _truth_json(c.truth),
+                "messages": c.messages,
+                "breaches": [_brief(t) for t in c.breaches],
+            }
+            for c in r.ceilings
+        ],
         "false_alerts": r.false_alerts,
+        "failures": [
+            {
+                "check": f.check,
+                "coin": f.coin,
+                "start": format_time(f.start),
+                "end": format_time(f.end),
+                "problem": f.problem,
+                "strict_only": f.strict_only,
+            }
+            for f in r.checks
+        ],
+        "passed": not r.failures(strict=False),
+        "passed_strict": not r.failures(strict=True),
     }
 
 
-def to_text(r: Report, timeline_limit: int = 200) -> str:
+def _crossed(wt: WindowTruth) -> str:
+    parts = []
+    for c in wt.crossings:
+        if c.first is None:
+            continue
+        held = f", held {format_time(c.held)}" if c.held is not None else ", never held"
+        parts.append(f"{c.level.label} {format_time(c.first)}{held}")
+    extreme = f"max {wt.max_deviation * 100:+.2f} %"
+    return "; ".join([*parts, extreme]) if parts else f"no crossing ({extreme})"
+
+
+def to_text(r: Report, timeline_limit: int = 200, strict: bool = False) -> str:
     lines = [f"replay: {r.title}", f"decision stage: {r.stage}"]
     if r.assumed_rates:
         assumed = ", ".join(f"{k} = {v:g} USD" for k, v in r.assumed_rates.items())
@@ -231,9 +503,10 @@ def to_text(r: Report, timeline_limit: int = 200) -> str:
         f"(load {r.load_seconds:.2f} s, replay {r.run_seconds:.2f} s)"
     )
     for s in r.series:
+        inv = " (inverted)" if s["inverted"] else ""
         lines.append(
             f"  {s['venue']:<10} {s['market']:<10} rows {s['rows']:>6}  quotes {s['quotes']:>6}"
-            f"  zero-volume {s['zero_volume_rows']:>6}  bad {s['bad_rows']}"
+            f"  zero-volume {s['zero_volume_rows']:>6}  bad {s['bad_rows']}{inv}"
         )
     gaps = {c: n for c, n in r.no_price_cycles.items() if n}
     if gaps:
@@ -253,31 +526,49 @@ def to_text(r: Report, timeline_limit: int = 200) -> str:
         lines.append(f"  … {len(r.timeline) - timeline_limit} more (use --json for all)")
     if r.events:
         lines.append("")
-        lines.append("events:")
+        lines.append("events (data: the reference prices' crossings):")
         for e in r.events:
-            head = (
-                f"  {e.coin} {format_time(e.start)} .. {format_time(e.end)} "
-                f"expect ≥ {e.expect.label}"
-            )
+            bounds = f"expect ≥ {e.expect.label}"
+            limits = [f"{f.level.label} {_dur(f.within)}" for f in e.first if f.within is not None]
+            if limits:
+                bounds += f" (within {', '.join(limits)})"
+            if e.at_most is not None:
+                bounds += f", at most {e.at_most.label}"
+            lines.append(f"  {e.coin} {_span(e.start, e.end)} {bounds}")
+            lines.append(f"    data: {_crossed(e.truth)}")
             if e.missed:
                 lines.append(
-                    f"{head}: MISSED (peak {e.peak.label}, max deviation "
+                    f"    MISSED (peak {e.peak.label}, aggregate max deviation "
                     f"{e.max_deviation * 100:.2f} %)"
                 )
-                continue
-            crossed = (
-                f"; market crossed at {format_time(e.market_crossed)}, alert "
-                f"{_dur(e.delay_after_crossing)} later"
-                if e.market_crossed is not None
-                else ""
-            )
-            lines.append(
-                f"{head}: first alert {_t(e.first_alert)}, {_dur(e.delay)} after start{crossed}"
-            )
+            for f in e.first:
+                if f.ts is None or f.level > e.expect:
+                    continue
+                late = "  LATE" if f.late else ""
+                lines.append(
+                    f"    first alert ≥ {f.level.label} {format_time(f.ts)} ({f.id}), "
+                    f"{_dur(f.delay)} after the data held it{late}"
+                )
+            lines.append(f"    {e.messages} messages inside the window")
         missed = sum(1 for e in r.events if e.missed)
         lines.append(f"missed events: {missed} of {len(r.events)}")
+    if r.ceilings:
+        lines.append("")
+        lines.append("ceilings:")
+        for c in r.ceilings:
+            state = f"{len(c.breaches)} above" if c.breaches else "ok"
+            lines.append(
+                f"  {c.coin} {_span(c.start, c.end)} at most {c.at_most.label}: {state}, "
+                f"{c.messages} messages; data: {_crossed(c.truth)}"
+            )
     lines.append(
         "false alerts (onsets outside every event): "
         + ", ".join(f"{k} {v}" for k, v in r.false_alerts.items())
     )
+    failed = r.failures(strict)
+    mode = "strict" if strict else "default"
+    lines.append(
+        f"checks ({mode} scoring): {'all passed' if not failed else f'{len(failed)} failed'}"
+    )
+    lines.extend(f"  FAILED {f.describe()}" for f in failed)
     return "\n".join(lines)

@@ -1,10 +1,10 @@
 """Drive the daemon's own Cycle (detect → decide → outbox) over historical files.
 
 One cycle per distinct bar-end time across all series; each cycle sees the latest quote of
-every series (as the daemon sees each collector's latest answer); quotes older than
-max_quote_age are left out before the aggregator would drop them anyway. The outbox records
-instead of sending, and the file clock is the only clock. Nothing is logged: the report is
-the output (and may be JSON on stdout).
+every market (as the daemon sees each collector's latest answer; two series of one market,
+e.g. one file split into time ranges, are one market), as long as that quote is fresh for its
+own series' max_quote_age. The outbox records instead of sending, and the file clock is the
+only clock. Nothing is logged: the report is the output (and may be JSON on stdout).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from depeg_monitor.detect.detector import Detector
 from depeg_monitor.model import Alert, Quote, Severity
 from depeg_monitor.replay.decide import policy_for
 from depeg_monitor.replay.manifest import EventSpec, Manifest
-from depeg_monitor.replay.series import LoadedSeries, load_series
+from depeg_monitor.replay.series import LoadedSeries, load_all
 from depeg_monitor.rules import detection_rules
 
 
@@ -27,7 +27,7 @@ class EventTrace:
     """What happened inside one ground-truth window, gathered while replaying."""
 
     event: EventSpec
-    market_crossed: float | None = None  # first cycle the aggregate passed the expected level
+    aggregate_crossed: float | None = None  # first cycle the aggregate passed `expect`
     confirmed: float | None = None  # first cycle the confirmed severity reached it
     peak: Severity = Severity.NONE
     max_deviation: float = 0.0
@@ -60,10 +60,25 @@ def run_replay(manifest: Manifest, stage: Policy | None = None) -> ReplayRun:
     return asyncio.run(_replay(manifest, stage))
 
 
+def _restamped(q: Quote, now: float) -> Quote:
+    return Quote(
+        q.venue,
+        q.coin,
+        q.quote_ccy,
+        q.price,
+        q.bid,
+        q.ask,
+        q.volume_base_24h,
+        q.volume_quote_24h,
+        now,
+        now,
+    )
+
+
 async def _replay(manifest: Manifest, stage: Policy | None) -> ReplayRun:
     settings = manifest.settings
     t0 = time.perf_counter()
-    loaded = [load_series(spec) for spec in manifest.series]
+    loaded = load_all(manifest.series)
     stream: list[tuple[float, int, Quote]] = [
         (q.ts_received, i, q) for i, s in enumerate(loaded) for q in s.quotes
     ]
@@ -87,19 +102,42 @@ async def _replay(manifest: Manifest, stage: Policy | None) -> ReplayRun:
     detector = Detector(detection_rules(settings), assumed_rates=manifest.assume_rates)
     outbox = RecordingOutbox()
     cycle = Cycle(detector, stage, outbox)
-    max_age = settings.aggregation.max_quote_age
+    # Each series' quotes stay fresh for that series' own max_quote_age, so hourly and minute
+    # files can share a manifest while the aggregator has one max_quote_age (which stays the
+    # default). The replay judges freshness itself; a quote still fresh for its series but
+    # older than the aggregator's age is handed over re-stamped as received now — what a live
+    # poller of a venue that updates hourly sees: the same last price, answered again now.
+    # Younger quotes go as they are, so the aggregator's own staleness rules are untouched.
+    agg_age = settings.aggregation.max_quote_age
+    ages = [manifest.max_quote_age(s.spec) for s in loaded]
+    restamp = any(a > agg_age for a in ages)
+    market_ids: dict[tuple[str, str, str], int] = {}
+    market = [
+        market_ids.setdefault((s.spec.venue, s.spec.coin, s.spec.quote_ccy), len(market_ids))
+        for s in loaded
+    ]
     no_price = dict.fromkeys(settings.coins, 0)
-    latest: dict[int, Quote] = {}
+    latest: dict[int, tuple[int, Quote]] = {}  # market → (series, its latest quote)
     n = len(stream)
     i = 0
     while i < n:
         now = stream[i][0]
         while i < n and stream[i][0] == now:
-            latest[stream[i][1]] = stream[i][2]
+            _, k, q = stream[i]
+            latest[market[k]] = (k, q)
             i += 1
-        quotes = [q for q in latest.values() if now - q.ts_received <= max_age]
-        if len(quotes) < len(latest):
-            latest = {k: q for k, q in latest.items() if now - q.ts_received <= max_age}
+        quotes: list[Quote] = []
+        stale = False
+        for k, q in latest.values():
+            age = now - q.ts_received
+            if age > ages[k]:
+                stale = True
+            elif restamp and age > agg_age:
+                quotes.append(_restamped(q, now))
+            else:
+                quotes.append(q)
+        if stale:
+            latest = {m: (k, q) for m, (k, q) in latest.items() if now - q.ts_received <= ages[k]}
         run.cycles += 1
         run.quotes_fed += len(quotes)
         assessments = (await cycle.step(quotes, now)).assessments
@@ -108,7 +146,7 @@ async def _replay(manifest: Manifest, stage: Policy | None) -> ReplayRun:
                 no_price[a.coin] += 1
         for tr in run.events:
             ev = tr.event
-            if ev.start <= now <= ev.end:  # few events, cheap test
+            if ev.start <= now < ev.end:  # few events, cheap test
                 for a in assessments:
                     if a.coin != ev.coin:
                         continue
@@ -119,8 +157,8 @@ async def _replay(manifest: Manifest, stage: Policy | None) -> ReplayRun:
                     if a.deviation is not None:
                         mag = abs(a.deviation)
                         tr.max_deviation = max(tr.max_deviation, mag)
-                        if tr.market_crossed is None and mag >= levels[ev.coin][ev.expect]:
-                            tr.market_crossed = now
+                        if tr.aggregate_crossed is None and mag >= levels[ev.coin][ev.expect]:
+                            tr.aggregate_crossed = now
     run.alerts = outbox.alerts
     run.no_price_cycles = no_price
     run.load_seconds = t1 - t0

@@ -107,13 +107,13 @@ def manifest_path(tmp_path: Path) -> Path:
 
 
 def test_crash_is_caught_and_calm_with_wild_print_is_quiet(manifest_path: Path) -> None:
-    """The 5 % fall is critical within a minute of the market crossing, the calm hours with a
+    """The 5 % fall is critical within a minute of the data holding it, the calm hours with a
     wild 0.80 print raise nothing, and the messy rows are counted."""
     report = build_report(run_replay(load_manifest(manifest_path)))
     (event,) = report.events
     assert not event.missed
-    assert event.market_crossed is not None
-    assert event.delay_after_crossing is not None and event.delay_after_crossing <= 60
+    assert event.truth.crossing(Severity.CRITICAL).held is not None
+    assert event.delay is not None and event.delay <= 60
     assert report.false_alerts == {"minor": 0, "major": 0, "critical": 0}
     kinds = [(t.coin, t.severity, t.kind) for t in report.timeline]
     assert ("USDC", Severity.CRITICAL, AlertKind.FIRST) in kinds
