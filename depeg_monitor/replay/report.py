@@ -106,6 +106,7 @@ class Failure:
     """One check that did not hold; strict_only ones fail only strict scoring."""
 
     check: str  # "event" | "ceiling"
+    index: int  # the event's or ceiling's place in the manifest
     coin: str
     start: float
     end: float
@@ -243,10 +244,10 @@ def build_report(run: ReplayRun) -> Report:
             breaches,
         )
         events.append(result)
-        checks.extend(_event_checks(result))
+        checks.extend(_event_checks(result, len(events) - 1))
 
     ceilings: list[CeilingResult] = []
-    for c in m.ceilings:
+    for i, c in enumerate(m.ceilings):
         wt = truth.window(c.coin, c.start, c.end)
         entries = _inside(timeline, c.coin, c.start, c.end)
         cr = CeilingResult(
@@ -262,11 +263,13 @@ def build_report(run: ReplayRun) -> Report:
         ceilings.append(cr)
         if cr.breaches:
             checks.append(
-                Failure("ceiling", c.coin, c.start, c.end, _breach_problem(cr.breaches, c.at_most))
+                Failure(
+                    "ceiling", i, c.coin, c.start, c.end, _breach_problem(cr.breaches, c.at_most)
+                )
             )
         unsupported = _unsupported_ceiling(wt, c.at_most)
         if unsupported:
-            checks.append(Failure("ceiling", c.coin, c.start, c.end, unsupported, True))
+            checks.append(Failure("ceiling", i, c.coin, c.start, c.end, unsupported, True))
 
     false_alerts = {s.label: 0 for s in (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)}
     for t in timeline:
@@ -307,11 +310,11 @@ def build_report(run: ReplayRun) -> Report:
     )
 
 
-def _event_checks(e: EventResult) -> list[Failure]:
+def _event_checks(e: EventResult, index: int) -> list[Failure]:
     out: list[Failure] = []
 
     def fail(problem: str, strict_only: bool = False) -> None:
-        out.append(Failure("event", e.coin, e.start, e.end, problem, strict_only))
+        out.append(Failure("event", index, e.coin, e.start, e.end, problem, strict_only))
 
     if e.missed:
         fail(
@@ -469,6 +472,7 @@ def to_json(r: Report) -> dict[str, Any]:
         "failures": [
             {
                 "check": f.check,
+                "index": f.index,
                 "coin": f.coin,
                 "start": format_time(f.start),
                 "end": format_time(f.end),

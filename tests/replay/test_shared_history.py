@@ -1,19 +1,55 @@
-"""The committed manifests over the real shared history (../shared beside the clone)."""
+"""Every committed manifest over the real shared history (../shared beside the clone), scored
+strictly: each event within its bounds, each calm stretch under its ceiling.
+
+Each manifest is replayed once (about 25 s for all five on two busy cores, the 4.5-year
+Binance file the longest at ~10 s); every event and ceiling is its own test case. The cases
+the current detector fails are marked xfail(strict=True) with the exact failure: once
+detection is fixed they pass, the mark turns that into a failure, and the mark is removed.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from depeg_monitor.model import Severity
-from depeg_monitor.replay.manifest import load_manifest, parse_time
-from depeg_monitor.replay.report import build_report
+from depeg_monitor.replay.manifest import format_time, load_manifest, parse_time
+from depeg_monitor.replay.report import Report, build_report
 from depeg_monitor.replay.runner import run_replay
 
 ROOT = Path(__file__).parents[2]
 SHARED = ROOT / ".." / "shared" / "history"
+MANIFESTS = sorted((ROOT / "manifests").glob("*.toml"))
+
+# The current detector's misses, by case id. Each is a late first minor alert: after the
+# classifier's two closes the alert policy still waits for its minor confirmation
+# (confirm_minor_hold, 600 s), so on hourly data the alert comes on the third close beyond
+# 0.5 %, one bar past the bound. A known case failing any other way is a plain failure.
+LATE_MINOR = "late: first minor alert"
+_LATE_MINOR_HOURLY = "late: the first minor alert comes 2 h after the data held minor (bound 1 h)"
+KNOWN: dict[str, str] = {
+    "binance-hourly-baseline event USDT 2022-05-12T04:00:00Z": _LATE_MINOR_HOURLY,
+    "binance-hourly-baseline event TUSD 2023-04-30T18:00:00Z": _LATE_MINOR_HOURLY,
+    "binance-hourly-baseline event TUSD 2024-01-15T13:00:00Z": _LATE_MINOR_HOURLY,
+    "binance-hourly-baseline event TUSD 2024-12-06T16:00:00Z": (
+        "late: the first minor alert comes 3 h after the data held minor (bound 1 h)"
+    ),
+    "binance-hourly-baseline event TUSD 2025-06-11T01:00:00Z": _LATE_MINOR_HOURLY,
+    "uniswap-v3-usdcusdt-hourly event USDT 2022-05-12T11:00:00Z": _LATE_MINOR_HOURLY,
+    "uniswap-v3-usdcusdt-hourly event USDT 2022-11-10T11:00:00Z": _LATE_MINOR_HOURLY,
+    "uniswap-v3-usdcusdt-hourly event USDC 2023-03-10T23:00:00Z": _LATE_MINOR_HOURLY,
+    "usdc-15m-aggregate-stablesafe event USDC 2023-03-11T01:00:00Z": (
+        "late: the first minor alert comes 1 h after the data held minor (bound 30 min)"
+    ),
+}
+
+
+class KnownFailure(AssertionError):
+    """The case fails exactly as KNOWN says (a late first minor alert), nothing else."""
 
 
 def need_shared() -> None:
@@ -24,16 +60,63 @@ def need_shared() -> None:
     pytest.skip("../shared/history not present")
 
 
+@functools.cache
+def report(stem: str) -> Report:
+    return build_report(run_replay(load_manifest(ROOT / "manifests" / f"{stem}.toml")))
+
+
+def _cases() -> list[Any]:
+    """(manifest, kind, index) for every event and ceiling; the manifests are read, not run."""
+    cases: list[Any] = []
+    for path in MANIFESTS:
+        m = load_manifest(path)
+        specs = [("event", i, e.coin, e.start) for i, e in enumerate(m.events)]
+        specs += [("ceiling", i, c.coin, c.start) for i, c in enumerate(m.ceilings)]
+        for kind, i, coin, start in specs:
+            case = f"{path.stem} {kind} {coin} {format_time(start)}"
+            marks = []
+            if case in KNOWN:
+                marks = [pytest.mark.xfail(strict=True, raises=KnownFailure, reason=KNOWN[case])]
+            cases.append(pytest.param(path.stem, kind, i, case in KNOWN, id=case, marks=marks))
+    return cases
+
+
+def test_every_known_failure_names_a_case() -> None:
+    """A mark for a case that no longer exists (a manifest edited) must not linger."""
+    ids = {p.id for p in _cases()}
+    assert set(KNOWN) <= ids
+
+
+@pytest.mark.parametrize(("stem", "kind", "index", "known"), _cases())
+def test_each_event_and_ceiling_holds_strictly(
+    stem: str, kind: str, index: int, known: bool
+) -> None:
+    """The event is caught within its bounds and under its ceiling, or the calm stretch stays
+    under its ceiling, and the bound itself is one the reference data supports."""
+    need_shared()
+    failed = [f for f in report(stem).failures(strict=True) if (f.check, f.index) == (kind, index)]
+    message = "; ".join(f.describe() for f in failed)
+    if known and failed and all(f.problem.startswith(LATE_MINOR) for f in failed):
+        raise KnownFailure(message)
+    assert failed == [], message
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in MANIFESTS])
+def test_no_major_or_critical_onset_outside_the_events(stem: str) -> None:
+    """Outside every event window (ceilings or not) nothing fires major or critical."""
+    need_shared()
+    r = report(stem)
+    assert (r.false_alerts["major"], r.false_alerts["critical"]) == (0, 0)
+
+
 def test_svb_usdc_critical_within_minutes_and_quiet_calm_week() -> None:
     """On the real SVB minute data USDC turns critical within minutes of Kraken holding 3 %
     off, and 2023-03-01..09 raises no alert that USDC or USDT is off its peg."""
     need_shared()
-    report = build_report(run_replay(load_manifest(ROOT / "manifests/usdc-svb-2023-03.toml")))
-    usdc = next(e for e in report.events if e.coin == "USDC")
+    r = report("usdc-svb-2023-03")
+    usdc = next(e for e in r.events if e.coin == "USDC")
     critical = usdc.first[Severity.CRITICAL - 1]
     assert critical.delay is not None
     assert 0 <= critical.delay <= 10 * 60
     calm_end = parse_time("2023-03-10T00:00:00Z")
-    assert [t for t in report.timeline if t.ts < calm_end and t.claims] == []
-    assert report.false_alerts["critical"] == 0
-    assert all(not e.missed for e in report.events)
+    assert [t for t in r.timeline if t.ts < calm_end and t.claims] == []
