@@ -210,6 +210,7 @@ class StageConfig:
     db_flush_interval: float = 2.0
     db_batch_size: int = 500
     volatility_widen_max: float = 1.5
+    dislocation_hold: float = 60.0
     # severity → channels (one route each, at any hour so no test depends on the clock)
     routes: Mapping[str, Sequence[str]] = field(
         default_factory=lambda: {
@@ -259,6 +260,7 @@ def build_config(
         "alerts": {
             "timezone": "UTC",
             "confirm_minor_hold": cfg.confirm_minor_hold,
+            "dislocation_hold": cfg.dislocation_hold,
             "routes": {sev: [{"channels": list(chs)}] for sev, chs in cfg.routes.items()},
         },
         "channels": {

@@ -157,7 +157,7 @@ def _split_short(item: AlertItem) -> str:
     d = item.assessment.snapshot.dislocation if item.assessment else None
     if d is None:
         return item.coin
-    names = "+".join(v.venue for v in d.venues)
+    names = "+".join(dict.fromkeys(v.venue for v in d.venues))  # a venue's markets are one
     return f"{item.coin} on {names} ${d.price:.4f} vs ${d.followed_price:.4f} ({d.gap:+.2%})"
 
 
