@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,7 +69,19 @@ def read_table(path: Path) -> Table:
 def load_series(spec: SeriesSpec, table: Table | None = None) -> LoadedSeries:
     """Parse spec.path (or the table already read from it); ManifestError for a missing file
     or column, counts for bad rows."""
-    header, rows_in = table if table is not None else read_table(spec.path)
+    if table is not None:
+        return _parse(spec, *table)
+    if not spec.path.is_file():
+        raise ManifestError(f"{spec.path}: no such file")
+    with open(spec.path, newline="") as f:  # streamed: the rows are never all in memory
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise ManifestError(f"{spec.path}: empty file")
+        return _parse(spec, header, reader)
+
+
+def _parse(spec: SeriesSpec, header: list[str], rows_in: Iterable[list[str]]) -> LoadedSeries:
     cols = {name.strip(): i for i, name in enumerate(header)}
     for col in (spec.timestamp, spec.price, spec.volume, *(k for k, _ in spec.where)):
         if col is not None and col not in cols:
