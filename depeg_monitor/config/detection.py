@@ -41,7 +41,7 @@ class ClassificationSettings(BaseModel):
     volatility_widen_max: float = Field(1.5, ge=1)
     # Besides its seconds, a level must be seen in this many cycles; where one cycle is longer
     # than the hold (hourly data), the cycles alone count.
-    hold_cycles_minor: int = Field(2, ge=1)
+    hold_cycles_minor: int = Field(1, ge=1)
     hold_cycles_major: int = Field(1, ge=1)
     hold_cycles_critical: int = Field(1, ge=1)
     # Major and critical need this many venues beyond the level (every venue, if fewer): a lone

@@ -62,7 +62,7 @@ class ClassifyRules:
     volatility_widen_max: float  # thresholds widen in a noisy market by at most this factor
     # Cycles a level must be seen in besides its seconds; where one cycle is longer than the
     # hold (hourly data), the cycles alone count.
-    hold_cycles: tuple[int, int, int] = (2, 1, 1)
+    hold_cycles: tuple[int, int, int] = (1, 1, 1)
     # Major and critical need this many venues beyond the level (or every venue, if fewer).
     confirm_venues: int = 2
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from depeg_monitor.clock import ManualClock
@@ -276,16 +278,24 @@ def test_a_depeg_cannot_widen_its_own_thresholds() -> None:
     assert t is not None and t.levels[0] == pytest.approx(0.005 + 2 * 0.0001)
 
 
-def test_hourly_bars_fire_major_on_the_first_close_beyond_it_and_minor_on_the_second() -> None:
-    """With one cycle an hour (longer than any hold), major fires on the first bar beyond it;
-    minor needs its two cycles, so one odd bar is never a minor."""
+def test_hourly_bars_fire_a_level_on_the_first_close_beyond_it_unless_more_cycles_are_asked() -> (
+    None
+):
+    """With one cycle an hour (longer than any hold) major and minor fire on the first bar
+    beyond them; with hold_cycles_minor = 2 one odd bar is never a minor."""
     f = Feed()
     f.at(0.0, advance=3600)
     assert f.at(-0.02, advance=3600).severity == Severity.MAJOR
     g = Feed()
     g.at(0.0, advance=3600)
-    assert g.at(-0.007, advance=3600).severity == Severity.NONE
     assert g.at(-0.007, advance=3600).severity == Severity.MINOR
+    two = dataclasses.replace(
+        RULES, classify=dataclasses.replace(RULES.classify, hold_cycles=(2, 1, 1))
+    )
+    h = Feed(two)
+    h.at(0.0, advance=3600)
+    assert h.at(-0.007, advance=3600).severity == Severity.NONE
+    assert h.at(-0.007, advance=3600).severity == Severity.MINOR
 
 
 def confirming(devs: dict[str, float], now: float) -> Snapshot:
