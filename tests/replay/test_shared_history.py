@@ -1,8 +1,9 @@
 """Every committed manifest over the real shared history (../shared beside the clone), scored
 strictly: each event within its bounds, each calm stretch under its ceiling.
 
-Each manifest is replayed once (about 25 s for all five on two busy cores, the 4.5-year
-Binance file the longest at ~10 s); every event and ceiling is its own test case. The cases
+Each manifest is replayed once — all five in 23 s on this two-core machine (up to 45 s while
+other test runs share the cores): the 4.5-year hourly Binance manifest ~8 s, the SVB minutes
+~6 s, the 4-year hourly Uniswap pool ~3 s — and every event and ceiling is its own case. The cases
 the current detector fails are marked xfail(strict=True) with the exact failure: once
 detection is fixed they pass, the mark turns that into a failure, and the mark is removed.
 """
@@ -25,25 +26,18 @@ ROOT = Path(__file__).parents[2]
 SHARED = ROOT / ".." / "shared" / "history"
 MANIFESTS = sorted((ROOT / "manifests").glob("*.toml"))
 
-# The current detector's misses, by case id. Each is a late first minor alert: after the
-# classifier's two closes the alert policy still waits for its minor confirmation
-# (confirm_minor_hold, 600 s), so on hourly data the alert comes on the third close beyond
-# 0.5 %, one bar past the bound. A known case failing any other way is a plain failure.
+# The current detector's misses, by case id. Each is a late first minor alert: the classifier
+# has the minor a close after the data held it, and without supporting context (volume spike,
+# another coin off, a wide spread) the alert policy then still waits for its minor
+# confirmation (confirm_minor_hold, 600 s), which on 15-minute and hourly bars is a whole bar
+# more. A known case failing any other way is a plain failure.
 LATE_MINOR = "late: first minor alert"
-_LATE_MINOR_HOURLY = "late: the first minor alert comes 2 h after the data held minor (bound 1 h)"
 KNOWN: dict[str, str] = {
-    "binance-hourly-baseline event USDT 2022-05-12T04:00:00Z": _LATE_MINOR_HOURLY,
-    "binance-hourly-baseline event TUSD 2023-04-30T18:00:00Z": _LATE_MINOR_HOURLY,
-    "binance-hourly-baseline event TUSD 2024-01-15T13:00:00Z": _LATE_MINOR_HOURLY,
     "binance-hourly-baseline event TUSD 2024-12-06T16:00:00Z": (
-        "late: the first minor alert comes 3 h after the data held minor (bound 1 h)"
+        "late: the first minor alert comes 2 h after the data held minor (bound 1 h)"
     ),
-    "binance-hourly-baseline event TUSD 2025-06-11T01:00:00Z": _LATE_MINOR_HOURLY,
-    "uniswap-v3-usdcusdt-hourly event USDT 2022-05-12T11:00:00Z": _LATE_MINOR_HOURLY,
-    "uniswap-v3-usdcusdt-hourly event USDT 2022-11-10T11:00:00Z": _LATE_MINOR_HOURLY,
-    "uniswap-v3-usdcusdt-hourly event USDC 2023-03-10T23:00:00Z": _LATE_MINOR_HOURLY,
     "usdc-15m-aggregate-stablesafe event USDC 2023-03-11T01:00:00Z": (
-        "late: the first minor alert comes 1 h after the data held minor (bound 30 min)"
+        "late: the first minor alert comes 45 min after the data held minor (bound 30 min)"
     ),
 }
 
