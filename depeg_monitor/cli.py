@@ -38,7 +38,15 @@ DEPEG_<SECTION>__<KEY> environment variables, which win; secrets belong in the e
 
 # Scenarios shipped inside the package (depeg_monitor/simulate/scenarios/, linked from the
 # repository's scenarios/); named here so --help can list them without reading the package.
-SCENARIOS = ("svb", "calm", "single-venue-faults", "all-down", "hostile-venues", "latency")
+SCENARIOS = (
+    "svb",
+    "calm",
+    "single-venue-faults",
+    "all-down",
+    "hostile-venues",
+    "latency",
+    "two-venue-dislocation",
+)
 
 if TYPE_CHECKING:
     _Sub = argparse._SubParsersAction[argparse.ArgumentParser]

@@ -57,6 +57,12 @@ def detection_rules(settings: Settings) -> DetectionRules:
             baseline_window=agg.baseline_window,
             volatility_window=agg.volatility_window,
             venue_weights={name: v.weight for name, v in settings.venues.items()},
+            cluster_band=agg.cluster_band,
+            venue_liquidity={
+                name: v.liquidity_usd
+                for name, v in settings.venues.items()
+                if v.liquidity_usd is not None
+            },
         ),
         classify=ClassifyRules(
             holds=(cls.hold_minor, cls.hold_major, cls.hold_critical),

@@ -11,12 +11,23 @@ from depeg_monitor.config.venues import CoinThresholds
 class AggregationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    min_venues: int = Field(2, ge=1, description="Fresh, agreeing venues needed for a price.")
+    # Counted over every fresh venue: the followed cluster and any standing apart from it (two
+    # venues that split still give a price, the liquid one's, and a dislocation).
+    min_venues: int = Field(2, ge=1, description="Fresh venues needed for a price.")
     max_quote_age: float = Field(60.0, gt=0, description="Seconds before a quote is stale.")
-    outlier_mad_k: float = Field(5.0, gt=0, description="Drop quotes this many MADs away.")
+    outlier_mad_k: float = Field(
+        5.0, gt=0, description="Drop quotes of the followed cluster this many MADs away."
+    )
     outlier_min_band: float = Field(
         0.002, ge=0, description="Never call a quote an outlier within this fraction of median."
     )
+    # Venues whose prices leave a gap wider than this fraction between them are different
+    # markets: the price follows the cluster with most liquidity, the rest are a dislocation.
+    # 2 %: real calm markets never part that far (0.6 % at most between minute closes of
+    # Kraken and Binance.US in March 2023 before SVB, 0.22 % between the Uniswap v3 pool and
+    # Binance over four years of hourly closes outside the UST, FTX and SVB weeks), while a thin
+    # venue's wild print (3-11 % there) and a stressed venue (3-4.7 % in those weeks) do.
+    cluster_band: float = Field(0.02, gt=0, lt=1, description="Gap that splits venues apart.")
     arbitrage_fee: float = Field(0.002, ge=0, description="Round-trip fees for the arb hint.")
     reference_quotes: Names = Field(
         default_factory=lambda: ["USDT", "USDC"],

@@ -60,6 +60,10 @@ class VenueSettings(BaseModel):
     # Markets as BASE/QUOTE, e.g. "USDC/USDT"; the venue module spells them its own way.
     markets: Names = Field(default_factory=list)
     weight: float = Field(1.0, ge=0, description="Multiplies this venue's volume weight.")
+    # For a venue that reports no 24 h volume (an on-chain pool, a book-only feed): the USD
+    # figure its quotes count as instead, in the average and when venues split and the price
+    # follows the most liquid. None: such a quote counts for nothing when venues split.
+    liquidity_usd: float | None = Field(None, gt=0, description="USD liquidity if no volume.")
     max_age: float = Field(120.0, gt=0, description="Drop answers older than this (seconds).")
     # A price outside [low, high] × its expected value (coin peg / quote peg) is absurd: dropped.
     price_band: FloatPair = (0.5, 2.0)

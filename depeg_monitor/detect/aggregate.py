@@ -2,8 +2,12 @@
 
 Per cycle: USDT/USDC-quoted quotes are converted through a reference rate computed from the
 same cycle's USD-quoted markets of that quote coin (never assumed 1.0); stale quotes are
-dropped; outliers are rejected by median absolute deviation with a minimum band; the rest
-are averaged by USD volume × venue weight; fewer than min_venues distinct venues → no price.
+dropped; prices farther apart than the cluster band split into clusters and the price follows
+the one holding most of the coin's liquidity, never averaging across the gap (clusters.py; the
+others are the snapshot's dislocation); in the followed cluster outliers are rejected by median
+absolute deviation with a minimum band, the rest averaged by USD volume × venue weight (a quote
+without volume counts as its venue's liquidity_usd, else as the thinnest measured market);
+fewer than min_venues distinct fresh venues, followed or apart → no price.
 
 When the quorum is not met the Snapshot still lists the agreeing quotes in `used` (with
 price None), so the classifier can say how much data there was.
@@ -16,9 +20,17 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from depeg_monitor.detect import clusters
 from depeg_monitor.detect.history import CoinHistory
 from depeg_monitor.detect.rules import CoinRules, DetectionRules
-from depeg_monitor.model import DroppedQuote, Quote, Snapshot, SnapshotContext, VenuePrice
+from depeg_monitor.model import (
+    Dislocation,
+    DroppedQuote,
+    Quote,
+    Snapshot,
+    SnapshotContext,
+    VenuePrice,
+)
 
 USD = "USD"
 _SMALLEST = sys.float_info.min  # the smallest normal float: below it, sums lose precision
@@ -30,6 +42,17 @@ class _Priced(NamedTuple):
     quote: Quote
     price_usd: float
     volume_usd: float | None
+
+
+class _Agreed(NamedTuple):
+    """A coin's fresh quotes once venues are clustered and the followed cluster is trimmed."""
+
+    seen: list[_Priced]  # what the context measures: the followed quotes and those apart
+    used: tuple[VenuePrice, ...]  # the followed cluster, outliers rejected
+    price: float | None  # its weighted average (None: nothing, or nothing finite)
+    venues: int  # distinct venues, followed or apart: what the quorum counts
+    outliers: list[DroppedQuote]
+    dislocation: Dislocation | None
 
 
 def _median(values: Sequence[float]) -> float:
@@ -95,22 +118,18 @@ class Aggregator:
         partial: list[tuple[CoinRules, list[_Priced], tuple[VenuePrice, ...], list[DroppedQuote]]]
         partial = []
         prices: dict[str, float] = {}
+        apart: dict[str, Dislocation] = {}
         for coin in self._coins.values():
             kept, dropped = self._convert(by_coin.get(coin.coin, ()), rates, now)
-            kept, outliers = self._reject_outliers(kept)
-            dropped.extend(outliers)
-            weights = self._weights_of(kept)
-            used = tuple(
-                [
-                    VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
-                    for p, w in zip(kept, weights, strict=True)
-                ]
-            )
-            partial.append((coin, kept, used, dropped))
-            if kept and len({p.quote.venue for p in kept}) >= coin.min_venues:
-                price = _average(kept, weights)
-                if _valid(price):  # never publish a price no market traded at
-                    prices[coin.coin] = price
+            agreed = self._agree(kept, coin.peg)
+            dropped.extend(agreed.outliers)
+            partial.append((coin, agreed.seen, agreed.used, dropped))
+            if agreed.dislocation is not None:
+                apart[coin.coin] = agreed.dislocation
+            # The quorum counts every fresh venue, followed or apart: two venues that split
+            # still give a price (the liquid one's) and a dislocation the classifier counts.
+            if agreed.price is not None and agreed.venues >= coin.min_venues:
+                prices[coin.coin] = agreed.price
         deviating = [
             c.coin
             for c in self._coins.values()
@@ -122,11 +141,15 @@ class Aggregator:
             name, peg = coin.coin, coin.peg
             found = prices.get(name)
             if found is None:
-                out[name] = Snapshot(name, now, peg, None, None, used, tuple(dropped))
+                out[name] = Snapshot(
+                    name, now, peg, None, None, used, tuple(dropped), dislocation=apart.get(name)
+                )
                 continue
             deviation = (found - peg) / peg
             context = self._context(name, kept, found, deviation, deviating, now)
-            out[name] = Snapshot(name, now, peg, found, deviation, used, tuple(dropped), context)
+            out[name] = Snapshot(
+                name, now, peg, found, deviation, used, tuple(dropped), context, apart.get(name)
+            )
         return out
 
     # -- steps ------------------------------------------------------------------------------
@@ -170,10 +193,13 @@ class Aggregator:
             kept[key] = _Priced(q, price * rate, _usd_volume(q, rate))
         return list(kept.values()), dropped
 
-    def _reject_outliers(self, priced: list[_Priced]) -> tuple[list[_Priced], list[DroppedQuote]]:
+    def _reject_outliers(
+        self, priced: Sequence[_Priced]
+    ) -> tuple[list[_Priced], list[DroppedQuote]]:
+        """Bad prints among quotes of one market (a cluster): farther from the median than
+        k × MAD and the minimum band. Two prices cannot say which one is wrong."""
         if len(priced) < 3:
-            # Two prices cannot say which one is wrong; the spread shows the disagreement.
-            return priced, []
+            return list(priced), []
         prices = [p.price_usd for p in priced]
         med = _median(prices)
         mad = _median([abs(x - med) for x in prices])
@@ -190,14 +216,16 @@ class Aggregator:
         return kept, dropped
 
     def _weights_of(self, priced: Sequence[_Priced]) -> list[float]:
-        """Venue weight × USD volume. A quote without volume counts as the thinnest known market
-        (an unmeasured book must not outweigh measured trading); with no volumes at all (or all
-        zero) every venue counts equally."""
-        venue_w = self._rules.venue_weights
+        """Venue weight × USD volume. A quote without volume counts as its venue's liquidity_usd,
+        else as the thinnest known market (an unmeasured book must not outweigh measured
+        trading); with no volumes at all (or all zero) every venue counts equally."""
+        venue_w, liquidity = self._rules.venue_weights, self._rules.venue_liquidity
         thinnest = math.inf
         total = 0.0
         for p in priced:
             v = p.volume_usd
+            if v is None and liquidity:
+                v = liquidity.get(p.quote.venue)
             if v is not None:
                 total += v
                 if v < thinnest:
@@ -205,9 +233,57 @@ class Aggregator:
         if total <= 0:
             return [venue_w.get(p.quote.venue, 1.0) for p in priced]
         return [
-            venue_w.get(p.quote.venue, 1.0) * (thinnest if p.volume_usd is None else p.volume_usd)
+            venue_w.get(p.quote.venue, 1.0)
+            * (p.volume_usd if p.volume_usd is not None else liquidity.get(p.quote.venue, thinnest))
             for p in priced
         ]
+
+    def _liquidity(self, p: _Priced) -> float:
+        """What a quote weighs when venues split: USD volume × venue weight; without volume its
+        venue's liquidity_usd, else nothing (an unmeasured book never outvotes measured ones)."""
+        v = p.volume_usd
+        if v is None:
+            v = self._rules.venue_liquidity.get(p.quote.venue, 0.0)
+        return self._rules.venue_weights.get(p.quote.venue, 1.0) * v
+
+    def _agree(self, priced: list[_Priced], peg: float) -> _Agreed:
+        """The followed cluster's price and venues, the others as a dislocation (clusters.py)."""
+        prices = [p.price_usd for p in priced]
+        split = clusters.split(priced, prices, self._liquidity, self._rules.cluster_band, peg)
+        kept, outliers = self._reject_outliers(priced if split is None else split.followed.members)
+        used, price = self._priced(kept)
+        venues = {p.quote.venue for p in kept}
+        if split is None or price is None:
+            return _Agreed(kept, used, price, len(venues), outliers, None)
+        seen = list(kept)
+        others: list[VenuePrice] = []
+        their = None
+        for c in split.others:
+            priced_apart, average = self._priced(c.members)
+            their = average if their is None else their  # the strongest other cluster's price
+            others.extend(priced_apart)
+            seen.extend(c.members)
+            venues.update(x.quote.venue for x in c.members)
+        if their is None:  # nothing finite apart (absurd prices): the followed stand alone
+            return _Agreed(kept, used, price, len({p.quote.venue for p in kept}), outliers, None)
+        gap = (their - price) / price
+        fee = self._rules.arbitrage_fee
+        dislocation = Dislocation(tuple(others), their, price, gap, abs(gap) - fee)
+        return _Agreed(seen, used, price, len(venues), outliers, dislocation)
+
+    def _priced(self, priced: Sequence[_Priced]) -> tuple[tuple[VenuePrice, ...], float | None]:
+        """The quotes as VenuePrices with their weights, and their average (None: not valid)."""
+        weights = self._weights_of(priced)
+        used = tuple(
+            [
+                VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
+                for p, w in zip(priced, weights, strict=True)
+            ]
+        )
+        if not priced:
+            return used, None
+        price = _average(priced, weights)
+        return used, price if _valid(price) else None  # never a price no market traded at
 
     def _context(
         self,

@@ -49,6 +49,9 @@ class AggregationRules:
     baseline_window: float
     volatility_window: float
     venue_weights: Mapping[str, float] = field(default_factory=dict)  # missing venue: 1.0
+    cluster_band: float = 0.02  # a gap wider than this fraction splits the venues apart
+    # USD figure a quote without volume counts as, per venue (missing: 0 when venues split).
+    venue_liquidity: Mapping[str, float] = field(default_factory=dict)
 
     def weight(self, venue: str) -> float:
         return self.venue_weights.get(venue, 1.0)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from depeg_monitor.config import Settings
 from depeg_monitor.detect.aggregate import Aggregator
-from depeg_monitor.model import Quote
+from depeg_monitor.detect.detector import Detector
+from depeg_monitor.model import Quote, Severity, Snapshot
 from depeg_monitor.rules import detection_rules
 
 NOW = 1_700_000_000.0
@@ -75,15 +77,33 @@ def test_stale_quotes_are_dropped_and_break_the_quorum() -> None:
     assert [(d.venue, d.reason) for d in usdc.dropped] == [("bitstamp", "stale")]
 
 
-def test_single_wild_print_is_rejected_as_outlier() -> None:
-    """One venue printing 0.50 while three agree near 1.00 leaves the price at 1.00."""
+def test_single_wild_print_stands_apart_as_a_dislocation() -> None:
+    """One venue printing 0.50 while three agree near 1.00 leaves the price at 1.00; the print
+    is reported as a dislocation with its gap, not averaged in."""
     snaps = aggregator(make_settings()).aggregate(
         [q("kraken", 1.0001), q("bitstamp", 0.9999), q("coinbase", 1.0), q("binanceus", 0.50)],
         NOW,
     )
     usdc = snaps["USDC"]
     assert usdc.price is not None and abs(usdc.price - 1.0) < 1e-3
+    assert {u.venue for u in usdc.used} == {"kraken", "bitstamp", "coinbase"}
+    assert usdc.dislocation is not None
+    assert [v.venue for v in usdc.dislocation.venues] == ["binanceus"]
+    assert usdc.dislocation.gap == pytest.approx(0.50 / usdc.price - 1)
+    assert usdc.dropped == ()
+
+
+def test_a_small_misprint_among_agreeing_venues_is_still_an_outlier() -> None:
+    """Three venues at 1.0000 and one at 0.9900 (within the cluster band): the 0.99 is dropped
+    as an outlier, as before clusters, and no dislocation is reported."""
+    snaps = aggregator(make_settings()).aggregate(
+        [q("kraken", 1.0001), q("bitstamp", 0.9999), q("coinbase", 1.0), q("binanceus", 0.99)],
+        NOW,
+    )
+    usdc = snaps["USDC"]
+    assert usdc.price is not None and abs(usdc.price - 1.0) < 1e-3
     assert [(d.venue, d.reason) for d in usdc.dropped] == [("binanceus", "outlier")]
+    assert usdc.dislocation is None
 
 
 def test_price_is_volume_weighted_with_venue_weights() -> None:
@@ -182,17 +202,18 @@ agreeing = st.lists(
 @given(
     others=agreeing,
     rogue=st.floats(1e-3, 1e3),
-    rogue_volume=st.floats(0, 1e12),
+    share=st.floats(0, 0.999),
 )
 def test_one_rogue_venue_cannot_move_the_aggregate_beyond_the_band(
-    others: list[tuple[float, float]], rogue: float, rogue_volume: float
+    others: list[tuple[float, float]], rogue: float, share: float
 ) -> None:
-    """With ≥2 agreeing venues, any one venue's price moves the aggregate at most by the
-    outlier band (k × MAD, or the minimum band) outside the others' range."""
+    """With ≥2 agreeing venues, any one venue trading less than they do together moves the
+    aggregate at most by the outlier band (k × MAD, or the minimum band) outside their range."""
     s = make_settings()
     prices = [1.0 + d for d, _ in others]
     quotes = [q(f"v{i}", 1.0 + d, volume=v) for i, (d, v) in enumerate(others)]
-    quotes.append(q("rogue", rogue, volume=rogue_volume))
+    their_usd = sum((1.0 + d) * v for d, v in others)
+    quotes.append(q("rogue", rogue, volume=share * their_usd / rogue))  # base volume
     snap = aggregator(s).aggregate(quotes, NOW)["USDC"]
     assert snap.price is not None
     lo, hi = min(prices), max(prices)
@@ -310,3 +331,126 @@ def test_whatever_the_volumes_the_price_is_finite_and_between_the_quotes(
     quotes = [q(v, price, volume=vol) for v, vol in zip(("a", "b", "c"), volumes, strict=True)]
     snap = aggregator(make_settings()).aggregate(quotes, NOW)["USDC"]
     assert snap.price is not None and abs(snap.price - price) <= 1e-9 * price
+
+
+def usde_cycle(binance_usde: float, pool_usde: float) -> list[Quote]:
+    """One cycle as the venues answer it: Binance's USDE/USDT ticker (last, bid/ask, 24 h
+    volumes in USDe and USDT), the on-chain pool's USDE/USDC price (no book, no volume), and
+    the USD markets of USDT and USDC that convert them."""
+    t = NOW - 2
+
+    def tick(venue: str, coin: str, ccy: str, price: float, base: float | None) -> Quote:
+        quote_vol = None if base is None else base * price
+        spread = None if base is None else price * 0.0005
+        bid = None if spread is None else price - spread
+        ask = None if spread is None else price + spread
+        return Quote(venue, coin, ccy, price, bid, ask, base, quote_vol, t, NOW)
+
+    return [
+        tick("kraken", "USDT", "USD", 1.0003, 9e7),
+        tick("coinbase", "USDT", "USD", 1.0001, 4e8),
+        tick("kraken", "USDC", "USD", 0.9999, 6e7),
+        tick("bitstamp", "USDC", "USD", 1.0000, 2e7),
+        tick("binance", "USDE", "USDT", binance_usde, 6e8),  # ~$400 M a day at 0.65
+        tick("curve", "USDE", "USDC", pool_usde, None),
+    ]
+
+
+def usde_settings(**pool: object) -> Settings:
+    return Settings(
+        coins={
+            "USDE": {"thresholds": {"minor": 0.0075, "major": 0.02, "critical": 0.04}},
+            "USDT": {},
+            "USDC": {},
+        },
+        venues={"binance": {}, "curve": pool},
+    )
+
+
+def test_usde_2025_10_10_follows_the_deep_pool_and_reports_binance_apart() -> None:
+    """USDe at 0.65 on Binance alone while the main on-chain pool (no volume, liquidity_usd
+    $800 M) holds 0.994: the price is the pool's, Binance is a dislocation with its gap and
+    arbitrage figure, and no alert fires — not the 0.9499 critical, not the 0.8324 no market
+    traded at."""
+    s = usde_settings(liquidity_usd=800_000_000)
+    quotes = usde_cycle(0.65, 0.994)
+    usde = aggregator(s).aggregate(quotes, NOW)["USDE"]
+    usdt = (1.0003 * 9e7 * 1.0003 + 1.0001 * 4e8 * 1.0001) / (9e7 * 1.0003 + 4e8 * 1.0001)
+    usdc = (0.9999 * 6e7 * 0.9999 + 1.0 * 2e7) / (6e7 * 0.9999 + 2e7)
+    assert usde.price == pytest.approx(0.994 * usdc)
+    assert [(u.venue, u.quote_ccy) for u in usde.used] == [("curve", "USDC")]
+    d = usde.dislocation
+    assert d is not None
+    assert [(v.venue, v.quote_ccy) for v in d.venues] == [("binance", "USDT")]
+    assert d.price == pytest.approx(0.65 * usdt)
+    assert d.followed_price == usde.price
+    assert d.gap == pytest.approx(0.65 * usdt / (0.994 * usdc) - 1)  # about -34.6 %
+    assert d.arbitrage_net == pytest.approx(abs(d.gap) - 0.002)
+    assert usde.context.spread is not None and usde.context.spread > 0.3  # still measured
+    verdict = {a.coin: a for a in Detector(detection_rules(s)).step(quotes, NOW)}["USDE"]
+    assert verdict.severity == Severity.NONE
+
+
+def test_usde_with_the_pool_unmeasured_follows_binance_but_never_averages_the_gap() -> None:
+    """The same cycle with no liquidity_usd for the pool: Binance's measured volume wins, the
+    price is Binance's own 0.65 with the pool apart (never the 0.83 between them), and its
+    -35 % is no major or critical: one venue does not confirm it."""
+    s = usde_settings()
+    quotes = usde_cycle(0.65, 0.994)
+    usde = aggregator(s).aggregate(quotes, NOW)["USDE"]
+    assert usde.price is not None and usde.price < 0.66
+    assert usde.dislocation is not None
+    assert [v.venue for v in usde.dislocation.venues] == ["curve"]
+    verdict = {a.coin: a for a in Detector(detection_rules(s)).step(quotes, NOW)}["USDE"]
+    assert verdict.raw_severity <= Severity.MINOR
+
+
+def test_two_venues_one_crashes_then_both_fall() -> None:
+    """Two venues: Kraken alone at 0.65 while the deeper Bitstamp holds gives Bitstamp's price,
+    Kraken apart, and no alert; both at 0.90 the next poll is critical at once."""
+    s = make_settings()
+    detector = Detector(detection_rules(s))
+
+    def poll(kraken: float, bitstamp: float, t: float) -> tuple[Snapshot, Severity]:
+        quotes = [
+            Quote("kraken", "USDC", "USD", kraken, None, None, 4e6, None, t, t),
+            Quote("bitstamp", "USDC", "USD", bitstamp, None, None, 3e7, None, t, t),
+        ]
+        verdict = next(a for a in detector.step(quotes, t) if a.coin == "USDC")
+        return verdict.snapshot, verdict.severity
+
+    snap, severity = poll(1.0001, 0.9999, NOW)
+    assert snap.dislocation is None and severity == Severity.NONE
+    snap, severity = poll(0.65, 0.9998, NOW + 10)
+    assert snap.price == pytest.approx(0.9998)
+    assert snap.dislocation is not None and snap.dislocation.venues[0].venue == "kraken"
+    assert severity == Severity.NONE
+    snap, severity = poll(0.90, 0.905, NOW + 20)
+    assert snap.dislocation is None and snap.price is not None and snap.price < 0.91
+    assert severity == Severity.CRITICAL
+
+
+def test_unmeasured_venues_that_split_follow_the_one_nearest_the_peg() -> None:
+    """Two venues reporting no volume at all: one at 0.65 and one at 0.999 gives 0.999 in either
+    order (a tie never makes a lone crash the price); at 0.90 and 0.95 the price is 0.95 with
+    0.90 apart, and both count, so it is still critical."""
+    s = make_settings()
+    for pair in (("a", "b"), ("b", "a")):
+        quotes = [q(pair[0], 0.65, volume=None), q(pair[1], 0.999, volume=None)]
+        usdc = aggregator(s).aggregate(quotes, NOW)["USDC"]
+        assert usdc.price == pytest.approx(0.999)
+        assert usdc.dislocation is not None and usdc.dislocation.price == pytest.approx(0.65)
+    quotes = [q("a", 0.90, volume=None), q("b", 0.95, volume=None)]
+    usdc = aggregator(s).aggregate(quotes, NOW)["USDC"]
+    assert usdc.price == pytest.approx(0.95)
+    verdict = next(a for a in Detector(detection_rules(s)).step(quotes, NOW) if a.coin == "USDC")
+    assert verdict.severity == Severity.CRITICAL
+
+
+def test_a_venue_without_volume_weighs_its_configured_liquidity() -> None:
+    """A pool with liquidity_usd $3 M beside a venue trading $1 M a day, both near par, pulls
+    the price three times as hard."""
+    s = Settings(coins={"USDC": {}}, venues={"pool": {"liquidity_usd": 3_000_000}})
+    quotes = [q("pool", 0.999, volume=None), q("kraken", 1.0, volume=1_000_000)]
+    price = aggregator(s).aggregate(quotes, NOW)["USDC"].price
+    assert price == pytest.approx((0.999 * 3e6 + 1.0 * 1e6) / 4e6)
