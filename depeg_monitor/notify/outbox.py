@@ -54,6 +54,9 @@ DB_RETRY_AFTER = 5.0
 # does not keep its word (the request may then still land: at-least-once, as documented).
 BACKSTOP_MARGIN = 15.0
 FOLD_MAX = 20  # at most this many held messages folded into one
+# At shutdown a send already on the wire gets this long to finish, so its outcome is recorded
+# and the next run does not send it again; apprise's worker thread cannot be stopped anyway.
+IN_FLIGHT_GRACE = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ class _Courier:
     queue: list[Delivery] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     busy: bool = False  # a batch is being worked on
+    sending: bool = False  # an attempt is on the wire
     task: asyncio.Task[None] | None = None
 
     def add(self, d: Delivery) -> None:
@@ -142,6 +146,7 @@ class Outbox:
         self._couriers: dict[str, _Courier] = {}
         self._known: set[tuple[str, str]] = set()  # (alert, channel) with a delivery row
         self._progress = asyncio.Event()  # a courier finished a batch (drain waits on it)
+        self._stopping = False  # no new attempt starts; the one on the wire may finish
         for name in channels:  # known from the start, so /health lists each channel
             health.component(Kind.CHANNEL, name)
 
@@ -235,7 +240,7 @@ class Outbox:
 
     async def _work(self, courier: _Courier) -> None:
         """Forever: wait for deliveries, then work through them in order."""
-        while True:
+        while not self._stopping:
             if not courier.queue:
                 courier.wake.clear()
                 await courier.wake.wait()
@@ -285,7 +290,13 @@ class Outbox:
                 )
                 for d in batch
             ]
-            error = await self._attempt(channel, batch, now)
+            if self._stopping:
+                return
+            courier.sending = True
+            try:
+                error = await self._attempt(channel, batch, now)
+            finally:
+                courier.sending = False
             if error is None:
                 await self._delivered(courier, batch)
                 return
@@ -300,6 +311,8 @@ class Outbox:
                 await self._record(d, DeliveryStatus.PENDING, reason)
             if failures == 1:
                 log.warning("delivery_retrying", channel=courier.name, error=reason)
+            if self._stopping:
+                return
             wait = min(backoff(rules, failures), self._next_deadline(courier) - clock.now())
             await clock.sleep(max(wait, 0.05))
 
@@ -477,12 +490,22 @@ class Outbox:
             log.error("alert_history_lost_at_shutdown", count=len(self._backlog))
 
     async def _stop_couriers(self) -> None:
-        tasks = [c.task for c in self._couriers.values() if c.task is not None]
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for c in self._couriers.values():
+        """Stop every courier: an idle or waiting one at once, one with a send on the wire once
+        that send's outcome is recorded (up to IN_FLIGHT_GRACE)."""
+        self._stopping = True
+        running = [(c, c.task) for c in self._couriers.values() if c.task is not None]
+        for c, task in running:
+            if not c.sending:
+                task.cancel()
+        in_flight = [task for c, task in running if c.sending]
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=IN_FLIGHT_GRACE)
+        for _, task in running:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in running), return_exceptions=True)
+        for c, _ in running:
             c.task = None
+        self._stopping = False
 
     async def close(self) -> None:
         await self._stop_couriers()

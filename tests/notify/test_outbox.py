@@ -411,6 +411,42 @@ async def test_a_restart_resumes_a_failed_over_critical_without_a_second_fallbac
     assert "delayed" in sink.received[1]["title"]
 
 
+async def test_a_shutdown_during_a_send_lets_it_finish_so_the_next_run_does_not_repeat_it(
+    engine: AsyncEngine, sink: Any
+) -> None:
+    """A page already on the wire when the daemon stops is recorded as delivered once the
+    receiver takes it, so the next run does not send it a second time."""
+    sink.delay = 1.0
+    box = Outbox(
+        engine,
+        {"primary": AppriseChannel("primary", f"json://{sink.url}/primary")},
+        rules(),
+        ManualClock(1_700_000_000.0),
+        HealthRegistry(),
+        Metrics(),
+    )
+    await box.submit(alert(Severity.CRITICAL, ("primary",)))
+    await eventually(lambda: sink.hits.get("/primary") == 1, 10, "the send is on the wire")
+    await box.drain(0.1)
+    await box.close()
+    pending, _ = await alert_history.pending_deliveries(engine)
+    assert pending == []
+
+    sink.delay = 0.0
+    again = Outbox(
+        engine,
+        {"primary": AppriseChannel("primary", f"json://{sink.url}/primary")},
+        rules(),
+        ManualClock(1_700_000_100.0),
+        HealthRegistry(),
+        Metrics(),
+    )
+    await again.resume_pending()
+    await again.drain(2)
+    await again.close()
+    assert [r["path"] for r in sink.received] == ["/primary"]
+
+
 async def test_receivers_answering_after_20_s_get_exactly_one_copy(
     engine: AsyncEngine, sink: Any, twilio: Any
 ) -> None:
