@@ -46,6 +46,7 @@ SCENARIOS = (
     "hostile-venues",
     "latency",
     "two-venue-dislocation",
+    "usdt-lead",
 )
 
 if TYPE_CHECKING:

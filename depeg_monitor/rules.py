@@ -56,6 +56,11 @@ def detection_rules(settings: Settings) -> DetectionRules:
             reference_quotes=frozenset(agg.reference_quotes),
             baseline_window=agg.baseline_window,
             volatility_window=agg.volatility_window,
+            reference_tolerance=agg.reference_tolerance,
+            quote_move_coins=agg.quote_move_coins,
+            quote_move_min=agg.quote_move_min,
+            volume_window=agg.volume_window,
+            volume_warmup=agg.volume_warmup,
             venue_weights={name: v.weight for name, v in settings.venues.items()},
             cluster_band=agg.cluster_band,
             venue_liquidity={

@@ -31,9 +31,31 @@ class AggregationSettings(BaseModel):
     arbitrage_fee: float = Field(0.002, ge=0, description="Round-trip fees for the arb hint.")
     reference_quotes: Names = Field(
         default_factory=lambda: ["USDT", "USDC"],
-        description="Quote currencies converted to USD through a same-cycle reference rate.",
+        description="Quote currencies converted to USD through a reference rate of their time.",
     )
-    baseline_window: float = Field(86_400.0, gt=0, description="Volume baseline (seconds).")
+    # A quote is converted only with its quote coin's USD markets observed within this many
+    # seconds of it (each market's nearest observation, older or newer); otherwise it waits for
+    # the next reference or is left out ("reference_lag"). 2.5 s: half of a 5 s poll, so every
+    # quote finds one from any USD venue polling at least every 5 s, waiting at most 2.5 s.
+    reference_tolerance: float = Field(
+        2.5, gt=0, description="Seconds a quote and its reference may be apart."
+    )
+    # When at least this many coins quoted in one stablecoin move together by at least
+    # quote_move_min against their USD prices, the stablecoin moved: those quotes are left out
+    # for them this cycle ("quote_coin_moved"), and the snapshots carry the move.
+    quote_move_coins: int = Field(3, ge=2, description="Coins that must move together.")
+    quote_move_min: float = Field(
+        0.005, gt=0, lt=1, description="Smallest move attributed to the quote coin."
+    )
+    baseline_window: float = Field(
+        86_400.0, gt=0, description="Typical volume measured over this much past (seconds)."
+    )
+    volume_window: float = Field(
+        300.0, gt=0, description="Recent volume: traded over this many seconds."
+    )
+    volume_warmup: float = Field(
+        3_600.0, ge=0, description="Seconds of volume readings before a spike figure."
+    )
     volatility_window: float = Field(3_600.0, gt=0, description="Volatility window (seconds).")
 
 

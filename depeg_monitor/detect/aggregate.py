@@ -1,7 +1,10 @@
 """Many venues' quotes → one honest USD price per coin per cycle, with its context.
 
-Per cycle: USDT/USDC-quoted quotes are converted through a reference rate computed from the
-same cycle's USD-quoted markets of that quote coin (never assumed 1.0); stale quotes are
+Per cycle: USDT/USDC-quoted quotes are converted through a reference rate from the USD-quoted
+markets of that quote coin observed close in time to each quote (never assumed 1.0; no closer
+than reference_tolerance: left out, references.py); when every coin quoted in one quote coin
+moves by the same ratio at once and their USD markets do not, the quote coin moved: those legs
+are left out this cycle and the snapshots say so (attribution.py); stale quotes are
 dropped; prices farther apart than the cluster band split into clusters and the price follows
 the one holding most of the coin's liquidity, never averaging across the gap (clusters.py; the
 others are the snapshot's dislocation); in the followed cluster outliers are rejected by median
@@ -18,11 +21,15 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
 from depeg_monitor.detect import clusters
+from depeg_monitor.detect.attribution import Leg, Moves, attribute
 from depeg_monitor.detect.history import CoinHistory
+from depeg_monitor.detect.references import ReferenceBook
 from depeg_monitor.detect.rules import CoinRules, DetectionRules
+from depeg_monitor.detect.volume import VolumeMeter, spike
 from depeg_monitor.model import (
     Dislocation,
     DroppedQuote,
@@ -79,26 +86,120 @@ class Aggregator:
         self._convertible = agg.reference_quotes | self._assumed.keys()  # quote coins with a rate
         self._muted = frozenset(v for v, w in agg.venue_weights.items() if w <= 0)
         self._history = {c.coin: CoinHistory() for c in rules.coins}
+        self._references = ReferenceBook(
+            agg.reference_tolerance, agg.quote_move_min, self._reference_rate
+        )
+        self._last_price: dict[str, tuple[float, float]] = {}  # coin → (when, its last price)
+        self._meters: dict[tuple[str, str, str], VolumeMeter] = {}  # market → its volume
 
     # -- reference rates -------------------------------------------------------------------
 
     def reference_rates(self, quotes: Sequence[Quote], now: float) -> dict[str, float]:
-        """USD per unit of each reference quote coin, from its fresh USD-quoted markets."""
+        """USD per unit of each reference quote coin for a quote observed at `now`: from its
+        USD-quoted markets' observations within reference_tolerance of now (references.py)."""
         refs = self._rules.reference_quotes
-        return self._rates([q for q in quotes if q.coin in refs and q.quote_ccy == USD], now)
-
-    def _rates(self, candidates: Sequence[Quote], now: float) -> dict[str, float]:
-        by_ref: dict[str, list[_Priced]] = {}
-        for q in candidates:
-            if q.price > 0 and math.isfinite(q.price) and self._fresh(q, now):
-                by_ref.setdefault(q.coin, []).append(_Priced(q, q.price, _usd_volume(q, 1.0)))
+        book = self._rates([q for q in quotes if q.coin in refs and q.quote_ccy == USD], now)
         rates = dict(self._assumed)
-        for coin, priced in by_ref.items():
-            kept, _ = self._reject_outliers(priced)
-            rate = _average(kept, self._weights_of(kept))
-            if _valid(rate):
+        for coin in refs:
+            rate, _ = book.rate(coin, now)
+            if rate is not None:
                 rates[coin] = rate
         return rates
+
+    def _rates(self, candidates: Sequence[Quote], now: float) -> ReferenceBook:
+        """The reference book, having seen this cycle's USD markets of the reference coins."""
+        self._references.observe(candidates, now - self._rules.max_quote_age)
+        return self._references
+
+    def _reference_rate(self, observed: Sequence[Quote]) -> float | None:
+        """One rate from one observation per market, made as a price is (outliers, weights)."""
+        priced = [_Priced(q, q.price, _usd_volume(q, 1.0)) for q in observed]
+        kept, _ = self._reject_outliers(priced)
+        rate = _average(kept, self._weights_of(kept))
+        return rate if _valid(rate) else None
+
+    def _converted(
+        self, by_coin: Mapping[str, Sequence[Quote]], candidates: Sequence[Quote], now: float
+    ) -> tuple[dict[str, tuple[list[_Priced], list[DroppedQuote]]], Moves]:
+        """Every coin's usable quotes in USD and the rest with why, less the legs of a quote
+        coin that moved (left out as "quote_coin_moved"); and the moves, per coin they concern."""
+        rates = self._rates(candidates, now)
+        out = {name: self._convert(by_coin.get(name, ()), rates, now) for name in self._coins}
+        return out, self._attribute(out, now)
+
+    def _attribute(
+        self, converted: dict[str, tuple[list[_Priced], list[DroppedQuote]]], now: float
+    ) -> Moves:
+        """Quote coins whose legs all moved together (attribution.py): their legs leave those
+        coins' quotes; each such coin, and the quote coin itself, is told of the move."""
+        agg = self._rules
+        quoted = sum(any(p.quote.quote_ccy != USD for p in kept) for kept, _ in converted.values())
+        if quoted < agg.quote_move_coins:
+            return {}  # too few coins quoted in anything but USD to move together
+        legs: dict[str, list[Leg]] = {}
+        for name, (kept, _) in converted.items():
+            for p in kept:
+                q = p.quote
+                ccy = q.quote_ccy
+                # A fixed (assumed) rate cannot catch up with a move: those are replay's word.
+                if ccy != USD and ccy not in self._assumed:
+                    leg = Leg(name, q.venue, q.price, p.price_usd / q.price, q.ts)
+                    legs.setdefault(ccy, []).append(leg)
+        moves: Moves = {}
+        usd: dict[str, float] | None = None
+        for ccy, its in legs.items():
+            if len({leg.coin for leg in its}) < agg.quote_move_coins:
+                continue
+            if usd is None:
+                usd = self._usd_prices(converted, now)
+            move = attribute(
+                ccy,
+                its,
+                usd,
+                min_coins=agg.quote_move_coins,
+                min_move=agg.quote_move_min,
+                order=tuple(self._coins),
+            )
+            if move is None:
+                continue
+            for name in move.coins:
+                kept, dropped = converted[name]
+                dropped.extend(
+                    DroppedQuote(p.quote.venue, ccy, "quote_coin_moved", p.quote.price)
+                    for p in kept
+                    if p.quote.quote_ccy == ccy
+                )
+                converted[name] = ([p for p in kept if p.quote.quote_ccy != ccy], dropped)
+                moves[name] = (*moves.get(name, ()), move)
+            if ccy in self._coins:
+                moves[ccy] = (*moves.get(ccy, ()), move)
+        return moves
+
+    def _usd_prices(
+        self, converted: Mapping[str, tuple[list[_Priced], list[DroppedQuote]]], now: float
+    ) -> dict[str, float]:
+        """Each coin's USD price from outside any quote coin: the median of its USD-quoted
+        markets this cycle, else its own last price if no older than max_quote_age."""
+        usd: dict[str, float] = {}
+        max_age = self._rules.max_quote_age
+        for name, (kept, _) in converted.items():
+            direct = [p.price_usd for p in kept if p.quote.quote_ccy == USD]
+            if direct:
+                usd[name] = _median(direct)
+                continue
+            last = self._last_price.get(name)
+            if last is not None and now - last[0] <= max_age:
+                usd[name] = last[1]
+        return usd
+
+    def _told(self, out: dict[str, Snapshot], moves: Moves, now: float) -> dict[str, Snapshot]:
+        """The snapshots with the quote-coin moves that concern them; prices remembered."""
+        for name, snap in out.items():
+            if snap.price is not None:
+                self._last_price[name] = (now, snap.price)
+        for name, told in moves.items():
+            out[name] = replace(out[name], quote_coin_moves=told)
+        return out
 
     # -- the cycle --------------------------------------------------------------------------
 
@@ -112,7 +213,7 @@ class Aggregator:
                 by_coin.setdefault(q.coin, []).append(q)
             if q.coin in refs and q.quote_ccy == USD:
                 candidates.append(q)
-        rates = self._rates(candidates, now)
+        converted, moves = self._converted(by_coin, candidates, now)
 
         # First every coin's price, so each context can name the other coins deviating.
         partial: list[tuple[CoinRules, list[_Priced], tuple[VenuePrice, ...], list[DroppedQuote]]]
@@ -120,7 +221,7 @@ class Aggregator:
         prices: dict[str, float] = {}
         apart: dict[str, Dislocation] = {}
         for coin in self._coins.values():
-            kept, dropped = self._convert(by_coin.get(coin.coin, ()), rates, now)
+            kept, dropped = converted[coin.coin]
             agreed = self._agree(kept, coin.peg)
             dropped.extend(agreed.outliers)
             partial.append((coin, agreed.seen, agreed.used, dropped))
@@ -150,35 +251,35 @@ class Aggregator:
             out[name] = Snapshot(
                 name, now, peg, found, deviation, used, tuple(dropped), context, apart.get(name)
             )
-        return out
+        return self._told(out, moves, now)
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _fresh(self, q: Quote, now: float) -> bool:
-        return now - q.ts <= self._rules.max_quote_age
-
     def _convert(
-        self, quotes: Sequence[Quote], rates: Mapping[str, float], now: float
+        self, quotes: Sequence[Quote], rates: ReferenceBook, now: float
     ) -> tuple[list[_Priced], list[DroppedQuote]]:
-        """USD prices of the usable quotes (one per market, the newest), and the rest, with why."""
+        """USD prices of the usable quotes (one per market, the newest), each through a rate
+        from its own moment (references.py), and the rest, with why."""
         kept: dict[tuple[str, str], _Priced] = {}
         dropped: list[DroppedQuote] = []
         oldest = now - self._rules.max_quote_age
         for q in quotes:
             price, ccy = q.price, q.quote_ccy
-            rate = rates.get(ccy) if ccy != USD else 1.0
+            rate: float | None = 1.0
             if not (price > 0 and math.isfinite(price)):
                 reason = "bad_price"
             elif q.ts < oldest:
                 reason = "stale"
-            elif ccy not in self._convertible and ccy != USD:
-                reason = "unsupported_quote"
-            elif rate is None:
-                reason = "no_reference"
-            elif q.venue in self._muted:
-                reason = "zero_weight"
-            else:
+            elif ccy == USD:
                 reason = ""
+            elif ccy not in self._convertible:
+                reason = "unsupported_quote"
+            else:
+                rate, reason = rates.rate(ccy, q.ts)
+                if rate is None and ccy in self._assumed:
+                    rate, reason = self._assumed[ccy], ""
+            if not reason and q.venue in self._muted:
+                reason = "zero_weight"
             if rate is None or reason:
                 dropped.append(DroppedQuote(q.venue, ccy, reason, price))
                 continue
@@ -305,18 +406,44 @@ class Aggregator:
         velocity, volatility = hist.add_deviation(now, deviation, self._rules.volatility_window)
         vols = [p.volume_usd for p in kept]
         volume = sum(v for v in vols if v is not None) if all(v is not None for v in vols) else None
-        spike = hist.add_volume(now, volume, self._rules.baseline_window) if volume else None
         return SnapshotContext(
             spread=spread,
             cheapest_venue=cheap.quote.venue,
             dearest_venue=dear.quote.venue,
             arbitrage_net=spread - self._rules.arbitrage_fee,
             volume_usd_24h=volume,
-            volume_spike=spike,
+            volume_spike=self._volume_spike(kept),
             velocity_per_min=velocity,
             volatility=volatility,
             correlated=tuple(c for c in deviating if c != coin),
         )
+
+    def _volume_spike(self, kept: Sequence[_Priced]) -> float | None:
+        """Volume traded over the last volume_window against its typical rate, over the markets
+        that have both (volume.py): one without volume, or still warming up, is left out."""
+        meters = self._meters
+        parts: list[tuple[float, float]] = []
+        for p in kept:
+            q = p.quote
+            volume = q.volume_quote_24h
+            if volume is None:
+                volume = q.volume_base_24h
+                if volume is None:
+                    continue
+                usd = p.price_usd
+            else:
+                usd = p.price_usd / q.price  # USD per unit of the quote currency
+            key = (q.venue, q.coin, q.quote_ccy)
+            meter = meters.get(key)
+            if meter is None:
+                agg = self._rules
+                window, base, warmup = agg.volume_window, agg.baseline_window, agg.volume_warmup
+                meter = meters[key] = VolumeMeter(window, base, warmup)
+            meter.add(q.ts, volume)
+            rates = meter.rates
+            if rates is not None:
+                parts.append((rates[0] * usd, rates[1] * usd))
+        return spike(parts) if parts else None
 
 
 def _valid(price: float) -> bool:

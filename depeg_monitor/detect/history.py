@@ -1,4 +1,4 @@
-"""One coin's rolling history across cycles: velocity, volatility and the volume baseline.
+"""One coin's rolling history across cycles: velocity and volatility (volume: volume.py).
 
 Volatility is measured from cycle-to-cycle changes of the deviation, not from its level:
 a depeg is a level shift, and must not widen its own thresholds; a jittery market is noise.
@@ -20,15 +20,13 @@ _ABS_DIFF_TO_SIGMA = math.sqrt(math.pi) / 2.0
 class CoinHistory:
     """Rolling state for one coin, fed once per priced cycle by the aggregator."""
 
-    __slots__ = ("baseline", "baseline_ts", "diff_sum", "diffs", "last_dev", "velocity_refs")
+    __slots__ = ("diff_sum", "diffs", "last_dev", "velocity_refs")
 
     def __init__(self) -> None:
         self.diffs: deque[tuple[float, float]] = deque()
         self.diff_sum = 0.0
         self.last_dev: float | None = None
         self.velocity_refs: deque[tuple[float, float]] = deque()
-        self.baseline: float | None = None
-        self.baseline_ts = 0.0
 
     def add_deviation(self, now: float, dev: float, window: float) -> tuple[float | None, float]:
         """Record a deviation; return (velocity per minute, rolling volatility)."""
@@ -57,17 +55,3 @@ class CoinHistory:
         if n < 2:
             return velocity, 0.0
         return velocity, max(0.0, self.diff_sum / n) * _ABS_DIFF_TO_SIGMA
-
-    def add_volume(self, now: float, volume: float, window: float) -> float | None:
-        """Update the volume baseline (time-weighted EWMA); return current / previous baseline."""
-        if not (math.isfinite(volume) and volume > 0):
-            return None  # one bad figure must not poison the baseline for good
-        prev = self.baseline
-        if prev is None:
-            self.baseline = volume
-            self.baseline_ts = now
-            return None
-        alpha = 1.0 - math.exp(-max(0.0, now - self.baseline_ts) / window)
-        self.baseline = prev + alpha * (volume - prev)
-        self.baseline_ts = now
-        return volume / prev if prev > 0 else None

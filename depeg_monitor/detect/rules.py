@@ -48,6 +48,13 @@ class AggregationRules:
     reference_quotes: frozenset[str]
     baseline_window: float
     volatility_window: float
+    # A quote is converted only with a reference observed this close to it (seconds).
+    reference_tolerance: float = 2.5
+    # A quote coin moved when this many coins quoted in it moved together by this fraction.
+    quote_move_coins: int = 3
+    quote_move_min: float = 0.005
+    volume_window: float = 300.0  # recent volume: traded over this many seconds …
+    volume_warmup: float = 3600.0  # … compared once this much history lies before it
     venue_weights: Mapping[str, float] = field(default_factory=dict)  # missing venue: 1.0
     cluster_band: float = 0.02  # a gap wider than this fraction splits the venues apart
     # USD figure a quote without volume counts as, per venue (missing: 0 when venues split).

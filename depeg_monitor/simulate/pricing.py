@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from depeg_monitor.simulate.scenario import CoinSpec, PathSpec, Scenario, Segment
 
+_DAY = 86_400.0  # clock seconds in the day a 24 h volume covers
+
 
 @dataclass(frozen=True, slots=True)
 class Tick:
@@ -100,20 +102,31 @@ class PriceModel:
     def price_at(self, venue: str, coin: str, quote: str, t: float) -> float:
         """The last price venue shows for COIN/QUOTE at scenario time t, wild prints included."""
         coin, quote = coin.upper(), quote.upper()
-        printed = self.wild_print(venue, f"{coin}/{quote}", t)
+        market = f"{coin}/{quote}"
+        printed = self.wild_print(venue, market, t)
         if printed is not None:
             return printed
-        return self.usd_price(coin, venue, t) / self.usd_price(quote, venue, t)
+        at = t - self._s.market_lag(venue, market)
+        return self.usd_price(coin, venue, at) / self.usd_price(quote, venue, at)
 
     def volume_at(self, venue: str, market: str, t: float) -> float:
+        """The market's 24 h volume (base units) at t, as a venue reports it: a rolling day.
+
+        The market trades its `volume` a day, evenly; a volume spike multiplies that rate
+        while it lasts, so the 24 h figure climbs through the spike and falls back a day of
+        clock time later (a day is 86,400 clock seconds, time_scale × that in scenario time),
+        as on a real venue — never a jump of days' worth of trading in one instant."""
         spec = self._s.venue(venue)
         volume = spec.volumes.get(market, spec.volume)
         coin = market.split("/", 1)[0]
+        day = _DAY * self._s.time_scale
+        extra = 0.0  # extra day-fractions of trading inside the last day
         for spike in self._s.volume_spikes:
-            here = spike.venue in (None, venue) and spike.coin in (None, coin)
-            if here and spike.start <= t < spike.end:
-                volume *= spike.factor
-        return volume
+            if spike.venue in (None, venue) and spike.coin in (None, coin):
+                inside = min(t, spike.end) - max(t - day, spike.start)
+                if inside > 0:
+                    extra += (spike.factor - 1.0) * inside / day
+        return volume * (1.0 + extra)
 
     def tick(self, venue: str, market: str, t: float) -> Tick:
         base, quote = market.split("/", 1)

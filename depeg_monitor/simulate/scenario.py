@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -23,6 +23,9 @@ class ScenarioError(Exception):
         self.problems = problems
         lines = "\n".join(f"  {path}: {reason}" for path, reason in problems)
         super().__init__(f"invalid scenario {source}:\n{lines}")
+
+
+Lag = Annotated[float, Field(ge=0)]  # scenario seconds a market trails the paths
 
 
 class _Frozen(BaseModel):
@@ -74,16 +77,19 @@ class VenueSpec(_Frozen):
     volumes: dict[str, float] = Field(default_factory=dict)  # per market, overrides volume
     spread: float = Field(0.0002, ge=0, lt=0.5)  # (ask - bid) / price
     lag: float = Field(0.0, ge=0)  # scenario seconds behind every path (aggregators)
+    # Per market, scenario seconds it trails the paths at this venue (overrides the scenario's
+    # own `lags` for that market).
+    lags: dict[str, Lag] = Field(default_factory=dict)
 
     @field_validator("markets")
     @classmethod
     def _markets_are_pairs(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
         return None if v is None else tuple(_pair(m) for m in v)
 
-    @field_validator("volumes")
+    @field_validator("volumes", "lags")
     @classmethod
-    def _volume_keys_are_pairs(cls, v: dict[str, float]) -> dict[str, float]:
-        return {_pair(m): vol for m, vol in v.items()}
+    def _keys_are_pairs(cls, v: dict[str, float]) -> dict[str, float]:
+        return {_pair(m): x for m, x in v.items()}
 
 
 FaultKind = Literal["down", "rate_limit", "garbage", "wild_print", "stale", "poison", "delisted"]
@@ -160,7 +166,8 @@ class Fault(_Frozen):
 
 
 class VolumeSpike(_Frozen):
-    """Multiply 24h volumes by `factor` between start and end (scenario seconds)."""
+    """Multiply the trading rate by `factor` between start and end (scenario seconds): the
+    24 h volumes served climb while it lasts (see PriceModel.volume_at)."""
 
     start: float = Field(ge=0)
     end: float
@@ -189,6 +196,14 @@ class Scenario(_Frozen):
     venues: dict[str, VenueSpec] = Field(default_factory=dict)
     faults: tuple[Fault, ...] = ()
     volume_spikes: tuple[VolumeSpike, ...] = ()
+    # Per market, scenario seconds it trails the paths at every venue listing it: e.g.
+    # {"USDT/USD" = 4}, the USD markets of USDT one 4 s poll behind the USDT-quoted pairs.
+    lags: dict[str, Lag] = Field(default_factory=dict)
+
+    @field_validator("lags")
+    @classmethod
+    def _lag_keys_are_pairs(cls, v: dict[str, float]) -> dict[str, float]:
+        return {_pair(m): x for m, x in v.items()}
 
     @field_validator("coins", mode="before")
     @classmethod
@@ -239,6 +254,12 @@ class Scenario(_Frozen):
     def markets(self, venue: str) -> tuple[str, ...]:
         spec = self.venue(venue)
         return spec.markets if spec.markets is not None else DEFAULT_MARKETS[venue]
+
+    def market_lag(self, venue: str, market: str) -> float:
+        """Scenario seconds `market` (BASE/QUOTE) trails the paths at `venue`: both of its
+        coins are read that much earlier, on top of any coin or venue lag."""
+        own = self.venue(venue).lags.get(market)
+        return own if own is not None else self.lags.get(market, 0.0)
 
     def with_time_scale(self, time_scale: float) -> Scenario:
         """The same scenario played faster (>1) or slower (<1)."""

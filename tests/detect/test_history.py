@@ -1,4 +1,4 @@
-"""A coin's rolling history: velocity over the last minute, volatility from jitter, volume."""
+"""A coin's rolling history: velocity over the last minute, volatility from jitter."""
 
 from __future__ import annotations
 
@@ -29,12 +29,3 @@ def test_volatility_follows_jitter_not_the_level() -> None:
         _, calm = steady.add_deviation(10.0 * i, -0.03, WINDOW)
     assert noisy == pytest.approx(0.01 * math.sqrt(math.pi) / 2)
     assert calm == 0.0
-
-
-def test_volume_spike_is_against_the_baseline_and_bad_figures_are_ignored() -> None:
-    """Three times the usual volume reads ×3; a NaN or zero volume neither counts nor resets."""
-    h = CoinHistory()
-    assert h.add_volume(0.0, 1e6, WINDOW) is None  # the first figure is the baseline
-    assert h.add_volume(60.0, math.nan, WINDOW) is None
-    assert h.add_volume(60.0, 0.0, WINDOW) is None
-    assert h.add_volume(120.0, 3e6, WINDOW) == pytest.approx(3.0)

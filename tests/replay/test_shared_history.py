@@ -36,9 +36,6 @@ KNOWN: dict[str, str] = {
     "binance-hourly-baseline event TUSD 2024-12-06T16:00:00Z": (
         "late: the first minor alert comes 2 h after the data held minor (bound 1 h)"
     ),
-    "usdc-15m-aggregate-stablesafe event USDC 2023-03-11T01:00:00Z": (
-        "late: the first minor alert comes 45 min after the data held minor (bound 30 min)"
-    ),
 }
 
 

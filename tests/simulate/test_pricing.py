@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from depeg_monitor.simulate import PriceModel, parse_scenario
+from depeg_monitor.simulate import PriceModel, ScenarioError, load_scenario, parse_scenario
 
 
 def _model(**extra: Any) -> PriceModel:
@@ -107,22 +108,84 @@ def test_wild_print_replaces_one_market_in_its_window() -> None:
     assert m.price_at("kraken", "USDC", "USD", 4) == pytest.approx(1.0)
 
 
-def test_volume_spikes_multiply_in_their_window() -> None:
-    """A USDC spike multiplies USDC volumes on every venue during the window, nothing else."""
+def test_volume_spikes_multiply_the_trading_rate_so_the_24h_figure_climbs() -> None:
+    """A USDC spike ×8 for 10 s adds 7 × 10 s of a day's trading to USDC's 24 h volume on every
+    venue, half of it half-way through, and nothing to other coins: the figure a real venue
+    reports climbs while trading is fast, it never jumps by days of volume at once."""
     m = _model(
-        venues={"binance": {"volume": 1000, "volumes": {"DAI/USDT": 50}}},
+        venues={"binance": {"volume": 86_400, "volumes": {"DAI/USDT": 50}}},
         volume_spikes=[{"coin": "usdc", "start": 10, "end": 20, "factor": 8}],
     )
-    assert m.volume_at("binance", "USDC/USDT", 5) == 1000
-    assert m.volume_at("binance", "USDC/USDT", 15) == 8000
+    assert m.volume_at("binance", "USDC/USDT", 5) == 86_400
+    assert m.volume_at("binance", "USDC/USDT", 15) == pytest.approx(86_400 + 7 * 5)
+    assert m.volume_at("binance", "USDC/USDT", 60) == pytest.approx(86_400 + 7 * 10)
     assert m.volume_at("binance", "DAI/USDT", 15) == 50
     tick = m.tick("binance", "USDC/USDT", 15)
-    assert tick.volume_quote == pytest.approx(8000 * 0.975 / 1.02)
+    assert tick.volume_quote == pytest.approx((86_400 + 35) * 0.975 / 1.02)
 
 
-def test_tick_has_a_spread_around_the_price() -> None:
-    """Bid and ask sit half the configured spread either side of the last price."""
-    m = _model(venues={"gemini": {"spread": 0.002}})
-    tick = m.tick("gemini", "USDT/USD", 5)
-    assert tick.bid == pytest.approx(1.02 * 0.999)
-    assert tick.ask == pytest.approx(1.02 * 1.001)
+def test_a_volume_spike_leaves_the_24h_figure_a_day_of_clock_time_later() -> None:
+    """Played 10× faster, a day of clock time is 864,000 scenario seconds: the spike's extra
+    volume counts until then and is gone after (a rate per clock second, whatever the scale)."""
+    data: dict[str, Any] = {
+        "scenario": {"duration": 2_000_000, "noise": 0.0, "time_scale": 10.0},
+        "venues": {"kraken": {"volume": 1000}},
+        "volume_spikes": [{"start": 0, "end": 86_400, "factor": 2}],
+    }
+    m = PriceModel(parse_scenario(data))
+    assert m.volume_at("kraken", "USDC/USD", 86_400) == pytest.approx(1100)
+    assert m.volume_at("kraken", "USDC/USD", 864_000) == pytest.approx(1100)
+    assert m.volume_at("kraken", "USDC/USD", 864_000 + 43_200) == pytest.approx(1050)
+    assert m.volume_at("kraken", "USDC/USD", 864_000 + 86_400) == pytest.approx(1000)
+
+
+def test_market_lags_delay_one_market_at_every_venue_or_at_one() -> None:
+    """`lags = {"USDT/USD" = 4}` keeps every venue's USDT/USD at the old USDT price for 4 s
+    after USDT moves, while the USDT-quoted pairs (and USDT/USD where a venue sets its own
+    lag of 0) move at once: the USDT-quoted pairs lead the USD markets by one poll."""
+    usdt_falls = {
+        "segments": [
+            {"kind": "calm", "duration": 10},
+            {"kind": "move", "to": 0.95, "duration": 0},
+        ]
+    }
+    m = _model(
+        coins={"USDT": usdt_falls},
+        lags={"usdt/usd": 4},
+        venues={"gemini": {"lags": {"USDT/USD": 0}}, "bitstamp": {"lags": {"USDC/USDT": 1}}},
+    )
+    for venue in ("kraken", "coinbase", "bitstamp"):
+        assert m.price_at(venue, "USDT", "USD", 9.9) == pytest.approx(1.0)
+        assert m.price_at(venue, "USDT", "USD", 13.9) == pytest.approx(1.0)
+        assert m.price_at(venue, "USDT", "USD", 14.0) == pytest.approx(0.95)
+    assert m.price_at("gemini", "USDT", "USD", 10.0) == pytest.approx(0.95)
+    assert m.price_at("binance", "FDUSD", "USDT", 10.0) == pytest.approx(1 / 0.95)
+    assert m.price_at("kraken", "USDC", "USDT", 10.0) == pytest.approx(1 / 0.95)
+    assert m.price_at("bitstamp", "USDC", "USDT", 10.5) == pytest.approx(1.0)
+    assert m.crossing_time("kraken", "USDT", "USD", 0.97, step=0.001) == pytest.approx(14.0)
+
+
+def test_a_negative_lag_is_refused() -> None:
+    """A market cannot lead its own path: a negative lag is a scenario error naming it."""
+    with pytest.raises(ScenarioError, match="lags"):
+        parse_scenario({"scenario": {"duration": 10}, "lags": {"USDT/USD": -1}})
+
+
+def test_usdt_lead_scenario_moves_the_usdt_pairs_one_poll_before_usdt_usd() -> None:
+    """scenarios/usdt-lead.toml, the issue's reproduction: every USDT pair jumps by 1/0.95 at
+    60 s, on every venue, while USDT/USD on every venue (and Coinbase's USDT/USDC) follows 4 s
+    later — and no coin but USDT moves in USD."""
+    scenario = load_scenario(Path(__file__).parents[2] / "scenarios/usdt-lead.toml")
+    m = PriceModel(scenario)
+    for venue in scenario.enabled_venues():
+        for market in scenario.markets(venue):
+            base, quote = market.split("/")
+            if quote == "USDT":
+                t = m.crossing_time(venue, base, quote, 1.03, step=0.01)
+                assert t == pytest.approx(60.0, abs=0.05), (venue, market)
+            elif base == "USDT":
+                level = 0.97 if quote in ("USD", "USDC") else 1.03
+                t = m.crossing_time(venue, base, quote, level, step=0.01)
+                assert t == pytest.approx(64.0, abs=0.05), (venue, market)
+            else:
+                assert m.crossing_time(venue, base, quote, 0.99, step=0.5) is None, market
