@@ -8,7 +8,9 @@ when it first held it (a run lasting 5 minutes or two bars; the delay bounds cou
 there), the first alert of at least that level inside the window, its delay after each, and
 the manifest's bound; then the messages sent inside the window. Per manifest: false alerts
 (onsets outside every event) per severity, the ceilings and their breaches, and every check
-that fails by default and under --strict. Needs ../shared/history beside the clone.
+that fails by default and under --strict. A first alert marked * is the window's start: the
+level was already firing, alerted before the window opened. Needs ../shared/history beside the
+clone.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def _event_rows(e: EventResult) -> list[str]:
         c = e.truth.crossing(f.level)
         after_first = None if f.ts is None or c.first is None else f.ts - c.first
         lines.append(
-            f"    {f.level.label:<9}{_t(c.first):<18}{_t(c.held):<18}{_t(f.ts):<18}"
+            f"    {f.level.label:<9}{_t(c.first):<18}{_t(c.held):<18}"
+            f"{_t(f.ts) + ('' if f.id or f.ts is None else '*'):<18}"
             f"{_d(after_first):>13}{_d(f.delay):>12}{_d(f.within).lstrip('+'):>8}"
             + ("  LATE" if f.late else "")
         )

@@ -154,6 +154,18 @@ def _first(entries: list[TimelineEntry], level: Severity) -> TimelineEntry | Non
     return next((t for t in entries if t.claims and t.severity >= level), None)
 
 
+def _told(timeline: list[TimelineEntry], coin: str, before: float) -> Severity:
+    """The severity of the coin's episode that alerts before `before` left open (NONE after a
+    resolved, or with none)."""
+    told = Severity.NONE
+    for t in timeline:
+        if t.ts >= before:
+            break
+        if t.coin == coin and (t.claims or t.kind is AlertKind.RESOLVED):
+            told = t.severity if t.claims else Severity.NONE
+    return told
+
+
 def _breaches(entries: list[TimelineEntry], at_most: Severity | None) -> tuple[TimelineEntry, ...]:
     if at_most is None:
         return ()
@@ -204,24 +216,20 @@ def build_report(run: ReplayRun) -> Report:
         ev = tr.event
         wt = truth.window(ev.coin, ev.start, ev.end)
         entries = _inside(timeline, ev.coin, ev.start, ev.end)
+        # A level the user was already told of, in an episode still open and confirmed when the
+        # window opens, counts as alerted at the window's start (its alert came before it).
+        told = min(_told(timeline, ev.coin, ev.start), tr.opening or Severity.NONE)
         firsts = []
         for level in LEVELS:
             t = _first(entries, level)
+            ts, alert_id = (t.ts, t.id) if t is not None else (None, None)
+            if told >= level and (ts is None or ts > ev.start):
+                ts, alert_id = ev.start, None
             held = wt.crossing(level).held
-            delay = None if t is None or held is None else t.ts - held
-            bound = ev.within[level - 1]
-            if t is None:
-                firsts.append(FirstAlert(level, None, None, None, bound))
-            else:
-                firsts.append(FirstAlert(level, t.ts, t.id, delay, bound))
+            delay = None if ts is None or held is None else ts - held
+            firsts.append(FirstAlert(level, ts, alert_id, delay, ev.within[level - 1]))
         hit = firsts[ev.expect - 1]
         first, first_id = hit.ts, hit.id
-        if (
-            tr.confirmed is not None
-            and tr.confirmed == ev.start
-            and (first is None or first > ev.start)
-        ):
-            first, first_id = ev.start, None  # already firing at that level when the window opened
         held = wt.crossing(ev.expect).held
         delay = None if first is None or held is None else first - held
         breaches = _breaches(entries, ev.at_most)
@@ -550,7 +558,8 @@ def to_text(r: Report, timeline_limit: int = 200, strict: bool = False) -> str:
                     continue
                 late = "  LATE" if f.late else ""
                 lines.append(
-                    f"    first alert ≥ {f.level.label} {format_time(f.ts)} ({f.id}), "
+                    f"    first alert ≥ {f.level.label} {format_time(f.ts)} "
+                    f"({f.id or 'already firing when the window opened'}), "
                     f"{_dur(f.delay)} after the data held it{late}"
                 )
             lines.append(f"    {e.messages} messages inside the window")

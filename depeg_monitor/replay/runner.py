@@ -29,6 +29,7 @@ class EventTrace:
     event: EventSpec
     aggregate_crossed: float | None = None  # first cycle the aggregate passed `expect`
     confirmed: float | None = None  # first cycle the confirmed severity reached it
+    opening: Severity | None = None  # the confirmed severity on the window's first cycle
     peak: Severity = Severity.NONE
     max_deviation: float = 0.0
 
@@ -150,6 +151,8 @@ async def _replay(manifest: Manifest, stage: Policy | None) -> ReplayRun:
                 for a in assessments:
                     if a.coin != ev.coin:
                         continue
+                    if tr.opening is None:
+                        tr.opening = a.severity
                     if a.severity > tr.peak:
                         tr.peak = a.severity
                     if tr.confirmed is None and a.severity >= ev.expect:

@@ -129,3 +129,21 @@ def test_json_has_alert_ids_crossings_and_the_verdicts(
         parse_time(event["first_alert"]) - (T0 + 121 * 60)
     )
     assert (data["passed"], data["passed_strict"]) == (True, True)
+
+
+def test_a_window_opening_inside_an_alerted_episode_counts_it_alerted_at_its_start(
+    tmp_path: Path, write_manifest: Write
+) -> None:
+    """A window opening halfway through the drift, whose minor was alerted before it, is caught
+    at its start and not late; one opening after the episode resolved is not caught by it."""
+    truth = (
+        f'[[events]]\ncoin = "USDC"\nstart = "{m(100)}"\nend = "{m(119)}"\n'
+        'expect = "minor"\nwithin = "1m"\n'
+        f'[[events]]\ncoin = "USDC"\nstart = "{m(200)}"\nend = "{m(239)}"\nexpect = "minor"\n'
+    )
+    r = _report(tmp_path, write_manifest, truth)
+    during, after = r.events
+    assert during.first[0].ts == parse_time(m(100)) and during.first[0].id is None
+    assert not during.missed and not during.late
+    assert after.missed
+    assert [f.problem.split(":")[0] for f in r.failures()] == ["missed"]

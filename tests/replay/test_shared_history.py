@@ -26,17 +26,11 @@ ROOT = Path(__file__).parents[2]
 SHARED = ROOT / ".." / "shared" / "history"
 MANIFESTS = sorted((ROOT / "manifests").glob("*.toml"))
 
-# The current detector's misses, by case id. Each is a late first minor alert: the classifier
-# has the minor a close after the data held it, and without supporting context (volume spike,
-# another coin off, a wide spread) the alert policy then still waits for its minor
-# confirmation (confirm_minor_hold, 600 s), which on 15-minute and hourly bars is a whole bar
-# more. A known case failing any other way is a plain failure.
+# The current detector's misses, by case id, each marked xfail(strict=True) with its exact
+# failure (a late first minor alert); a known case failing any other way is a plain failure.
+# None is known today.
 LATE_MINOR = "late: first minor alert"
-KNOWN: dict[str, str] = {
-    "binance-hourly-baseline event TUSD 2024-12-06T16:00:00Z": (
-        "late: the first minor alert comes 2 h after the data held minor (bound 1 h)"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 
 class KnownFailure(AssertionError):
