@@ -92,7 +92,7 @@ class Dislocation:
     holding most of the coin's liquidity, and these venues are the rest (never averaged in)."""
 
     venues: tuple[VenuePrice, ...]  # the venues outside the followed cluster
-    price: float  # their liquidity-weighted USD price
+    price: float  # the most liquid of those clusters' USD price (liquidity-weighted)
     followed_price: float  # the followed cluster's USD price (the aggregate)
     gap: float  # (price - followed_price) / followed_price, signed
     arbitrage_net: float  # abs(gap) minus the configured round-trip fee
@@ -113,7 +113,8 @@ class Snapshot:
     """One coin's aggregate for one cycle. price is None when the quorum was not met.
 
     used holds the venues the price is made of (the followed cluster when venues disagree);
-    a dislocation, when present, holds the others. Every fresh venue is in one of the two.
+    a dislocation, when present, holds the others. Every fresh quote is in one of the two or,
+    rejected as an outlier within the followed cluster, in dropped.
     """
 
     coin: str
@@ -137,11 +138,11 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class InsufficientData:
-    """No price this cycle: fewer fresh, agreeing venues than the coin needs.
+    """No price this cycle: fewer fresh venues than the coin needs.
 
     The quotes left out, and why, are the snapshot's own `dropped`."""
 
-    agreeing: int  # distinct venues among the quotes that agreed
+    agreeing: int  # distinct fresh venues, followed or dislocated (what the quorum counts)
     needed: int  # the coin's min_venues
 
 

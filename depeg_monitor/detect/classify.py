@@ -35,6 +35,7 @@ from depeg_monitor.model import (
     Snapshot,
     Thresholds,
     Unconfirmed,
+    VenuePrice,
 )
 
 LEVELS = (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)
@@ -121,7 +122,7 @@ def _no_price(
     snapshot: Snapshot, st: CoinState, coin: CoinRules, now: float
 ) -> tuple[Assessment, CoinState]:
     """Without a price the severity stands and the clear timer restarts: no data never clears."""
-    agreeing = len({u.venue for u in snapshot.used})
+    agreeing = len({u.venue for u in _fresh_venues(snapshot)})
     facts = (InsufficientData(agreeing, coin.min_venues),)
     assessment = Assessment(
         snapshot.coin, now, st.severity, Severity.NONE, None, now - st.since, facts, snapshot
@@ -161,14 +162,17 @@ def _venues_confirm(
 ) -> tuple[float, Callable[[Severity], int], int]:
     """(how far the need-th venue goes on the aggregate's side, venues beyond a level, need).
 
-    Every fresh venue counts: the followed cluster (used) and a dislocated one alike."""
-    venues = snapshot.used + (snapshot.dislocation.venues if snapshot.dislocation else ())
+    Every fresh venue counts once, the followed cluster (used) and a dislocated one alike: a
+    venue with several markets (USD and USDT) goes as far as the nearest of them to the peg,
+    so two markets of one exchange are never two confirmations."""
     peg = snapshot.peg
     sign = -1.0 if dev < 0 else 1.0
-    mags = sorted(
-        (m for m in ((v.price_usd - peg) / peg * sign for v in venues) if m > 0), reverse=True
-    )
-    needed = min(rules.confirm_venues, len({v.venue for v in venues}))
+    per_venue: dict[str, float] = {}
+    for v in _fresh_venues(snapshot):
+        m = (v.price_usd - peg) / peg * sign
+        per_venue[v.venue] = min(m, per_venue.get(v.venue, m))
+    mags = sorted((m for m in per_venue.values() if m > 0), reverse=True)
+    needed = min(rules.confirm_venues, len(per_venue))
 
     def beyond(level: Severity) -> int:
         return sum(1 for m in mags if m >= t.of(level))
@@ -176,6 +180,11 @@ def _venues_confirm(
     if needed <= 0:
         return magnitude, beyond, needed
     return (mags[needed - 1] if len(mags) >= needed else 0.0), beyond, needed
+
+
+def _fresh_venues(snapshot: Snapshot) -> tuple[VenuePrice, ...]:
+    """Every fresh venue's price: the followed cluster's and any dislocated one's."""
+    return snapshot.used + (snapshot.dislocation.venues if snapshot.dislocation else ())
 
 
 def _level_of(magnitude: float, t: Thresholds) -> Severity:
