@@ -62,6 +62,33 @@ class Metrics:
             ["table"],
             registry=r,
         )
+        self.stream_frames = Counter(
+            "depeg_stream_frames", "WebSocket frames received, by venue", ["venue"], registry=r
+        )
+        self.stream_malformed = Counter(
+            "depeg_stream_malformed",
+            "WebSocket frames that could not be read (logged, counted, skipped), by venue",
+            ["venue"],
+            registry=r,
+        )
+        self.stream_reconnects = Counter(
+            "depeg_stream_reconnects",
+            "WebSocket reconnects, by venue and cause (routine: the venue asked or age limit)",
+            ["venue", "cause"],
+            registry=r,
+        )
+        self.stream_up = Gauge(
+            "depeg_stream_up",
+            "1 while the venue's stream is healthy (connected, confirmed, alive, none silent)",
+            ["venue"],
+            registry=r,
+        )
+        self.evaluation_seconds = Histogram(
+            "depeg_evaluation_seconds",
+            "From the newest quote's receipt to the end of the cycle it woke",
+            registry=r,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0),
+        )
         self.price = Gauge("depeg_price_usd", "Aggregate USD price per coin", ["coin"], registry=r)
         self.deviation = Gauge(
             "depeg_deviation", "Deviation from peg per coin", ["coin"], registry=r

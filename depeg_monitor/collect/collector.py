@@ -38,6 +38,7 @@ from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
 from depeg_monitor.collect.rules import CollectorRules
 from depeg_monitor.collect.schedule import next_slot
 from depeg_monitor.collect.screen import Counts, Screen, summary
+from depeg_monitor.collect.stream import StreamCollector
 from depeg_monitor.health.registry import Component, VenueDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
@@ -120,7 +121,9 @@ class VenueCollector:
         self.breaker = CircuitBreaker(
             rules.breaker_threshold, rules.poll_interval, rules.breaker_max_backoff
         )
-        quality = QualityRules(rules.price_band, rules.max_age, rules.pegs, rules.max_clock_skew)
+        quality = self.quality = QualityRules(
+            rules.price_band, rules.max_age, rules.pegs, rules.max_clock_skew
+        )
         self.screen = Screen(spec.name, quality, metrics, self.log)
         self.pause = Pause(clock, spec.max_wait)
         self._listing_due = 0.0  # monotonic time of the next listing check
@@ -129,6 +132,7 @@ class VenueCollector:
         self._host = urlsplit(self.base_url).hostname or self.base_url
         self._failing_since: float | None = None  # monotonic, while polls give nothing usable
         self._said_at = float("-inf")  # when the failure was last logged
+        self.stream: StreamCollector | None = None  # the venue's stream, where it has one on
 
     def _requests(self) -> list[Request]:
         return self.spec.requests(self.markets.spellings())
@@ -441,9 +445,17 @@ class VenueCollector:
     # ------------------------------------------------------------------ the loop
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll on slots start + k·interval until stop is set; a bad poll never ends the loop."""
+        """Poll on slots start + k·interval until stop is set; a bad poll never ends the loop.
+        While the venue's stream is healthy the slots are stream_poll_interval apart; the
+        moment it is not, polling is back at the normal interval."""
         start = self._clock.monotonic()
         while not stop.is_set():
+            interval = self.interval
+            stream = self.stream
+            if stream is not None:
+                stream.changed.clear()
+                if stream.healthy:
+                    interval = max(self.interval, stream.rules.poll_interval)
             try:
                 result = await self.poll_once()
                 if result.quotes:
@@ -453,14 +465,25 @@ class VenueCollector:
                 self._health.error(self._clock.now(), "internal error")
                 self.breaker.record_failure(self._clock.monotonic())
             now = self._clock.monotonic()
+            if interval != self.interval:
+                # Relaxed: a normal slot is kept in step, the next relaxed one is waited for,
+                # and a stream turning unhealthy ends the wait at once.
+                await self._wait(interval, stop, stream.changed if stream else None)
+                if stream is not None and not stream.healthy:
+                    start = self._clock.monotonic()
+                continue
             await self._wait(next_slot(start, self.interval, now) - now, stop)
 
-    async def _wait(self, seconds: float, stop: asyncio.Event) -> None:
+    async def _wait(
+        self, seconds: float, stop: asyncio.Event, wake: asyncio.Event | None = None
+    ) -> None:
         if seconds <= 0 or stop.is_set():
             return
-        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
-        stopper = asyncio.ensure_future(stop.wait())
-        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        waiters = {asyncio.ensure_future(self._clock.sleep(seconds))}
+        waiters.add(asyncio.ensure_future(stop.wait()))
+        if wake is not None:
+            waiters.add(asyncio.ensure_future(wake.wait()))
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
 

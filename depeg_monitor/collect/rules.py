@@ -7,6 +7,18 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
+class StreamRules:
+    """A venue's stream, where it has one and it is on."""
+
+    url: str  # the WebSocket endpoint
+    poll_interval: float = 30.0  # REST polls while the stream is healthy
+    silent_after: float = 120.0  # a subscribed market silent this long is reported
+    connect_timeout: float = 10.0  # to open the socket (and to read a token, KuCoin)
+    ack_timeout: float = 10.0  # subscriptions unconfirmed this long: the connection is reopened
+    max_backoff: float = 60.0  # longest wait between reconnects after failures
+
+
+@dataclass(frozen=True, slots=True)
 class CollectorRules:
     venue: str
     base_url: str  # everything before the documented path
@@ -25,3 +37,4 @@ class CollectorRules:
     retry_network: bool = True
     # market → the venue's spelling where it is not the venue's own rule (CoinGecko's coin ids)
     symbol_overrides: Mapping[str, str] = field(default_factory=dict)
+    stream: StreamRules | None = None  # None: polling only

@@ -77,6 +77,19 @@ class VenueSettings(BaseModel):
     listing_interval: float = Field(3600.0, gt=0, description="Seconds between listing checks.")
     # Largest decompressed answer (bytes); None: the venue's own cap, sized from its real answers.
     max_body: int | None = Field(None, ge=1024)
+    # Venues with a public WebSocket stream their markets: a price reaches the monitor as it
+    # changes. Polling goes on as the safety net (and for 24 h volume), every
+    # stream_poll_interval while the stream is healthy, every poll_interval when it is not.
+    stream: bool = Field(True, description="Stream where the venue has a WebSocket.")
+    stream_url: str | None = None  # the WebSocket endpoint; None: the venue's own
+    stream_poll_interval: float = Field(
+        30.0, gt=0, description="Seconds between polls while the stream is healthy."
+    )
+    # A subscribed market with no update since subscribing for this long is reported, and
+    # the venue is polled at poll_interval again (a symbol the venue acks and never sends).
+    stream_silent_after: float = Field(
+        120.0, gt=0, description="Seconds a subscribed market may stay silent."
+    )
 
     @field_validator("markets")
     @classmethod

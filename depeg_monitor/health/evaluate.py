@@ -17,6 +17,7 @@ from depeg_monitor.health.registry import (
     HealthRegistry,
     Kind,
     StoreDetail,
+    StreamDetail,
 )
 
 Status = Literal["pass", "warn", "fail"]
@@ -166,6 +167,27 @@ def _wakers_check(registry: HealthRegistry, critical: tuple[str, ...] | None) ->
     return Check("pass")
 
 
+def _stream_check(st: ComponentState, now: float) -> Check:
+    """A venue's stream: pass while healthy; warn while down, connecting, silent on a market
+    or refused one — never fail, as the venue's REST polls carry on at their normal interval.
+    The figure is the last frame's age (a quiet book may send nothing for minutes)."""
+    d = st.detail if isinstance(st.detail, StreamDetail) else StreamDetail()
+    age = None if d.last_frame is None else now - d.last_frame
+    parts = [
+        f"{d.connected}/{d.connections} connected",
+        f"{d.confirmed}/{d.subscribed} subscriptions confirmed",
+        f"{d.reconnects_hour} reconnects in the last hour",
+    ]
+    if d.fallback:
+        parts.append("REST at the normal interval")
+    if st.failing:
+        return Check("warn", f"{st.error}; " + ", ".join(parts), age, "s", d.last_frame)
+    if d.fallback or st.note:
+        text = (f"{st.note}; " if st.note else "") + ", ".join(parts)
+        return Check("warn", text, age, "s", d.last_frame)
+    return Check("pass", None, age, "s", d.last_frame)
+
+
 def _loop_check(
     last_cycle: float | None, now: float, rules: HealthRules, st: ComponentState | None
 ) -> Check:
@@ -208,6 +230,8 @@ def evaluate(
             checks[st.key] = _age_check(st, now, "answer")
         elif st.kind is Kind.CHANNEL:
             checks[st.key] = _channel_check(st, now)
+        elif st.kind is Kind.STREAM:
+            checks[st.key] = _stream_check(st, now)
         else:
             checks[st.key] = _other_check(st, now)
 

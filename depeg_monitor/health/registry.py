@@ -24,6 +24,7 @@ class Kind(enum.Enum):
     OUTBOX = "outbox"
     CHANNEL = "notifier"
     TASK = "task"
+    STREAM = "stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,20 @@ class ChannelDetail:
     oldest: float | None = None  # when the oldest of them was recorded (epoch seconds)
 
 
-Detail = VenueDetail | StoreDetail | OutboxDetail | ChannelDetail | None
+@dataclass(frozen=True, slots=True)
+class StreamDetail:
+    connections: int = 0
+    connected: int = 0
+    confirmed: int = 0  # subscriptions the venue acknowledged
+    subscribed: int = 0  # subscriptions asked for
+    last_frame: float | None = None  # epoch seconds of the last frame received
+    reconnects_hour: int = 0
+    fallback: bool = True  # the venue's REST polls at its normal interval
+    silent: tuple[str, ...] = ()  # markets with no update since subscribing (too long)
+    refused: tuple[str, ...] = ()  # markets the venue refused to stream
+
+
+Detail = VenueDetail | StoreDetail | OutboxDetail | ChannelDetail | StreamDetail | None
 
 
 @dataclass(slots=True)
