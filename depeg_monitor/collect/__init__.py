@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import aiohttp
 
@@ -50,7 +50,7 @@ def build_collectors(
             c.stream = StreamCollector(
                 spec,
                 r.stream,
-                lambda c=c: c.markets.polled,
+                _polled(c),
                 session,
                 clock,
                 health.component(Kind.STREAM, r.venue),
@@ -61,3 +61,8 @@ def build_collectors(
             )
         out.append(c)
     return out
+
+
+def _polled(c: VenueCollector) -> Callable[[], Mapping[str, str]]:
+    """The markets the collector polls now (what its listing confirmed)."""
+    return lambda: c.markets.polled

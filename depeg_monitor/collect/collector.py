@@ -479,7 +479,7 @@ class VenueCollector:
     ) -> None:
         if seconds <= 0 or stop.is_set():
             return
-        waiters = {asyncio.ensure_future(self._clock.sleep(seconds))}
+        waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(self._clock.sleep(seconds))}
         waiters.add(asyncio.ensure_future(stop.wait()))
         if wake is not None:
             waiters.add(asyncio.ensure_future(wake.wait()))
