@@ -11,8 +11,9 @@ socket and everything that waits. This module is that contract and nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 from depeg_monitor.model import Quote
 from depeg_monitor.venues.contract import Response, SymbolFn
@@ -25,12 +26,19 @@ class Connection:
     url: str
     subscribe: tuple[str, ...]  # sent in order once open (after the welcome, where awaited)
     symbols: tuple[str, ...]  # the stream spellings these frames subscribe to
+    # Where a venue acknowledges a subscribe message only by the id it carried (Binance,
+    # Bybit, Gemini, KuCoin): that id → the spellings the message asked for. Ids are the
+    # connection-local 1, 2, … of its subscribe frames; `resolve` reads this mapping.
+    acks: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
 
 class Acked(NamedTuple):
-    """The venue confirmed these subscriptions (stream spellings)."""
+    """The venue confirmed these subscriptions (stream spellings). An ack that names only the
+    subscribe message's id is Acked((), ref=id): `resolve` turns it into that message's
+    symbols."""
 
     symbols: tuple[str, ...]
+    ref: str | None = None
 
 
 class Refused(NamedTuple):
@@ -39,6 +47,7 @@ class Refused(NamedTuple):
 
     symbols: tuple[str, ...]
     reason: str
+    ref: str | None = None  # the refused subscribe message's id, as for Acked
 
 
 class Reconnect(NamedTuple):
@@ -53,7 +62,28 @@ class Alive(NamedTuple):
 
 StreamEvent = Quote | Acked | Refused | Reconnect | Alive
 
-# (frame text, stream key → market "BASE/QUOTE", received) → events; raises VenueError
+
+def resolve(event: StreamEvent, conn: Connection) -> StreamEvent:
+    """An Acked/Refused naming its subscribe message by ref, with that message's symbols.
+
+    A ref the connection did not send resolves to no symbols: an ack of nothing, or a refusal
+    of the whole connection's subscribe. Every other event is returned as it is.
+    """
+    if isinstance(event, Acked | Refused) and event.ref is not None and not event.symbols:
+        return event._replace(symbols=conn.acks.get(event.ref, ()))
+    return event
+
+
+def rebased(url: str, base: str) -> str:
+    """`url` (a token call's endpoint with its ?token=…) moved onto `base`'s scheme, host and
+    path: how a configured stream_url overrides the endpoint a token call names."""
+    target, origin = urlsplit(base), urlsplit(url)
+    query = "&".join(q for q in (target.query, origin.query) if q)
+    return urlunsplit((target.scheme, target.netloc, target.path, query, ""))
+
+
+# (frame text, stream key → market "BASE/QUOTE", received) → events; raises VenueError.
+# Every module spells a market in frames as its `symbol` does, so keys = {symbol(m): m}.
 ParseFrameFn = Callable[[str, Mapping[str, str], float], list[StreamEvent]]
 # (base URL, stream spellings) → the connections carrying them, split at the venue's caps
 ConnectionsFn = Callable[[str, Sequence[str]], list[Connection]]
