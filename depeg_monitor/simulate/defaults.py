@@ -10,6 +10,10 @@ from depeg_monitor.venues import VENUES
 
 # The same venues the monitor polls, in the same order.
 VENUE_NAMES: tuple[str, ...] = tuple(VENUES)
+# Venues with a public WebSocket the simulator serves, and those of them that can ask a
+# client to reconnect (binance serverShutdown, bitstamp bts:request_reconnect, okx 64008).
+STREAM_VENUES: tuple[str, ...] = tuple(v for v in VENUE_NAMES if v != "coingecko")
+RECONNECT_NOTICE_VENUES: tuple[str, ...] = ("binance", "bitstamp", "okx")
 
 DEFAULT_MARKETS: dict[str, tuple[str, ...]] = {
     "binance": ("USDC/USDT", "FDUSD/USDT", "TUSD/USDT", "USDE/USDT", "DAI/USDT"),

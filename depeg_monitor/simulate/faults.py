@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from depeg_monitor.simulate.scenario import Fault, Scenario
+from depeg_monitor.simulate.scenario import STREAM_FAULTS, Fault, Scenario
 
 # Fields a parser needs for a price; "missing_fields" garbage removes them wherever they are.
 PRICE_KEYS = frozenset(
@@ -40,16 +40,27 @@ PRICE_KEYS = frozenset(
 )
 
 
-# Faults about single markets; they combine with whatever else the venue is doing.
+# Faults about single markets, and those of the stream alone; they combine with whatever else
+# the venue's REST endpoints are doing.
 _MARKET_FAULTS = frozenset({"wild_print", "delisted"})
+_NOT_REST = _MARKET_FAULTS | STREAM_FAULTS
 
 
 def active_fault(scenario: Scenario, venue: str, t: float) -> Fault | None:
-    """The first scripted fault (other than a wild print or delisting) in force at this venue."""
+    """The first REST fault (other than a wild print or delisting) in force at this venue."""
     for f in scenario.faults:
-        if f.venue == venue and f.kind not in _MARKET_FAULTS and f.active(t):
+        if f.venue == venue and f.kind not in _NOT_REST and f.active(t):
             return f
     return None
+
+
+def stream_faults(scenario: Scenario, venue: str) -> list[tuple[int, Fault]]:
+    """The faults that touch this venue's stream (its own and `down`), by index."""
+    return [
+        (i, f)
+        for i, f in enumerate(scenario.faults)
+        if f.venue == venue and (f.kind in STREAM_FAULTS or f.kind == "down")
+    ]
 
 
 def delisted_markets(scenario: Scenario, venue: str, t: float) -> frozenset[str]:

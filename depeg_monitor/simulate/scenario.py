@@ -12,7 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from depeg_monitor.simulate.defaults import DEFAULT_MARKETS, VENUE_NAMES
+from depeg_monitor.simulate.defaults import (
+    DEFAULT_MARKETS,
+    RECONNECT_NOTICE_VENUES,
+    STREAM_VENUES,
+    VENUE_NAMES,
+)
 
 
 class ScenarioError(Exception):
@@ -92,7 +97,24 @@ class VenueSpec(_Frozen):
         return {_pair(m): x for m, x in v.items()}
 
 
-FaultKind = Literal["down", "rate_limit", "garbage", "wild_print", "stale", "poison", "delisted"]
+FaultKind = Literal[
+    "down",
+    "rate_limit",
+    "garbage",
+    "wild_print",
+    "stale",
+    "poison",
+    "delisted",
+    "stream_drop",
+    "stream_mute_pings",
+    "stream_silent",
+    "stream_malformed",
+    "stream_reconnect",
+]
+# Faults of a venue's WebSocket only: its REST endpoints answer as usual meanwhile.
+STREAM_FAULTS = frozenset(
+    {"stream_drop", "stream_mute_pings", "stream_silent", "stream_malformed", "stream_reconnect"}
+)
 # Poisons that spoil fields of the venue's real answer, and those that replace the whole body.
 FIELD_POISONS = ("nan_volume", "negative_volume", "future_timestamp", "zero_price", "huge_number")
 BODY_POISONS = ("deep_nesting", "gzip_bomb", "endless_body")
@@ -104,6 +126,11 @@ _MODES: dict[str, tuple[str, ...]] = {
     "wild_print": ("",),
     "stale": ("",),
     "delisted": ("",),
+    "stream_drop": ("abort", "close"),
+    "stream_mute_pings": ("",),
+    "stream_silent": ("",),
+    "stream_malformed": ("truncated", "binary", "oversized"),
+    "stream_reconnect": ("",),
 }
 
 
@@ -115,7 +142,8 @@ class Fault(_Frozen):
     start: float = Field(ge=0)
     end: float
     mode: str = ""  # down: drop|http500|hang; garbage: malformed|…; poison: nan_volume|…
-    # wild_print, poison: which markets (default all of the venue's); delisted: required
+    # wild_print, poison, stream_silent, stream_malformed: which markets (default all of the
+    # venue's); delisted: required
     markets: tuple[str, ...] = ()
     price: float | None = Field(None, gt=0)  # wild_print: the printed price, in quote currency
     ban_after: int = Field(3, ge=1)  # rate_limit at binance: 429s before the 418 ban
@@ -134,7 +162,12 @@ class Fault(_Frozen):
     @classmethod
     def _default_mode(cls, data: object) -> object:
         if isinstance(data, dict) and not data.get("mode"):
-            defaults = {"down": "drop", "garbage": "malformed"}
+            defaults = {
+                "down": "drop",
+                "garbage": "malformed",
+                "stream_drop": "abort",
+                "stream_malformed": "truncated",
+            }
             data = {**data, "mode": defaults.get(str(data.get("kind")), "")}
         return data
 
@@ -150,6 +183,14 @@ class Fault(_Frozen):
             raise ValueError("a wild_print needs `price` (in the market's quote currency)")
         if self.kind == "delisted" and not self.markets:
             raise ValueError("a delisted fault needs `markets` (the markets taken off)")
+        if self.kind in STREAM_FAULTS and self.venue in VENUE_NAMES:
+            if self.venue not in STREAM_VENUES:
+                raise ValueError(f"{self.venue} has no stream for a {self.kind} fault")
+            if self.kind == "stream_reconnect" and self.venue not in RECONNECT_NOTICE_VENUES:
+                raise ValueError(
+                    f"{self.venue} sends no request to reconnect (those that do: "
+                    f"{', '.join(RECONNECT_NOTICE_VENUES)})"
+                )
         overrides = (self.retry_after is not None, self.retry_after_text is not None)
         if any(overrides) and self.kind != "rate_limit":
             raise ValueError("`retry_after` / `retry_after_text` belong to rate_limit faults")

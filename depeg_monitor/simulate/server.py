@@ -4,6 +4,9 @@ A request is answered in three steps: work out scenario time from the injected c
 scripted fault take over if one is in force at that venue, otherwise build the venue's book
 (without its delisted markets) and call its route. Routes are pure functions, so every venue's
 shape lives in its module; garbage and poisons spoil what the route built.
+
+Each venue with a public WebSocket is also served at `/<venue>/ws` (streams/server.py), from
+the same books at the same scenario time; KuCoin's token comes from its REST bullet-public.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import json
 import math
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import structlog
@@ -31,6 +35,9 @@ from depeg_monitor.simulate.faults import (
 )
 from depeg_monitor.simulate.pricing import PriceModel
 from depeg_monitor.simulate.scenario import BODY_POISONS, Fault, Scenario
+from depeg_monitor.simulate.streams import STREAMS, StreamTiming
+from depeg_monitor.simulate.streams import kucoin as kucoin_stream
+from depeg_monitor.simulate.streams.server import Publication, StreamHub
 from depeg_monitor.simulate.venues import APIS
 from depeg_monitor.simulate.venues.base import Ask, Book, RateLimitHit, Reply, Route, VenueApi
 
@@ -40,9 +47,21 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class SimulatedMarket:
-    """Serves a scenario on loopback; scenario time = (clock.now() - start) × time_scale."""
+    """Serves a scenario on loopback; scenario time = (clock.now() - start) × time_scale.
 
-    def __init__(self, scenario: Scenario, clock: Clock) -> None:
+    stream_timing: the streams' keepalive rules (StreamTiming().scaled(0.05) for tests);
+    on_publish: called with each new top of book as it is first written to a stream client
+    (also kept in .publications).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        clock: Clock,
+        *,
+        stream_timing: StreamTiming | None = None,
+        on_publish: Callable[[Publication], None] | None = None,
+    ) -> None:
         self.scenario = scenario
         self.prices = PriceModel(scenario)
         self._clock = clock
@@ -52,6 +71,13 @@ class SimulatedMarket:
         self.started_at: float | None = None  # clock.now() at start: scenario time 0
         self._hits: dict[int, int] = {}  # rate-limit fault index → requests inside it
         self.requests: dict[str, int] = {v: 0 for v in scenario.enabled_venues()}
+        self.streams = StreamHub(
+            scenario,
+            self.scenario_time,
+            partial(self._book, fault=None),
+            stream_timing or StreamTiming(),
+            on_publish,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -67,10 +93,12 @@ class SimulatedMarket:
         self._host = host
         self._port = int(self._runner.addresses[0][1])
         self.started_at = self._clock.now()
+        self.streams.start()
         log.info("simulation_started", scenario=self.scenario.scenario.name, port=self._port)
 
     async def stop(self) -> None:
         if self._runner is not None:
+            await self.streams.close()
             await self._runner.cleanup()
             self._runner = None
             log.info("simulation_stopped", scenario=self.scenario.scenario.name)
@@ -94,9 +122,38 @@ class SimulatedMarket:
         """venue → base_url, e.g. binance → http://127.0.0.1:PORT/binance."""
         return {v: f"http://{self._host}:{self.port}/{v}" for v in self.scenario.enabled_venues()}
 
+    def stream_urls(self) -> dict[str, str]:
+        """venue → stream_url for the venues that stream, e.g. ws://127.0.0.1:PORT/binance/ws."""
+        return {
+            v: f"ws://{self._host}:{self.port}/{v}/ws"
+            for v in self.scenario.enabled_venues()
+            if v in STREAMS
+        }
+
     def env_overrides(self) -> dict[str, str]:
-        """Environment variables pointing the daemon's venues at this market."""
-        return {f"DEPEG_VENUES__{v.upper()}__BASE_URL": url for v, url in self.base_urls().items()}
+        """Environment variables pointing the daemon's venues (REST and streams) at this market."""
+        env = {f"DEPEG_VENUES__{v.upper()}__BASE_URL": url for v, url in self.base_urls().items()}
+        env |= {f"DEPEG_VENUES__{v.upper()}__STREAM_URL": u for v, u in self.stream_urls().items()}
+        return env
+
+    @property
+    def publications(self) -> list[Publication]:
+        """Each new top of book as first written to a stream client, oldest first."""
+        return list(self.streams.publications)
+
+    def first_publication(
+        self, venue: str, market: str, where: Callable[[Publication], bool] = lambda p: True
+    ) -> Publication | None:
+        """The first publication of `market` (BASE/QUOTE) at `venue` that `where` accepts,
+        e.g. lambda p: p.price < 0.97 — its .wall is when the simulator streamed it."""
+        return next(
+            (
+                p
+                for p in self.streams.publications
+                if p.venue == venue and p.market == market and where(p)
+            ),
+            None,
+        )
 
     def scenario_time(self) -> float:
         if self.started_at is None:
@@ -123,7 +180,16 @@ class SimulatedMarket:
         app = web.Application()
         for path, route in api.routes:
             app.router.add_get(path, self._handler(api, route))
+        if api.name in STREAMS:
+            app.router.add_get("/ws", self.streams.handler(api.name))
+        if api.name == "kucoin":
+            app.router.add_post(kucoin_stream.TOKEN_PATH, self._handler(api, self._bullet))
         return app
+
+    def _bullet(self, ask: Ask, book: Book) -> Reply:
+        """KuCoin's bullet-public: a fresh token for this market's KuCoin stream."""
+        endpoint = self.stream_urls()["kucoin"]
+        return kucoin_stream.bullet(self.streams.issue_token(), endpoint, self.streams.timing)
 
     def _book(self, venue: str, t: float, fault: Fault | None) -> Book:
         now = self._clock.now()
