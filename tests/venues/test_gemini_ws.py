@@ -1,0 +1,80 @@
+"""Gemini's new stream API: bookTicker frames with nanosecond times, subscribes acked by id,
+error answers, and the archived v1/v2 frames not read, from the shared frames."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from depeg_monitor.venues import gemini_ws
+from depeg_monitor.venues.stream import Acked, Refused, resolve
+
+from ..payloads import SHARED, skip_without_shared
+
+NOW = 1_700_000_000.0
+KEYS = {"btcusd": "BTC/USD", "usdcusd": "USDC/USD"}
+
+
+def recv(name: str) -> list[str]:
+    """The text frames a shared websocket file holds as received (skips without ../shared)."""
+    skip_without_shared()
+    path = SHARED / "websocket" / name
+    if path.suffix == ".json":
+        return [path.read_text()]
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [
+        r["raw"] if "raw" in r else json.dumps(r["frame"], separators=(",", ":"))
+        for r in rows
+        if r["dir"] == "recv"
+    ]
+
+
+def parse_all(name: str) -> list[Any]:
+    return [e for t in recv(name) for e in gemini_ws.parse(t, KEYS, NOW)]
+
+
+def test_book_ticker_with_nanosecond_time() -> None:
+    """The docs' bookTicker: midpoint of b/a, E (ns, beyond a float's 53 bits) as seconds to
+    the microsecond."""
+    (q,) = parse_all("gemini_ws_bookticker_docs.json")
+    assert (q.coin, q.quote_ccy, q.bid, q.ask) == ("BTC", "USD", 45000.5, 45001.0)
+    assert q.price == 45000.75 and q.volume_base_24h is None
+    assert q.ts_exchange == 1751508438600117161 / 10**9
+    assert abs(q.ts_exchange - 1751508438.600117) < 1e-6
+
+
+def test_error_answer_refuses_its_subscribe() -> None:
+    """The documented error answer refuses the subscribe its id names."""
+    (refused,) = parse_all("gemini_ws_error_docs.json")
+    assert refused == Refused((), "-1002 Authentication required", "1")
+    (conn,) = gemini_ws.connections(gemini_ws.URL, ["usdcusd"])
+    assert resolve(refused, conn).symbols == ("usdcusd",)
+
+
+def test_success_answer_acks_by_id() -> None:
+    """{"id":"1","status":200,...} acks subscribe 1."""
+    assert gemini_ws.parse('{"id":"1","status":200,"result":null}', KEYS, NOW) == [Acked((), "1")]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gemini_v1_multimarketdata_top_of_book_ccxt.json", "gemini_v2_l2_session_capture_2021.jsonl"],
+)
+def test_archived_feeds_are_not_read(name: str) -> None:
+    """Frames of the archived v1/v2 feeds give nothing (this module speaks the new API)."""
+    assert parse_all(name) == []
+
+
+def test_subscribe_messages() -> None:
+    """Lower-case <symbol>@bookTicker params, at most 100 a message, ids "1", "2", …."""
+    symbols = [f"coin{i}usd" for i in range(150)]
+    (conn,) = gemini_ws.connections("ws://127.0.0.1:1/gemini", symbols)
+    msgs = [json.loads(m) for m in conn.subscribe]
+    assert [len(m["params"]) for m in msgs] == [100, 50]
+    assert msgs[0] == msgs[0] | {"id": "1", "method": "subscribe"}
+    assert msgs[0]["params"][0] == "coin0usd@bookTicker"
+    assert conn.acks["2"] == tuple(symbols[100:])
+    ka = gemini_ws.SPEC.keepalive
+    assert ka.ping is None and ka.timeout == 90.0
