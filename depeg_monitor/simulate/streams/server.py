@@ -110,6 +110,7 @@ class StreamHub:
         self._on_publish = on_publish
         self.publications: deque[Publication] = deque(maxlen=keep)
         self.frames_sent: dict[str, int] = {v: 0 for v in STREAMS}
+        self.passes = 0  # publisher passes so far (tests wait for a few to see what did not come)
         self._conns: dict[str, list[_Conn]] = {v: [] for v in STREAMS}
         self._tops: dict[tuple[str, str], tuple[Top, int]] = {}
         self._recorded: dict[tuple[str, str], Top] = {}
@@ -236,6 +237,7 @@ class StreamHub:
                     await self._serve(conn, book, t, now)
                 except ConnectionError:
                     conn.closing = True
+        self.passes += 1
 
     def _advance(self, venue: str, book: Book, conns: Iterable[_Conn]) -> None:
         """Each subscribed market's top now; its update id grows when the top changed."""
