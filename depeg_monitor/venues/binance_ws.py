@@ -1,6 +1,7 @@
 """Binance spot stream: `<symbol>@bookTicker` on the raw `/ws` endpoint.
 
-Connect `<url>/ws` (url `wss://stream.binance.com:9443`, or config's stream_url), then send
+Connect the raw endpoint `wss://stream.binance.com:9443/ws` (or config's stream_url, the whole
+endpoint URL like every venue's), then send
 `{"method":"SUBSCRIBE","params":["usdcusdt@bookTicker",...],"id":k}` with k = 1, 2, … on each
 connection: at most 200 params and 4 KB a message (larger frames are reported to go
 unanswered, README §2), at most 1,024 streams a connection. The ack `{"result":null,"id":k}` is
@@ -48,7 +49,7 @@ from depeg_monitor.venues.stream import (
 )
 
 NAME = "binance"
-URL = "wss://stream.binance.com:9443"
+URL = "wss://stream.binance.com:9443/ws"
 CHANNEL = "bookTicker"
 PER_CONNECTION = 1024
 PER_MESSAGE = 200
@@ -73,7 +74,7 @@ def _per_message(symbols: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 def connections(url: str, symbols: Sequence[str]) -> list[Connection]:
-    return plan(f"{url.rstrip('/')}/ws", batches(symbols, PER_CONNECTION), _per_message, subscribe)
+    return plan(url, batches(symbols, PER_CONNECTION), _per_message, subscribe)
 
 
 def parse(text: str, keys: Mapping[str, str], received: float) -> list[StreamEvent]:

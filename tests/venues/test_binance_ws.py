@@ -106,8 +106,8 @@ def test_other_events_are_ignored(name: str) -> None:
 
 
 def test_subscribe_message_shape() -> None:
-    """One SUBSCRIBE on <url>/ws names lower-case <symbol>@bookTicker streams, id 1."""
-    (conn,) = binance_ws.connections("ws://127.0.0.1:8080/binance/", ["USDCUSDT"])
+    """One SUBSCRIBE on the endpoint names lower-case <symbol>@bookTicker streams, id 1."""
+    (conn,) = binance_ws.connections("ws://127.0.0.1:8080/binance/ws", ["USDCUSDT"])
     assert conn.url == "ws://127.0.0.1:8080/binance/ws"
     assert json.loads(conn.subscribe[0]) == {
         "method": "SUBSCRIBE",
