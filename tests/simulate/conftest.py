@@ -12,6 +12,7 @@ import pytest
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.simulate import SimulatedMarket, parse_scenario
 from depeg_monitor.simulate.streams import StreamTiming
+from depeg_monitor.simulate.streams.server import Publication
 
 from .streaming import TEST_TIMING, Client, stream_url
 
@@ -53,8 +54,13 @@ async def stream_market(clock: ManualClock) -> AsyncIterator[StartStreams]:
     """Start a simulated market with short stream keepalive rules (TEST_TIMING by default)."""
     started: list[SimulatedMarket] = []
 
-    async def start(data: dict[str, Any], timing: StreamTiming = TEST_TIMING) -> SimulatedMarket:
-        market = SimulatedMarket(parse_scenario(data), clock, stream_timing=timing)
+    async def start(
+        data: dict[str, Any],
+        timing: StreamTiming = TEST_TIMING,
+        on_publish: Callable[[Publication], None] | None = None,
+    ) -> SimulatedMarket:
+        scenario = parse_scenario(data)
+        market = SimulatedMarket(scenario, clock, stream_timing=timing, on_publish=on_publish)
         await market.start()
         started.append(market)
         return market

@@ -223,8 +223,7 @@ async def test_a_price_change_reaches_the_subscribed_client(
     """When the scenario moves DAI, the subscriber gets a frame at the new price, and the
     market records when it first published it."""
     seen: list[Any] = []
-    market = await stream_market(DAI_DROP)
-    market.streams._on_publish = seen.append
+    market = await stream_market(DAI_DROP, on_publish=seen.append)
     client = await _subscribed(market, connect, v, v.spell("DAI", v.quote))
     await client.wait_for(v.is_update, "the first update")
     clock.advance(20)  # DAI at 0.90
