@@ -47,6 +47,7 @@ from depeg_monitor.store.db import MissingDirectory, classify_db_error, create_e
 from depeg_monitor.store.retention import RetentionJob
 from depeg_monitor.store.writer import HistoryWriter
 from depeg_monitor.supervise import Tasks
+from depeg_monitor.venues.streams import STREAMS
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +64,7 @@ class Timings:
     """How the daemon paces itself; a test passes shorter ones rather than patching constants."""
 
     max_cycle_gap: float = 1.0  # the loop wakes on new quotes, or at the latest this often
+    min_cycle_gap: float = 0.1  # changes within this of a cycle wait for one more (coalesced)
     silence_refresh: float = 5.0  # `silence add` takes effect within this
     price_log_interval: float = 60.0  # one price line per coin this often (and on changes)
     outbox_flush_interval: float = 5.0  # alert rows kept while the database was down
@@ -92,6 +94,7 @@ class Daemon:
         self.state = LoopState()
         self.book = QuoteBook()
         self._new_quotes = asyncio.Event()
+        self._waiting_since: float | None = None  # monotonic: the oldest change not evaluated
         self._aggregator = self.health.component(Kind.AGGREGATOR)
         self._db = self.health.component(Kind.DATABASE)
         self._health_rules = self.rules.health  # gains the deliverable critical channels
@@ -180,7 +183,7 @@ class Daemon:
             # Each venue checks its listing and polls on its own: a slow venue never holds up
             # the others, nor the start of alerting. They stop first, at once, on shutdown.
             collectors = build_collectors(
-                r.collectors, session, clock, self.health, self.metrics, self._sink(writer)
+                r.collectors, session, clock, self.health, self.metrics, self._sink(writer), STREAMS
             )
             collecting = Tasks(clock, t.restart_delay)
             stack.push_async_callback(lambda: collecting.stop(0.0))
@@ -223,14 +226,22 @@ class Daemon:
     # ------------------------------------------------------------------ the loop
 
     async def _main_loop(self, stop: asyncio.Event, cycle: Cycle, sd: SdNotifier) -> None:
-        clock = self.clock
+        clock, t = self.clock, self.timings
+        last = float("-inf")  # monotonic start of the last cycle
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wait_any(stop), timeout=self.timings.max_cycle_gap)
+                await asyncio.wait_for(self._wait_any(stop), timeout=t.max_cycle_gap)
+            # Coalesced: a change right after a cycle waits out min_cycle_gap, so a burst of
+            # streamed updates makes one cycle, not one per frame; the first is evaluated at once.
+            gap = last + t.min_cycle_gap - clock.monotonic()
+            if gap > 0 and not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=gap)
             if stop.is_set():
                 break
             self._new_quotes.clear()
-            started = clock.monotonic()
+            waiting_since, self._waiting_since = self._waiting_since, None
+            started = last = clock.monotonic()
             try:
                 step = await cycle.step(self.book.current(), clock.now())
             except Exception as e:
@@ -243,7 +254,10 @@ class Daemon:
                 self._count(alert)
             self.state.last_cycle = clock.now()
             self._aggregator.ok(self.state.last_cycle)
-            self.metrics.cycle_seconds.observe(clock.monotonic() - started)
+            done = clock.monotonic()
+            self.metrics.cycle_seconds.observe(done - started)
+            if waiting_since is not None:
+                self.metrics.evaluation_seconds.observe(done - waiting_since)
             sd.watchdog()  # only the real loop's progress feeds the systemd watchdog
 
     async def _wait_any(self, stop: asyncio.Event) -> None:
@@ -256,9 +270,13 @@ class Daemon:
 
     def _sink(self, writer: HistoryWriter) -> Callable[[Sequence[Quote]], None]:
         def sink(quotes: Sequence[Quote]) -> None:
-            self.book.update(quotes)
+            if self.book.update(quotes):
+                # Only a changed price, bid or ask wakes the loop at once; the rest is seen
+                # by the next cycle (one at least every max_cycle_gap).
+                if self._waiting_since is None:
+                    self._waiting_since = self.clock.monotonic()
+                self._new_quotes.set()
             writer.add_quotes(quotes)
-            self._new_quotes.set()
 
         return sink
 
@@ -332,7 +350,13 @@ class Daemon:
 
 def _collect(collector: VenueCollector) -> Callable[[asyncio.Event], Awaitable[None]]:
     async def go(stop: asyncio.Event) -> None:
-        await collector.start()
-        await collector.run(stop)
+        await collector.start()  # the listing first: only markets it confirms are streamed
+        stream = collector.stream
+        if stream is None:
+            await collector.run(stop)
+            return
+        async with asyncio.TaskGroup() as group:
+            group.create_task(collector.run(stop))
+            group.create_task(stream.run(stop))
 
     return go

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from depeg_monitor.alerts.rules import AlertRules
-from depeg_monitor.collect.rules import CollectorRules
+from depeg_monitor.collect.rules import CollectorRules, StreamRules
 from depeg_monitor.config import ConfigError, Settings
 from depeg_monitor.config.routes import DEFAULT_ROUTES as DEFAULT_ROUTES  # re-exported
 from depeg_monitor.config.routes import Routing as Routing
 from depeg_monitor.config.routes import routing as routing
 from depeg_monitor.config.validate import venue_problems
+from depeg_monitor.config.venues import VenueSettings
 from depeg_monitor.detect.rules import (
     AggregationRules,
     ClassifyRules,
@@ -30,6 +31,7 @@ from depeg_monitor.notify.outbox import OutboxRules
 from depeg_monitor.store.retention import RetentionRules
 from depeg_monitor.store.writer import WriterRules
 from depeg_monitor.venues import VENUES
+from depeg_monitor.venues.streams import STREAMS
 
 
 def detection_rules(settings: Settings) -> DetectionRules:
@@ -135,9 +137,27 @@ def collector_rules(settings: Settings) -> tuple[CollectorRules, ...]:
                 breaker_threshold=v.breaker_threshold,
                 breaker_max_backoff=v.breaker_max_backoff,
                 symbol_overrides=overrides,
+                stream=_stream_rules(name, v),
             )
         )
     return tuple(out)
+
+
+def _stream_rules(name: str, v: VenueSettings) -> StreamRules | None:
+    """The venue's stream rules, where it has a stream and it is on. A venue whose base_url
+    is set (a proxy, a regional host, the simulator) streams only from a stream_url set too:
+    its REST was sent elsewhere, so its stream must not quietly go to the public endpoint."""
+    spec = STREAMS.get(name)
+    if not v.stream or spec is None:
+        return None
+    if v.base_url is not None and v.stream_url is None:
+        return None
+    return StreamRules(
+        url=v.stream_url or spec.url,
+        poll_interval=v.stream_poll_interval,
+        silent_after=v.stream_silent_after,
+        connect_timeout=max(v.timeout, 5.0),
+    )
 
 
 def health_rules(settings: Settings) -> HealthRules:

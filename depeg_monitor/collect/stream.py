@@ -41,7 +41,10 @@ from depeg_monitor.venues.stream import (
     Keepalive,
     Reconnect,
     Refused,
+    StreamEvent,
     StreamSpec,
+    rebased,
+    resolve,
 )
 
 log = structlog.get_logger(__name__)
@@ -67,6 +70,7 @@ class _Link:
     """One connection's state, as /health and the REST fallback see it."""
 
     plan: Connection
+    current: Connection | None = None  # what this session subscribed with (acks refer to it)
     connected: bool = False
     subscribed_at: float | None = None  # monotonic, when the subscriptions were sent
     pending: set[str] = field(default_factory=set)  # sent, not yet acknowledged
@@ -222,6 +226,8 @@ class StreamCollector:
                             resp.status, body.decode("utf-8", "replace"), resp.headers
                         )
                 base, keepalive = spec.from_token(answer)
+                if self.rules.url and self.rules.url != spec.url:  # a configured stream_url
+                    base = rebased(base, self.rules.url)
             except VenueError as e:
                 raise StreamDown(f"token: {e}") from None
             except (TimeoutError, aiohttp.ClientError, OSError) as e:
@@ -256,6 +262,7 @@ class StreamCollector:
             reader = _Reader(ws, keepalive, clock, stop)
             if self.spec.welcome:
                 await self._await_welcome(reader, link)
+            link.current = plan
             symbols = [s for s in plan.symbols if s not in link.refused]
             for message in plan.subscribe:
                 await ws.send_str(message)
@@ -287,7 +294,7 @@ class StreamCollector:
                 return
         raise StreamDown(f"no welcome within {self.rules.ack_timeout:g}s")
 
-    def _events(self, text: str) -> list[object]:
+    def _events(self, text: str) -> list[StreamEvent]:
         try:
             return list(self.spec.parse(text, self._keys, self._clock.now()))
         except VenueError as e:
@@ -300,6 +307,7 @@ class StreamCollector:
         self._frames_at = self._clock.now()
         quotes: list[Quote] = []
         for event in self._events(text):
+            event = resolve(event, link.current or link.plan)  # an ack by message id
             if isinstance(event, Quote):
                 quotes.append(event)
             elif isinstance(event, Acked):

@@ -67,11 +67,19 @@ class TerminalChannel:
         return None
 
 
-def demo_settings(base: Settings, base_urls: dict[str, str], speed: float, state: Path) -> Settings:
-    """The user's coins and venues, aimed at the simulator, with every duration scaled."""
+def demo_settings(
+    base: Settings,
+    base_urls: dict[str, str],
+    speed: float,
+    state: Path,
+    stream_urls: dict[str, str] | None = None,
+) -> Settings:
+    """The user's coins and venues, aimed at the simulator (its streams too, where given),
+    with every duration scaled."""
     data = base.model_dump(mode="python")
     for name, venue in data["venues"].items():
         venue["base_url"] = base_urls.get(name, venue["base_url"])
+        venue["stream_url"] = (stream_urls or {}).get(name, venue["stream_url"])
         venue["poll_interval"] = 1.0
     cls = data["classification"]
     for key in ("hold_minor", "hold_major", "hold_critical", "clear_hold"):
@@ -134,7 +142,9 @@ async def _demo(args: argparse.Namespace) -> int:
         market = SimulatedMarket(scenario, clock)
         await market.start()
         try:
-            settings = demo_settings(base, market.base_urls(), args.speed, Path(tmp))
+            settings = demo_settings(
+                base, market.base_urls(), args.speed, Path(tmp), market.stream_urls()
+            )
             daemon = Daemon(settings, clock, dict(channels))
             print(
                 f"demo: scenario {scenario.scenario.name} at {args.speed:g}× on 127.0.0.1:"
