@@ -77,6 +77,12 @@ class Metrics:
             ["venue", "cause"],
             registry=r,
         )
+        self.stream_disagreements = Counter(
+            "depeg_stream_disagreements",
+            "Polled quotes a fresh streamed price of the same market was far from, by venue",
+            ["venue"],
+            registry=r,
+        )
         self.stream_up = Gauge(
             "depeg_stream_up",
             "1 while the venue's stream is healthy (connected, confirmed, alive, none silent)",

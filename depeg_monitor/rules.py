@@ -156,6 +156,7 @@ def _stream_rules(name: str, v: VenueSettings) -> StreamRules | None:
         url=v.stream_url or spec.url,
         poll_interval=v.stream_poll_interval,
         silent_after=v.stream_silent_after,
+        reconcile_band=v.stream_reconcile_band,
         connect_timeout=max(v.timeout, 5.0),
     )
 

@@ -460,6 +460,8 @@ class VenueCollector:
                 result = await self.poll_once()
                 if result.quotes:
                     self._sink(result.quotes)
+                    if stream is not None:
+                        stream.reconcile(result.quotes)
             except Exception:  # a bug here must not silence the venue for good
                 self.log.exception("poll_crashed")
                 self._health.error(self._clock.now(), "internal error")

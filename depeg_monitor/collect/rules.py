@@ -16,6 +16,7 @@ class StreamRules:
     connect_timeout: float = 10.0  # to open the socket (and to read a token, KuCoin)
     ack_timeout: float = 10.0  # subscriptions unconfirmed this long: the connection is reopened
     max_backoff: float = 60.0  # longest wait between reconnects after failures
+    reconcile_band: float = 0.005  # a streamed price this far from a fresh REST one is reported
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ import aiohttp
 import structlog
 
 from depeg_monitor.clock import Clock
+from depeg_monitor.collect.reconcile import disagreements
 from depeg_monitor.collect.rules import StreamRules
 from depeg_monitor.collect.screen import Screen
 from depeg_monitor.health.registry import Component, StreamDetail
@@ -55,6 +56,8 @@ STABLE_AFTER = 60.0  # a connection up this long resets the failure count (backo
 ROUTINE_DELAY = 0.2  # before reconnecting on the venue's request
 RECONNECT_WINDOW = 3600.0  # /health counts reconnects over the last hour
 MALFORMED_LOG_INTERVAL = 60.0  # a stream of bad frames is logged at most this often
+# A streamed and a polled quote this close in time (seconds) should show the same book.
+RECONCILE_GAP = 5.0
 
 
 class StreamDown(Exception):
@@ -121,6 +124,8 @@ class StreamCollector:
         self._frames_at: float | None = None  # epoch, the last frame of any connection
         self._malformed_said = float("-inf")
         self._was_healthy = False
+        self._last: dict[str, Quote] = {}  # market → its last streamed (screened) quote
+        self._disagreeing: dict[str, str] = {}  # market → how it disagrees with REST, now
         # Set whenever `healthy` may have changed: the REST collector waits on it to poll at
         # its normal interval at once when the stream stops being healthy.
         self.changed = asyncio.Event()
@@ -328,7 +333,31 @@ class StreamCollector:
             symbol = self.spec.symbol(f"{q.coin}/{q.quote_ccy}")
             link.heard.add(symbol)
         if screened.good:
+            for q in screened.good:
+                self._last[f"{q.coin}/{q.quote_ccy}"] = q
             self._sink(screened.good)
+
+    def reconcile(self, polled: Sequence[Quote]) -> None:
+        """Compare a poll's quotes with the last streamed ones: a stream far from its venue's
+        own REST answer is logged (once per market while it lasts), counted and shown."""
+        found = disagreements(self._last, polled, self.rules.reconcile_band, RECONCILE_GAP)
+        now = {d.market for d in found}
+        for d in found:
+            self._metrics.stream_disagreements.labels(self.name).inc()
+            if d.market not in self._disagreeing:
+                self.log.warning(
+                    "stream_disagrees_with_rest",
+                    market=d.market,
+                    streamed=d.streamed,
+                    polled=d.polled,
+                    gap_pct=round(d.gap * 100, 3),
+                )
+        checked = {f"{q.coin}/{q.quote_ccy}" for q in polled}
+        self._disagreeing = {
+            m: text for m, text in self._disagreeing.items() if m not in checked
+        } | {d.market: f"{d.market} {d.streamed:.4f} vs REST {d.polled:.4f}" for d in found}
+        if now or checked:
+            self._report()
 
     def _refused(self, link: _Link, event: Refused) -> None:
         """A refused symbol is not asked for again on this connection's next subscribe; a
@@ -382,6 +411,10 @@ class StreamCollector:
                 notes.append(f"silent since subscribing: {', '.join(silent)}")
             if refused:
                 notes.append(f"refused: {', '.join(refused)}")
+            if self._disagreeing:
+                notes.append(
+                    "disagrees with REST: " + "; ".join(sorted(self._disagreeing.values()))
+                )
             if not healthy and not notes:
                 notes.append("connecting")
             self._health.ok(now, "; ".join(notes) or None, detail)

@@ -90,6 +90,11 @@ class VenueSettings(BaseModel):
     stream_silent_after: float = Field(
         120.0, gt=0, description="Seconds a subscribed market may stay silent."
     )
+    # A streamed price this far (a fraction) from the venue's own REST answer of the same
+    # moment is reported: REST is the stream's reconciler.
+    stream_reconcile_band: float = Field(
+        0.005, gt=0, lt=1, description="Streamed vs polled price gap that is reported."
+    )
 
     @field_validator("markets")
     @classmethod

@@ -304,3 +304,27 @@ def test_backoff_doubles_to_its_cap_with_jitter() -> None:
     """Reconnect waits grow 1, 2, 4 … s up to the cap, each within its upper half."""
     assert [backoff(n, 8.0, lambda: 1.0) for n in (1, 2, 3, 4, 5)] == [1.0, 2.0, 4.0, 8.0, 8.0]
     assert backoff(3, 8.0, lambda: 0.0) == 2.0
+
+
+async def test_a_stream_far_from_its_venues_rest_answer_is_reported(
+    venue: ToyVenue, run_stream: Any
+) -> None:
+    """A streamed price 3 % away from the REST answer of the same moment is counted and named
+    in /health; one within the band is not, and a later agreeing poll clears the report."""
+    r = await run_stream()
+    await eventually(lambda: r.stream.healthy, 5, "healthy")
+    await venue.publish({"q": "usdcusd", "p": "0.97"})
+    await venue.publish({"q": "usdtusd", "p": "1.0002"})
+    await eventually(lambda: len(r.received) == 2, 5, "two quotes")
+    now = r.received[-1].ts_received
+
+    def polled(coin: str, price: float) -> Quote:
+        return Quote("toy", coin, "USD", price, None, None, None, None, now, now)
+
+    r.stream.reconcile([polled("USDC", 1.0), polled("USDT", 1.0)])
+    assert r.counted("depeg_stream_disagreements_total") == 1
+    st = r.registry.get(Kind.STREAM, "toy")
+    assert st is not None and st.note is not None
+    assert "disagrees with REST: USDC/USD 0.9700 vs REST 1.0000" in st.note
+    r.stream.reconcile([polled("USDC", 0.9701)])
+    assert st.note is None or "disagrees" not in st.note
