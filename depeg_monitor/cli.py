@@ -221,10 +221,30 @@ def _quotes(sub: _Sub) -> None:
         "Ask each enabled venue for its prices once and print a coin × venue table, then one "
         "line per venue that failed and why. A venue that cannot be resolved or refuses the "
         "connection is not asked again, and none is waited for longer than 15 s. Exit 1 if no "
-        "venue answered.",
-        ["depeg-monitor quotes --config config.toml"],
+        "venue answered. With --stream, open each streaming venue's WebSocket instead and "
+        "print every update for a few seconds, then each stream's state.",
+        ["depeg-monitor quotes --config config.toml", "depeg-monitor quotes --stream 10"],
+    )
+    p.add_argument(
+        "--stream",
+        metavar="SECONDS",
+        nargs="?",
+        const=5.0,
+        default=None,
+        type=_positive_seconds,
+        help="show live streamed updates for SECONDS (default 5)",
     )
     _config(p)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 3600 seconds")
+    return value
 
 
 def _status(sub: _Sub) -> None:

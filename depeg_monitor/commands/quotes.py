@@ -1,11 +1,14 @@
-"""`depeg-monitor quotes`: poll every enabled venue once and print a coin × venue table."""
+"""`depeg-monitor quotes`: poll every enabled venue once and print a coin × venue table; with
+--stream, show each streaming venue's live updates for a few seconds."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.collect import PollResult, VenueCollector, build_collectors
@@ -13,10 +16,12 @@ from depeg_monitor.collect.session import make_session
 from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.config import Settings
-from depeg_monitor.health.registry import HealthRegistry
+from depeg_monitor.health.registry import HealthRegistry, Kind, StreamDetail
 from depeg_monitor.metrics import Metrics
+from depeg_monitor.model import Quote
 from depeg_monitor.rules import collector_rules
 from depeg_monitor.terminal import printable
+from depeg_monitor.venues.streams import STREAMS
 
 # A venue that has not answered within this is reported as such: a one-shot command waits
 # for neither a slow venue's retries nor its breaker, only for one listing and one poll.
@@ -79,9 +84,74 @@ def render(results: Sequence[PollResult]) -> list[str]:
     return lines
 
 
+async def stream_all(
+    settings: Settings, seconds: float, show: Callable[[str], None], deadline: float = DEADLINE
+) -> list[str]:
+    """Each streaming venue's listing check, then its stream for `seconds`: every update shown
+    as it arrives; returns one line per streaming venue on how its stream did."""
+    rules = [dataclasses.replace(r, retry_network=False) for r in collector_rules(settings)]
+    registry, clock = HealthRegistry(), SystemClock()
+
+    def sink(quotes: Sequence[Quote]) -> None:
+        for q in quotes:
+            when = time.strftime("%H:%M:%S", time.localtime(q.ts_received))
+            ms = int(q.ts_received % 1 * 1000)
+            book = "" if q.bid is None or q.ask is None else f"  bid {q.bid:.4f} ask {q.ask:.4f}"
+            show(
+                f"{when}.{ms:03d}  {printable(q.venue):<9} "
+                f"{printable(q.coin + '/' + q.quote_ccy):<11} {q.price:.4f}{book}"
+            )
+
+    async with make_session() as session:
+        collectors = [
+            c
+            for c in build_collectors(rules, session, clock, registry, Metrics(), sink, STREAMS)
+            if c.stream is not None
+        ]
+        stop = asyncio.Event()
+
+        async def one(c: VenueCollector) -> None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline):
+                    await c.start()
+            if c.stream is not None:
+                await c.stream.run(stop)
+
+        tasks = [asyncio.create_task(one(c)) for c in collectors]
+        await asyncio.sleep(seconds)
+        lines = _stream_states(collectors, registry)  # before stopping undoes them
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return lines
+
+
+def _stream_states(collectors: Sequence[VenueCollector], registry: HealthRegistry) -> list[str]:
+    lines = []
+    for c in collectors:
+        st = registry.get(Kind.STREAM, c.name)
+        d = st.detail if st is not None and isinstance(st.detail, StreamDetail) else None
+        state = (
+            "never connected"
+            if d is None
+            else (
+                f"{d.confirmed}/{d.subscribed} subscriptions confirmed, "
+                f"{d.reconnects_hour} reconnects"
+            )
+        )
+        why = st.error or st.note if st is not None else None
+        lines.append(f"  {printable(c.name):<10} {state}" + (f"; {printable(why)}" if why else ""))
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     quiet_logging(settings, floor="error")  # each venue's trouble is in the summary below
+    if args.stream is not None:
+        summary = asyncio.run(
+            stream_all(settings, args.stream, lambda line: print(line, flush=True))
+        )
+        print("\n".join(["", "streams:", *summary] if summary else ["no venue streams"]))
+        return 0 if summary else 1
     results = asyncio.run(poll_all(settings))
     print("\n".join(render(results)))
     return 0 if any(r.quotes for r in results) else 1

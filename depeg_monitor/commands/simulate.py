@@ -49,8 +49,10 @@ def announce(market: SimulatedMarket, wanted: Wanted = None) -> list[str]:
     lines = [f"simulated market '{market.scenario.scenario.name}' on port {market.port}"]
     lines.append("point the monitor at it with:")
     for venue in chosen:
-        name = f"DEPEG_VENUES__{venue.upper()}__BASE_URL"
-        lines.append(f"  export {name}={overrides[name]}")
+        for field in ("BASE_URL", "STREAM_URL"):  # its REST, and its stream where it has one
+            name = f"DEPEG_VENUES__{venue.upper()}__{field}"
+            if name in overrides:
+                lines.append(f"  export {name}={overrides[name]}")
     missing = [v for v in wanted or () if v not in served]
     if missing:
         lines.append(

@@ -253,3 +253,37 @@ markets = ["USDC/USD"]
 """)
     assert main([a.format(cfg=config) for a in argv]) == 0
     assert "0.9999 USD" in capsys.readouterr().out
+
+
+async def test_stream_shows_each_streaming_venues_live_updates_and_its_state(
+    tmp_path: Path,
+) -> None:
+    """`quotes --stream` prints updates from every streaming venue of the simulated market as
+    they arrive, then each stream's confirmed subscriptions."""
+    from depeg_monitor.clock import SystemClock
+    from depeg_monitor.commands.demo import demo_settings
+    from depeg_monitor.commands.quotes import stream_all
+    from depeg_monitor.simulate import SimulatedMarket, load_scenario
+
+    repo = Path(__file__).parents[2]
+    market = SimulatedMarket(load_scenario(repo / "scenarios" / "calm.toml"), SystemClock())
+    await market.start()
+    try:
+        settings = demo_settings(
+            load_settings(repo / "config.example.toml"),
+            market.base_urls(),
+            1.0,
+            tmp_path,
+            market.stream_urls(),
+        )
+        shown: list[str] = []
+        streaming = set(market.stream_urls())
+        states = await stream_all(settings, 2.0, shown.append)
+    finally:
+        await market.stop()
+    assert {line.split()[1] for line in shown} == streaming
+    assert all(" bid " in line and " ask " in line for line in shown)
+    assert len(states) == len(streaming)
+    for line in states:
+        confirmed, _, asked = line.split()[1].partition("/")
+        assert confirmed == asked and "subscriptions confirmed" in line, line

@@ -60,7 +60,8 @@ async def _announcement(argv: list[str]) -> tuple[list[str], int]:
 async def test_with_a_config_it_points_exactly_that_configs_venues_at_the_market(
     tmp_path: Path, first: bool
 ) -> None:
-    """`simulate X --config C` prints the variables for C's enabled venues only, and names an
+    """`simulate X --config C` prints the variables for C's enabled venues only (REST and
+    stream), and names an
     enabled venue the scenario does not serve (the monitor would poll the real exchange)."""
     scenario, cfg = tmp_path / "two-down.toml", tmp_path / "config.toml"
     scenario.write_text(SCENARIO)
@@ -70,19 +71,22 @@ async def test_with_a_config_it_points_exactly_that_configs_venues_at_the_market
     lines, code = await _announcement(argv)
     assert code == 0
     exports = [line.split()[1].split("=")[0] for line in lines if line.startswith("  export ")]
-    assert exports == ["DEPEG_VENUES__KRAKEN__BASE_URL"]
+    assert exports == ["DEPEG_VENUES__KRAKEN__BASE_URL", "DEPEG_VENUES__KRAKEN__STREAM_URL"]
     (missing,) = [line for line in lines if line.startswith("not simulated:")]
     assert missing.startswith("not simulated: kucoin — the monitor would poll the real exchange")
 
 
 async def test_without_a_config_every_served_venue_is_printed(tmp_path: Path) -> None:
-    """Without --config the variables cover every venue the scenario serves."""
+    """Without --config the variables cover every venue the scenario serves, and the stream of
+    each one that streams (all but coingecko)."""
     scenario = tmp_path / "two-down.toml"
     scenario.write_text(SCENARIO)
     lines, code = await _announcement(["simulate", str(scenario)])
     assert code == 0
     exports = [line for line in lines if line.startswith("  export ")]
-    assert len(exports) == 8 and not any("KUCOIN" in line for line in exports)
+    assert not any("KUCOIN" in line for line in exports)
+    assert sum("__BASE_URL=" in line for line in exports) == 8
+    assert sum("__STREAM_URL=ws://" in line for line in exports) == 7
     assert not any(line.startswith("not simulated:") for line in lines)
 
 
