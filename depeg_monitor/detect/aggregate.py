@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import NamedTuple
@@ -40,6 +41,8 @@ from depeg_monitor.model import (
 )
 
 USD = "USD"
+# Prices kept per coin for the attribution's "price from before" (a few seconds of cycles).
+PRICE_HISTORY = 256
 _SMALLEST = sys.float_info.min  # the smallest normal float: below it, sums lose precision
 
 
@@ -89,7 +92,9 @@ class Aggregator:
         self._references = ReferenceBook(
             agg.reference_tolerance, agg.quote_move_min, self._reference_rate
         )
-        self._last_price: dict[str, tuple[float, float]] = {}  # coin → (when, its last price)
+        # coin → its recent prices (when, price), oldest first: the attribution's price from
+        # before a quote coin's move (see _usd_prices)
+        self._last_price: dict[str, deque[tuple[float, float]]] = {}
         self._meters: dict[tuple[str, str, str], VolumeMeter] = {}  # market → its volume
 
     # -- reference rates -------------------------------------------------------------------
@@ -179,7 +184,10 @@ class Aggregator:
         self, converted: Mapping[str, tuple[list[_Priced], list[DroppedQuote]]], now: float
     ) -> dict[str, float]:
         """Each coin's USD price from outside any quote coin: the median of its USD-quoted
-        markets this cycle, else its own last price if no older than max_quote_age."""
+        markets this cycle, else its own price from before its legs in a quote coin were read
+        (no older than max_quote_age). Before, not last: a cycle that saw only some of a move's
+        legs (streamed updates arrive one by one) priced those at the moved ratio, and a last
+        price taken from it would make the move look like the coins' own."""
         usd: dict[str, float] = {}
         max_age = self._rules.max_quote_age
         for name, (kept, _) in converted.items():
@@ -187,16 +195,28 @@ class Aggregator:
             if direct:
                 usd[name] = _median(direct)
                 continue
-            last = self._last_price.get(name)
-            if last is not None and now - last[0] <= max_age:
-                usd[name] = last[1]
+            history = self._last_price.get(name)
+            if not history or not kept:
+                continue
+            read = min(p.quote.ts for p in kept)
+            for when, price in reversed(history):  # newest first: the legs are recent
+                if when < read:
+                    if now - when <= max_age:
+                        usd[name] = price
+                    break
         return usd
 
     def _told(self, out: dict[str, Snapshot], moves: Moves, now: float) -> dict[str, Snapshot]:
         """The snapshots with the quote-coin moves that concern them; prices remembered."""
+        oldest = now - self._rules.max_quote_age
         for name, snap in out.items():
             if snap.price is not None:
-                self._last_price[name] = (now, snap.price)
+                history = self._last_price.get(name)
+                if history is None:
+                    history = self._last_price[name] = deque()
+                history.append((now, snap.price))
+                while history[0][0] < oldest or len(history) > PRICE_HISTORY:
+                    history.popleft()
         for name, told in moves.items():
             out[name] = replace(out[name], quote_coin_moves=told)
         return out

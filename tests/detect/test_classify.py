@@ -321,22 +321,6 @@ def test_major_and_critical_need_two_venues_beyond_them() -> None:
     assert b.severity == Severity.CRITICAL
 
 
-def test_two_markets_of_one_exchange_are_one_confirmation() -> None:
-    """Binance's USD and USDT markets both at -5 % beside a pool at par are one venue beyond
-    critical, not two: unconfirmed, at most minor."""
-    coin = RULES.coin("USDC")
-    assert coin is not None
-    used = (
-        VenuePrice("binance", "USD", 0.95, 1.0),
-        VenuePrice("binance", "USDT", 0.95, 1.0),
-        VenuePrice("pool", "USD", 1.0, 1.0),
-    )
-    snapshot = Snapshot("USDC", 1.0, 1.0, 0.9667, -0.0333, used, ())
-    a, _ = classify(snapshot, None, coin, RULES.classify, 1.0)
-    assert a.raw_severity <= Severity.MINOR
-    assert a.fact(Unconfirmed) == Unconfirmed(Severity.CRITICAL, 1, 2)
-
-
 def test_a_single_venue_coin_is_confirmed_by_its_one_venue() -> None:
     """A coin watched on one venue alone (min_venues 1) still reaches critical on it."""
     coin = RULES.coin("FRAX")
