@@ -221,10 +221,15 @@ class StageConfig:
     )
     health_alert_channels: Sequence[str] = ()
     log_level: str = "info"
+    streams: bool = True  # the venues that have one stream from the simulator; False: poll only
 
 
 def build_config(
-    cfg: StageConfig, base_urls: Mapping[str, str], health_port: int, twilio_base: str
+    cfg: StageConfig,
+    base_urls: Mapping[str, str],
+    health_port: int,
+    twilio_base: str,
+    stream_urls: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     with EXAMPLE_CONFIG.open("rb") as f:
         example = tomllib.load(f)
@@ -244,6 +249,8 @@ def build_config(
             "markets": markets,
             "breaker_max_backoff": max(5.0, 5 * cfg.poll_interval),
         }
+        stream = (stream_urls or {}).get(name) if cfg.streams else None
+        venues[name].update({"stream": True, "stream_url": stream} if stream else {"stream": False})
     return {
         "coins": coins,
         "venues": venues,
@@ -390,7 +397,13 @@ class Stage:
     # -- configuration -------------------------------------------------------------------------
 
     def write_config(self, cfg: StageConfig, name: str = "config.toml") -> Path:
-        data = build_config(cfg, self.market.base_urls(), self.health_port, self.twilio_base)
+        data = build_config(
+            cfg,
+            self.market.base_urls(),
+            self.health_port,
+            self.twilio_base,
+            self.market.stream_urls(),
+        )
         path = self.workdir / name
         path.write_text(toml_dumps(data))
         return path

@@ -65,6 +65,7 @@ class Timings:
 
     max_cycle_gap: float = 1.0  # the loop wakes on new quotes, or at the latest this often
     min_cycle_gap: float = 0.1  # changes within this of a cycle wait for one more (coalesced)
+    settle: float = 0.05  # a change is evaluated this long after it came, with its burst
     silence_refresh: float = 5.0  # `silence add` takes effect within this
     price_log_interval: float = 60.0  # one price line per coin this often (and on changes)
     outbox_flush_interval: float = 5.0  # alert rows kept while the database was down
@@ -231,9 +232,13 @@ class Daemon:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wait_any(stop), timeout=t.max_cycle_gap)
-            # Coalesced: a change right after a cycle waits out min_cycle_gap, so a burst of
-            # streamed updates makes one cycle, not one per frame; the first is evaluated at once.
+            # Coalesced: a change waits `settle` for the rest of its burst (a venue streams a
+            # move market by market: half a USDT move looks like a few coins moving), and one
+            # right after a cycle waits out min_cycle_gap, so a burst makes one cycle, not one
+            # per frame.
             gap = last + t.min_cycle_gap - clock.monotonic()
+            if self._waiting_since is not None:
+                gap = max(gap, self._waiting_since + t.settle - clock.monotonic())
             if gap > 0 and not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=gap)

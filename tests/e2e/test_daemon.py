@@ -81,14 +81,16 @@ def _resolved(coin: str) -> Any:
     return lambda m: m.title.lstrip("✅ ").startswith("Resolved:") and f"{coin} $" in m.title
 
 
+@pytest.mark.parametrize("streams", [False, True], ids=["polling", "streams"])
 async def test_svb_alerts_each_severity_once_on_its_channels_then_resolves(
-    tmp_path: Path,
+    tmp_path: Path, streams: bool
 ) -> None:
     """The SVB weekend yields USDC minor → major → critical → resolved, each once, routed by
-    severity (minor: Discord; major: + email; critical: + SMS), and /health never fails."""
+    severity (minor: Discord; major: + email; critical: + SMS), and /health never fails —
+    the same messages whether the venues are polled or stream."""
     scenario = load_scenario(SCENARIOS / "svb.toml").with_time_scale(SVB_SCALE)
     async with stage.Stage(tmp_path, scenario) as st:
-        daemon = await st.start_daemon(st.write_config(svb_config()))
+        daemon = await st.start_daemon(st.write_config(svb_config(streams=streams)))
         st.restart_scenario_clock()
         async with sampling(st) as health:
             for channel in ("discord", "email", "sms"):
@@ -141,7 +143,9 @@ async def test_single_venue_faults_raise_no_alert_and_health_names_the_bad_venue
     scale = 6.0
     scenario = load_scenario(SCENARIOS / "single-venue-faults.toml").with_time_scale(scale)
     async with stage.Stage(tmp_path, scenario) as st:
-        cfg = svb_config(hold_minor=20.0, hold_major=5.0, confirm_minor_hold=20.0)
+        # REST faults, so REST at its normal pace: with a healthy stream a venue is polled only
+        # every 30 s (stream faults: tests/collect/test_stream_venues.py).
+        cfg = svb_config(hold_minor=20.0, hold_major=5.0, confirm_minor_hold=20.0, streams=False)
         daemon = await st.start_daemon(st.write_config(cfg))
         st.restart_scenario_clock()
         async with sampling(st) as health:
