@@ -461,7 +461,11 @@ class _Reader:
             self._ping_at = now + ka.interval
             await self._ws.send_str(ka.ping(self._pings))
             return None
-        wait = min(1.0, self._ping_at - now if ka.ping is not None else 1.0)
+        # Wake for the next ping, and when the connection would count as dead: a read that
+        # waited a whole second past the timeout would give a dead connection up late.
+        wait = min(1.0, self._alive_at + ka.timeout - now)
+        if ka.ping is not None:
+            wait = min(wait, self._ping_at - now)
         try:
             async with asyncio.timeout(max(wait, 0.01)):
                 msg = await self._ws.receive()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,14 +69,14 @@ def _connections(url: str, symbols: Sequence[str]) -> list[Connection]:
     return [Connection(url, (json.dumps({"subscribe": list(symbols)}),), tuple(symbols))]
 
 
-def spec(ping: bool = True) -> StreamSpec:
+def spec(ping: bool = True, timeout: float = 1.0) -> StreamSpec:
     return StreamSpec(
         name="toy",
         url="",
         symbol=lambda m: m.replace("/", "").lower(),
         connections=_connections,
         parse=_parse,
-        keepalive=Keepalive((lambda n: "ping") if ping else None, 0.2, 1.0),
+        keepalive=Keepalive((lambda n: "ping") if ping else None, 0.2, timeout),
     )
 
 
@@ -164,7 +165,10 @@ async def run_stream(venue: ToyVenue) -> AsyncIterator[Any]:
     session = aiohttp.ClientSession()
 
     async def start(
-        markets: tuple[str, ...] = ("USDC/USD", "USDT/USD"), ping: bool = True, silent: float = 30
+        markets: tuple[str, ...] = ("USDC/USD", "USDT/USD"),
+        ping: bool = True,
+        silent: float = 30,
+        dead_after: float = 1.0,
     ) -> Running:
         registry, metrics, clock = HealthRegistry(), Metrics(), SystemClock()
         received: list[Quote] = []
@@ -173,7 +177,7 @@ async def run_stream(venue: ToyVenue) -> AsyncIterator[Any]:
         )
         rules = StreamRules(venue.url, silent_after=silent, ack_timeout=1.0, max_backoff=0.5)
         stream = StreamCollector(
-            spec(ping),
+            spec(ping, dead_after),
             rules,
             lambda: {m: m for m in markets},
             session,
@@ -241,6 +245,18 @@ async def test_unanswered_keepalives_declare_the_connection_dead(
     await eventually(lambda: venue.connects >= 2, 5, "a new connection")
     st = r.registry.get(Kind.STREAM, "toy")
     assert st is not None and st.last_error is not None
+
+
+async def test_a_connection_without_client_pings_is_given_up_at_its_timeout(
+    venue: ToyVenue, run_stream: Any
+) -> None:
+    """Where only the venue keeps the connection alive and it stops, the connection is given
+    up once the keepalive timeout has passed, not up to a second later (the read's own wait)."""
+    r = await run_stream(ping=False, dead_after=0.3)
+    await eventually(lambda: r.stream.healthy, 5, "healthy")
+    acked = time.monotonic()  # the ack was the last sign of life: the toy venue never pings
+    await eventually(lambda: not r.stream.healthy, 5, "the connection given up")
+    assert time.monotonic() - acked < 0.3 + 0.2
 
 
 async def test_a_market_acked_but_never_updated_is_reported_silent(
