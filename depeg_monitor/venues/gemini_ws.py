@@ -11,8 +11,10 @@ Frames: bookTicker `{"u","E","s","b","B","a","A"}` (`s` lower case, `E` in nanos
 Quote at the bid/ask midpoint (no last, no volume), ts_exchange from E. Frames in a
 `{"stream","data"}` wrapper are read too; other frames are ignored.
 
-Keepalive is not documented for this API (README §8, unverified): no client ping (the
-WebSocket layer answers any server ping) and a generous 90 s without a frame before the
+Keepalive is not documented for this API (README §8, unverified), and a quiet stablecoin book
+may send no bookTicker for minutes, so the client asks: `{"id":"ping-n","method":"ping"}` every
+30 s (`ping` is one of the API's methods). Any answer to a ping id, success or error, is a sign
+of life → Alive (never an ack or a refusal of a subscribe); 90 s without a frame and the
 connection counts as dead. The stream spelling is the lower-case symbol (usdcusd), as in REST.
 """
 
@@ -38,6 +40,7 @@ from depeg_monitor.venues.frames_ws import (
 )
 from depeg_monitor.venues.stream import (
     Acked,
+    Alive,
     Connection,
     Keepalive,
     Refused,
@@ -50,7 +53,13 @@ URL = "wss://ws.gemini.com"
 CHANNEL = "bookTicker"
 PER_MESSAGE = 100
 
+PING_ID = "ping-"  # ping ids never collide with the subscribe messages' "1", "2", …
+
 symbol = spelling(lower=True)
+
+
+def ping(n: int) -> str:
+    return dumps({"id": f"{PING_ID}{n}", "method": "ping"})
 
 
 def subscribe(msg_id: str, symbols: Sequence[str]) -> str:
@@ -70,6 +79,8 @@ def parse(text: str, keys: Mapping[str, str], received: float) -> list[StreamEve
         frame = obj(frame["data"], "data")
     if "status" in frame and "id" in frame:
         msg_id = ref(frame["id"])
+        if msg_id is not None and msg_id.startswith(PING_ID):
+            return [Alive()]
         if text_of(frame["status"]) == "200" and "error" not in frame:
             return [Acked((), msg_id)]
         error = envelope(frame.get("error"))
@@ -99,7 +110,7 @@ SPEC = StreamSpec(
     symbol=symbol,
     connections=connections,
     parse=parse,
-    keepalive=Keepalive(ping=None, interval=30.0, timeout=90.0),
+    keepalive=Keepalive(ping=ping, interval=30.0, timeout=90.0),
     # A bookTicker frame is ~150 B: 64 KB is ample.
     max_frame=64 << 10,
 )

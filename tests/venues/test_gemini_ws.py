@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from depeg_monitor.venues import gemini_ws
-from depeg_monitor.venues.stream import Acked, Refused, resolve
+from depeg_monitor.venues.stream import Acked, Alive, Refused, resolve
 
 from ..payloads import SHARED, skip_without_shared
 
@@ -76,5 +76,16 @@ def test_subscribe_messages() -> None:
     assert msgs[0] == msgs[0] | {"id": "1", "method": "subscribe"}
     assert msgs[0]["params"][0] == "coin0usd@bookTicker"
     assert conn.acks["2"] == tuple(symbols[100:])
+
+
+def test_pings_and_their_answers_are_keepalive() -> None:
+    """The client pings by the API's `ping` method (a quiet book may send nothing for
+    minutes); any answer to a ping id, even an error, is a sign of life, not an ack or a
+    refused subscribe."""
     ka = gemini_ws.SPEC.keepalive
-    assert ka.ping is None and ka.timeout == 90.0
+    assert ka.ping is not None and ka.interval < ka.timeout == 90.0
+    assert json.loads(ka.ping(3)) == {"id": "ping-3", "method": "ping"}
+    ok = '{"id":"ping-3","status":200,"result":{}}'
+    unsupported = '{"id":"ping-3","status":400,"error":{"code":-1020,"msg":"Unsupported"}}'
+    assert gemini_ws.parse(ok, KEYS, NOW) == [Alive()]
+    assert gemini_ws.parse(unsupported, KEYS, NOW) == [Alive()]
