@@ -42,6 +42,7 @@ class Quote:
     volume_quote_24h: float | None  # 24h volume in quote_ccy units, where the venue gives it
     ts_exchange: float | None  # when the venue says the data is from; None if it doesn't say
     ts_received: float  # when we received it
+    depth_usd: float | None = None  # an on-chain pool's USD depth (balances, in-range liquidity)
 
     @property
     def ts(self) -> float:
