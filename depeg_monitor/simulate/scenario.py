@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from depeg_monitor.simulate.chain.contracts import CHAIN_VENUES, CONTRACT_VENUES, NODE
 from depeg_monitor.simulate.defaults import (
     DEFAULT_MARKETS,
     RECONNECT_NOTICE_VENUES,
@@ -85,6 +86,9 @@ class VenueSpec(_Frozen):
     # Per market, scenario seconds it trails the paths at this venue (overrides the scenario's
     # own `lags` for that market).
     lags: dict[str, Lag] = Field(default_factory=dict)
+    # Pools only: USD of each coin in the pool at the peg (default: the pool's own in
+    # chain/contracts.py); balances and Uniswap liquidity scale with it.
+    depth: float | None = Field(None, gt=0)
 
     @field_validator("markets")
     @classmethod
@@ -110,11 +114,17 @@ FaultKind = Literal[
     "stream_silent",
     "stream_malformed",
     "stream_reconnect",
+    "invalid_params",
+    "revert",
+    "no_code",
 ]
 # Faults of a venue's WebSocket only: its REST endpoints answer as usual meanwhile.
 STREAM_FAULTS = frozenset(
     {"stream_drop", "stream_mute_pings", "stream_silent", "stream_malformed", "stream_reconnect"}
 )
+# What each on-chain venue can suffer: the node, and a contract (a pool or the Chainlink feeds).
+NODE_FAULTS = frozenset({"down", "rate_limit", "stale", "invalid_params"})
+CONTRACT_FAULTS = frozenset({"revert", "no_code"})
 # Poisons that spoil fields of the venue's real answer, and those that replace the whole body.
 FIELD_POISONS = ("nan_volume", "negative_volume", "future_timestamp", "zero_price", "huge_number")
 BODY_POISONS = ("deep_nesting", "gzip_bomb", "endless_body")
@@ -122,7 +132,7 @@ _MODES: dict[str, tuple[str, ...]] = {
     "down": ("drop", "http500", "hang"),
     "garbage": ("malformed", "missing_fields", "html"),
     "poison": FIELD_POISONS + BODY_POISONS,
-    "rate_limit": ("",),
+    "rate_limit": ("", "in_body"),
     "wild_print": ("",),
     "stale": ("",),
     "delisted": ("",),
@@ -131,6 +141,9 @@ _MODES: dict[str, tuple[str, ...]] = {
     "stream_silent": ("",),
     "stream_malformed": ("truncated", "binary", "oversized"),
     "stream_reconnect": ("",),
+    "invalid_params": ("",),
+    "revert": ("", "legacy"),
+    "no_code": ("",),
 }
 
 
@@ -191,12 +204,33 @@ class Fault(_Frozen):
                     f"{self.venue} sends no request to reconnect (those that do: "
                     f"{', '.join(RECONNECT_NOTICE_VENUES)})"
                 )
+        self._fits_the_venue()
         overrides = (self.retry_after is not None, self.retry_after_text is not None)
         if any(overrides) and self.kind != "rate_limit":
             raise ValueError("`retry_after` / `retry_after_text` belong to rate_limit faults")
         if all(overrides):
             raise ValueError("give `retry_after` or `retry_after_text`, not both")
         return self
+
+    def _fits_the_venue(self) -> None:
+        """On-chain faults only where they can happen: the node's at "ethereum", a revert or
+        no_code at a contract venue; an exchange's faults at an exchange."""
+        if self.venue == NODE:
+            allowed = NODE_FAULTS
+        elif self.venue in CONTRACT_VENUES:
+            allowed = CONTRACT_FAULTS
+        else:
+            allowed = frozenset(_MODES) - (CONTRACT_FAULTS | {"invalid_params"})
+        known = self.venue in CHAIN_VENUES or self.venue in VENUE_NAMES
+        if known and self.kind not in allowed:
+            raise ValueError(
+                f"{self.venue} cannot have a {self.kind} fault "
+                f"(its kinds: {', '.join(sorted(allowed))})"
+            )
+        if self.mode == "in_body" and self.venue != NODE:
+            raise ValueError("rate_limit mode in_body is the JSON-RPC node's (ethereum)")
+        if self.markets and self.venue in CHAIN_VENUES:
+            raise ValueError("`markets` belong to an exchange's faults")
 
     def active(self, t: float) -> bool:
         return self.start <= t < self.end
@@ -253,17 +287,18 @@ class Scenario(_Frozen):
 
     @model_validator(mode="after")
     def _names_are_known(self) -> Scenario:
-        problems = [f"unknown venue {v!r}" for v in self.venues if v not in VENUE_NAMES]
+        known = (*VENUE_NAMES, *CHAIN_VENUES)
+        problems = [f"unknown venue {v!r}" for v in self.venues if v not in known]
         problems += [
             f"coin {c}: unknown venue {v!r}"
             for c, spec in self.coins.items()
             for v in spec.venues
-            if v not in VENUE_NAMES
+            if v not in known
         ]
         problems += [
             f"fault {f.kind} at {f.start:g}s: unknown venue {f.venue!r}"
             for f in self.faults
-            if f.venue not in VENUE_NAMES
+            if f.venue not in known
         ]
         for f in self.faults:
             if f.venue in VENUE_NAMES:
@@ -274,7 +309,7 @@ class Scenario(_Frozen):
                     if m not in listed
                 ]
         if problems:
-            raise ValueError("; ".join(problems) + f" (venues: {', '.join(VENUE_NAMES)})")
+            raise ValueError("; ".join(problems) + f" (venues: {', '.join(known)})")
         return self
 
     @property
@@ -291,6 +326,11 @@ class Scenario(_Frozen):
     def enabled_venues(self) -> tuple[str, ...]:
         """Venues served: every known venue unless the scenario disables it."""
         return tuple(v for v in VENUE_NAMES if self.venue(v).enabled)
+
+    @property
+    def chain_enabled(self) -> bool:
+        """Whether the JSON-RPC node (POST /ethereum) is served."""
+        return self.venue(NODE).enabled
 
     def markets(self, venue: str) -> tuple[str, ...]:
         spec = self.venue(venue)

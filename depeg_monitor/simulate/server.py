@@ -7,6 +7,9 @@ shape lives in its module; garbage and poisons spoil what the route built.
 
 Each venue with a public WebSocket is also served at `/<venue>/ws` (streams/server.py), from
 the same books at the same scenario time; KuCoin's token comes from its REST bullet-public.
+
+The Ethereum node answers JSON-RPC at `POST /ethereum` (chain/rpc.py) over contracts whose
+state follows the scenario (chain/evm.py; pools and feeds are venues, chain/contracts.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import structlog
 from aiohttp import web
 
 from depeg_monitor.clock import Clock
+from depeg_monitor.simulate.chain import rpc
+from depeg_monitor.simulate.chain.contracts import NODE
+from depeg_monitor.simulate.chain.evm import Chain
 from depeg_monitor.simulate.faults import (
     ENDLESS_CHUNK,
     HTML_ERROR,
@@ -71,6 +77,9 @@ class SimulatedMarket:
         self.started_at: float | None = None  # clock.now() at start: scenario time 0
         self._hits: dict[int, int] = {}  # rate-limit fault index → requests inside it
         self.requests: dict[str, int] = {v: 0 for v in scenario.enabled_venues()}
+        if scenario.chain_enabled:
+            self.requests[NODE] = 0
+        self.chain = Chain(scenario, self.prices, self.wall_time)
         self.streams = StreamHub(
             scenario,
             self.scenario_time,
@@ -85,6 +94,8 @@ class SimulatedMarket:
         app = web.Application()
         for venue in self.scenario.enabled_venues():
             app.add_subapp(f"/{venue}", self._venue_app(APIS[venue]))
+        if self.scenario.chain_enabled:
+            app.router.add_post(f"/{NODE}", self._rpc)
         # A short shutdown timeout: a "hang" fault must not hold up stop().
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -130,10 +141,19 @@ class SimulatedMarket:
             if v in STREAMS
         }
 
+    def rpc_urls(self) -> dict[str, str]:
+        """chain → rpc_url of the simulated node: {"ethereum": "http://127.0.0.1:PORT/ethereum"}
+        (empty when the scenario disables it)."""
+        if not self.scenario.chain_enabled:
+            return {}
+        return {NODE: f"http://{self._host}:{self.port}/{NODE}"}
+
     def env_overrides(self) -> dict[str, str]:
-        """Environment variables pointing the daemon's venues (REST and streams) at this market."""
+        """Environment variables pointing the daemon's venues (REST and streams) and its chain
+        source (DEPEG_CHAINS__ETHEREUM__RPC_URL) at this market."""
         env = {f"DEPEG_VENUES__{v.upper()}__BASE_URL": url for v, url in self.base_urls().items()}
         env |= {f"DEPEG_VENUES__{v.upper()}__STREAM_URL": u for v, u in self.stream_urls().items()}
+        env |= {f"DEPEG_CHAINS__{c.upper()}__RPC_URL": u for c, u in self.rpc_urls().items()}
         return env
 
     @property
@@ -220,30 +240,51 @@ class SimulatedMarket:
 
         return handle
 
+    async def _rpc(self, request: web.Request) -> web.StreamResponse:
+        """POST /ethereum: the node's JSON-RPC, unless a node fault answers instead."""
+        self.requests[NODE] += 1
+        t = self.scenario_time()
+        fault = rpc.node_fault(self.scenario, t)
+        body = await request.read()
+        if fault is not None and fault.kind == "down":
+            return await _down(request, fault)
+        if fault is not None and fault.kind == "rate_limit" and fault.mode == "":
+            hit = self._rate_limit_hit(fault, t)
+            error = rpc.error(rpc.request_id(body), rpc.INFURA_RATE_LIMIT)
+            return _respond(Reply(429, error, {"Retry-After": hit.seconds_text}))
+        return _respond(Reply(200, rpc.answer(self.chain, body, t, fault)))
+
+    def _rate_limit_hit(self, fault: Fault, t: float) -> RateLimitHit:
+        key = self.scenario.faults.index(fault)
+        self._hits[key] = self._hits.get(key, 0) + 1
+        remaining = (fault.end - t) / self.scenario.time_scale
+        return RateLimitHit(
+            retry_after=max(1, math.ceil(remaining)),
+            hits=self._hits[key],
+            ban_after=fault.ban_after,
+            until=self._clock.now() + remaining,
+            scripted=_scripted_wait(fault),
+        )
+
     async def _fault_reply(
         self, request: web.Request, api: VenueApi, fault: Fault, t: float
     ) -> web.StreamResponse:
         if fault.kind == "rate_limit":
-            key = self.scenario.faults.index(fault)
-            self._hits[key] = self._hits.get(key, 0) + 1
-            remaining = (fault.end - t) / self.scenario.time_scale
-            hit = RateLimitHit(
-                retry_after=max(1, math.ceil(remaining)),
-                hits=self._hits[key],
-                ban_after=fault.ban_after,
-                until=self._clock.now() + remaining,
-                scripted=_scripted_wait(fault),
-            )
-            return _respond(api.rate_limited(hit))
-        if fault.mode == "http500":
-            return web.Response(status=500, text=HTML_ERROR.replace("502 Bad Gateway", "500"))
-        if fault.mode == "hang":
-            # Real seconds: the client's own timeout is what this exercises.
-            await asyncio.sleep(3600)
-        # "drop": close the connection without a word, like a host that went away.
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response(status=503)  # never sent: the connection is already gone
+            return _respond(api.rate_limited(self._rate_limit_hit(fault, t)))
+        return await _down(request, fault)
+
+
+async def _down(request: web.Request, fault: Fault) -> web.StreamResponse:
+    """A `down` fault's answer: drop the connection, HTTP 500, or hang."""
+    if fault.mode == "http500":
+        return web.Response(status=500, text=HTML_ERROR.replace("502 Bad Gateway", "500"))
+    if fault.mode == "hang":
+        # Real seconds: the client's own timeout is what this exercises.
+        await asyncio.sleep(3600)
+    # "drop": close the connection without a word, like a host that went away.
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=503)  # never sent: the connection is already gone
 
 
 def _respond(reply: Reply) -> web.Response:
