@@ -26,6 +26,7 @@ from depeg_monitor.clock import Clock, SystemClock
 from depeg_monitor.collect import VenueCollector, build_collectors
 from depeg_monitor.collect.book import QuoteBook
 from depeg_monitor.collect.session import make_session
+from depeg_monitor.collect.stream import StreamCollector
 from depeg_monitor.config import Settings
 from depeg_monitor.cycle import Cycle
 from depeg_monitor.detect.detector import Detector
@@ -96,6 +97,7 @@ class Daemon:
         self.book = QuoteBook()
         self._new_quotes = asyncio.Event()
         self._waiting_since: float | None = None  # monotonic: the oldest change not evaluated
+        self._streams: list[StreamCollector] = []
         self._aggregator = self.health.component(Kind.AGGREGATOR)
         self._db = self.health.component(Kind.DATABASE)
         self._health_rules = self.rules.health  # gains the deliverable critical channels
@@ -186,6 +188,7 @@ class Daemon:
             collectors = build_collectors(
                 r.collectors, session, clock, self.health, self.metrics, self._sink(writer), STREAMS
             )
+            self._streams = [c.stream for c in collectors if c.stream is not None]
             collecting = Tasks(clock, t.restart_delay)
             stack.push_async_callback(lambda: collecting.stop(0.0))
             for c in collectors:
@@ -248,7 +251,8 @@ class Daemon:
             waiting_since, self._waiting_since = self._waiting_since, None
             started = last = clock.monotonic()
             try:
-                step = await cycle.step(self.book.current(), clock.now())
+                now = clock.now()
+                step = await cycle.step(self._as_of(self.book.current(), now), now)
             except Exception as e:
                 # A bug met by one cycle's data must not end the monitor; if every cycle fails,
                 # /health turns to fail (stalled) and, without watchdog pings, systemd restarts us.
@@ -264,6 +268,26 @@ class Daemon:
             if waiting_since is not None:
                 self.metrics.evaluation_seconds.observe(done - waiting_since)
             sd.watchdog()  # only the real loop's progress feeds the systemd watchdog
+
+    def _as_of(self, quotes: list[Quote], now: float) -> list[Quote]:
+        """The book's quotes, those a healthy stream still stands behind stamped `now`: its
+        silence means the market has not changed, and a converted price is only as fresh as
+        its quote — a quiet USDT pair read before USDT moved must meet today's USDT rate, not
+        the rate of its last frame."""
+        live = {s.name: s.live() for s in self._streams}
+        if not any(live.values()):
+            return quotes
+        out = []
+        for q in quotes:
+            streamed = live.get(q.venue, {}).get((q.coin, q.quote_ccy))
+            if streamed is not None and (streamed.price, streamed.bid, streamed.ask) == (
+                q.price,
+                q.bid,
+                q.ask,
+            ):
+                q = dataclasses.replace(q, ts_exchange=None, ts_received=now)
+            out.append(q)
+        return out
 
     async def _wait_any(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self._new_quotes.wait())]

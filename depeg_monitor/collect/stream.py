@@ -316,7 +316,7 @@ class StreamCollector:
             if isinstance(event, Quote):
                 quotes.append(event)
             elif isinstance(event, Acked):
-                done = set(event.symbols) if event.symbols else set(link.pending)
+                done = set(event.symbols)  # an ack naming nothing (an unknown id) confirms nothing
                 link.confirmed |= done & (link.pending | link.confirmed)
                 link.pending -= done
                 if not link.pending:
@@ -336,6 +336,14 @@ class StreamCollector:
             for q in screened.good:
                 self._last[f"{q.coin}/{q.quote_ccy}"] = q
             self._sink(screened.good)
+
+    def live(self) -> dict[tuple[str, str], Quote]:
+        """While healthy, the last streamed quote of each market ((coin, quote) → quote): a
+        venue streams a market's book when it changes, so a healthy stream's silence means it
+        has not — the quote is as good now as when it came. Empty while not healthy."""
+        if not self.healthy:
+            return {}
+        return {(q.coin, q.quote_ccy): q for q in self._last.values()}
 
     def reconcile(self, polled: Sequence[Quote]) -> None:
         """Compare a poll's quotes with the last streamed ones: a stream far from its venue's

@@ -344,3 +344,18 @@ async def test_a_stream_far_from_its_venues_rest_answer_is_reported(
     assert "disagrees with REST: USDC/USD 0.9700 vs REST 1.0000" in st.note
     r.stream.reconcile([polled("USDC", 0.9701)])
     assert st.note is None or "disagrees" not in st.note
+
+
+async def test_a_healthy_streams_last_quotes_stand_until_it_is_not(
+    venue: ToyVenue, run_stream: Any
+) -> None:
+    """While healthy the stream stands behind each market's last quote (its silence means no
+    change); once the connection drops it stands behind nothing."""
+    r = await run_stream()
+    await eventually(lambda: r.stream.healthy, 5, "healthy")
+    await venue.publish({"q": "usdcusd", "p": "0.9990"})
+    await eventually(lambda: ("USDC", "USD") in r.stream.live(), 5, "a live quote")
+    assert r.stream.live()[("USDC", "USD")].price == 0.999
+    venue.mute_pings = True
+    await venue.drop()
+    await eventually(lambda: r.stream.live() == {}, 5, "nothing live once down")
