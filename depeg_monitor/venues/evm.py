@@ -244,15 +244,16 @@ def result_of(resp: Response, request_id: int | None = None) -> bytes:
 
 def _result(resp: Response, request_id: int | None) -> Any:
     """The `result` member of a single JSON-RPC answer, any error classified first."""
-    if resp.status == 429:
-        raise _rate_limited(resp, "HTTP 429")
     payload = load_json(resp, RATE_LIMIT_WAIT)
-    if isinstance(payload, list):
-        raise VenueError(ErrorKind.MALFORMED, "a batch answer to a single call")
     env = envelope(payload)
     if env.get("error") is not None:
-        raise classify(resp, env["error"])
+        err = classify(resp, env["error"])
+        if resp.status == 429 and err.kind is not ErrorKind.RATE_LIMITED:
+            err = _rate_limited(resp, err.detail)
+        raise err
     raise_for_status(resp, wait=RATE_LIMIT_WAIT)
+    if isinstance(payload, list):
+        raise VenueError(ErrorKind.MALFORMED, "a batch answer to a single call")
     if not env:
         raise VenueError(ErrorKind.MALFORMED, "answer is not a JSON-RPC object")
     if request_id is not None and env.get("id") != request_id:
