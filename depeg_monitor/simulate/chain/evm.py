@@ -57,6 +57,7 @@ IMPACT = 0.05  # price impact of a trade the size of the bought coin's whole bal
 SKEW = 25.0  # how far a pool's balances lean towards its cheaper coin
 ROUND_PHASE = 8 << 64  # Chainlink proxy roundId = phaseId << 64 | aggregator round
 FIRST_ROUND = 1234
+VIRTUAL_PRICE = 1_041_200_000_000_000_000  # the state sample's 1.0412
 MULTICALL_FAILED = "Multicall3: call failed"
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 
@@ -104,6 +105,7 @@ CURVE_FNS = {
     "86fc88d3": "price_oracle()",
     "68727653": "price_oracle(uint256)",
     "1be913a5": "ma_exp_time",
+    "bb7b8b80": "get_virtual_price",
     "8edfdd5f": "offpeg_fee_multiplier",
     "76a9cd3e": "dynamic_fee",
 }
@@ -299,6 +301,8 @@ class Chain:
             return _ok(["uint256"], [pool.fee])
         if fn == "A":
             return _ok(["uint256"], [pool.a])
+        if fn == "get_virtual_price":  # the LP token's value: not a price, barely moves
+            return _ok(["uint256"], [VIRTUAL_PRICE])
         if fn == "ma_exp_time" and pool.oracle != "none":
             return _ok(["uint256"], [pool.ma_exp_time])
         if fn == "price_oracle()" and pool.oracle == "no_arg":
