@@ -35,22 +35,49 @@ class LoopState:
     last_severity: dict[str, Severity] = field(default_factory=dict)
 
 
+# An aggregate row is written when the coin's price moved by this fraction, its severity
+# changed, or row_interval passed: streams make up to ten cycles a second, and rows that
+# repeat the last one would outnumber the quotes.
+ROW_MOVE = 0.0001
+
+
 class LiveView:
-    """Keeps LoopState and the metrics, writes aggregate rows, logs a line per coin (at most
-    once per `log_interval`, and at every severity change). Raises no alert of its own."""
+    """Keeps LoopState and the metrics, writes aggregate rows when they change (or every
+    `row_interval`), logs a line per coin (at most once per `log_interval`, and at every
+    severity change). Raises no alert of its own."""
 
     def __init__(
-        self, state: LoopState, metrics: Metrics, writer: HistoryWriter, log_interval: float
+        self,
+        state: LoopState,
+        metrics: Metrics,
+        writer: HistoryWriter,
+        log_interval: float,
+        row_interval: float = 10.0,
     ) -> None:
         self._state = state
         self._metrics = metrics
         self._writer = writer
         self._log_interval = log_interval
+        self._row_interval = row_interval
+        self._rows: dict[str, tuple[float, float | None, Severity]] = {}  # coin → last row
+
+    def _worth_a_row(self, a: Assessment, now: float) -> bool:
+        last = self._rows.get(a.coin)
+        price = a.snapshot.price
+        if last is not None:
+            when, was, severity = last
+            moved = (price is None) != (was is None) or (
+                price is not None and was is not None and abs(price - was) >= ROW_MOVE * was
+            )
+            if not moved and severity == a.severity and now - when < self._row_interval:
+                return False
+        self._rows[a.coin] = (now, price, a.severity)
+        return True
 
     def observe(
         self, assessments: Sequence[Assessment], alerts: Sequence[Alert], now: float
     ) -> Sequence[Alert]:
-        self._writer.add_assessments(assessments)
+        self._writer.add_assessments([a for a in assessments if self._worth_a_row(a, now)])
         st, m = self._state, self._metrics
         for a in assessments:
             snap = a.snapshot
