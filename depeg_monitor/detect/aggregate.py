@@ -9,7 +9,8 @@ dropped; prices farther apart than the cluster band split into clusters and the 
 the one holding most of the coin's liquidity, never averaging across the gap (clusters.py; the
 others are the snapshot's dislocation); in the followed cluster outliers are rejected by median
 absolute deviation with a minimum band, the rest averaged by USD volume × venue weight (a quote
-without volume counts as its venue's liquidity_usd, else as the thinnest measured market);
+without volume counts as its USD depth (a pool), else its venue's liquidity_usd, else as the
+thinnest measured market);
 fewer than min_venues distinct fresh venues, followed or apart → no price.
 
 When the quorum is not met the Snapshot still lists the agreeing quotes in `used` (with
@@ -344,7 +345,7 @@ class Aggregator:
         thinnest = math.inf
         total = 0.0
         for p in priced:
-            v = p.volume_usd
+            v = _measured(p)
             if v is None and liquidity:
                 v = liquidity.get(p.quote.venue)
             if v is not None:
@@ -355,14 +356,14 @@ class Aggregator:
             return [venue_w.get(p.quote.venue, 1.0) for p in priced]
         return [
             venue_w.get(p.quote.venue, 1.0)
-            * (p.volume_usd if p.volume_usd is not None else liquidity.get(p.quote.venue, thinnest))
+            * (m if (m := _measured(p)) is not None else liquidity.get(p.quote.venue, thinnest))
             for p in priced
         ]
 
     def _liquidity(self, p: _Priced) -> float:
         """What a quote weighs when venues split: USD volume × venue weight; without volume its
         venue's liquidity_usd, else nothing (an unmeasured book never outvotes measured ones)."""
-        v = p.volume_usd
+        v = _measured(p)
         if v is None:
             v = self._rules.venue_liquidity.get(p.quote.venue, 0.0)
         return self._rules.venue_weights.get(p.quote.venue, 1.0) * v
@@ -487,6 +488,15 @@ def _average(priced: Sequence[_Priced], weights: Sequence[float]) -> float:
     if total <= 0:
         return _median([p.price_usd for p in priced])
     return acc / total
+
+
+def _measured(p: _Priced) -> float | None:
+    """What the quote's market is measured to hold: its USD volume, else (an on-chain pool,
+    which reports no volume) its USD depth — so a deep pool outweighs a thin exchange book."""
+    if p.volume_usd is not None:
+        return p.volume_usd
+    d = p.quote.depth_usd
+    return d if d is not None and math.isfinite(d) and d >= 0 else None
 
 
 def _usd_volume(q: Quote, rate: float) -> float | None:

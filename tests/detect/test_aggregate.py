@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -463,4 +465,19 @@ def test_a_venue_without_volume_weighs_its_configured_liquidity() -> None:
     s = Settings(coins={"USDC": {}}, venues={"pool": {"liquidity_usd": 3_000_000}})
     quotes = [q("pool", 0.999, volume=None), q("kraken", 1.0, volume=1_000_000)]
     price = aggregator(s).aggregate(quotes, NOW)["USDC"].price
+    assert price == pytest.approx((0.999 * 3e6 + 1.0 * 1e6) / 4e6)
+
+
+def test_a_pool_without_volume_weighs_its_depth() -> None:
+    """An on-chain pool reports no volume but its USD depth: $60 M of pool at 0.997 outweighs
+    an exchange trading $3 M a day at 0.65 when they split (the USDe day: the price follows
+    the pool, the exchange is the dislocation), and near par it pulls the average by its
+    depth, as a configured liquidity_usd would."""
+    s = make_settings()
+    pool = dataclasses.replace(q("curve", 0.997, volume=None), depth_usd=60_000_000.0)
+    usdc = aggregator(s).aggregate([pool, q("binance", 0.65, volume=3_000_000)], NOW)["USDC"]
+    assert usdc.price == pytest.approx(0.997)
+    assert usdc.dislocation is not None and usdc.dislocation.price == pytest.approx(0.65)
+    pool = dataclasses.replace(q("curve", 0.999, volume=None), depth_usd=3_000_000.0)
+    price = aggregator(s).aggregate([pool, q("kraken", 1.0, volume=1_000_000)], NOW)["USDC"].price
     assert price == pytest.approx((0.999 * 3e6 + 1.0 * 1e6) / 4e6)
