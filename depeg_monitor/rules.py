@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from depeg_monitor.alerts.rules import AlertRules
+from depeg_monitor.collect.chain import ChainRules
 from depeg_monitor.collect.rules import CollectorRules, StreamRules
 from depeg_monitor.config import ConfigError, Settings
+from depeg_monitor.config.chains import feed_venue, pool_venue
 from depeg_monitor.config.routes import DEFAULT_ROUTES as DEFAULT_ROUTES  # re-exported
 from depeg_monitor.config.routes import Routing as Routing
 from depeg_monitor.config.routes import routing as routing
-from depeg_monitor.config.validate import venue_problems
+from depeg_monitor.config.validate import chain_problems, venue_problems
 from depeg_monitor.config.venues import VenueSettings
 from depeg_monitor.detect.rules import (
     AggregationRules,
@@ -63,7 +65,10 @@ def detection_rules(settings: Settings) -> DetectionRules:
             quote_move_min=agg.quote_move_min,
             volume_window=agg.volume_window,
             volume_warmup=agg.volume_warmup,
-            venue_weights={name: v.weight for name, v in settings.venues.items()},
+            venue_weights={
+                **{name: v.weight for name, v in settings.venues.items()},
+                **{name: p.weight for name, p in settings.pools.items()},
+            },
             cluster_band=agg.cluster_band,
             venue_liquidity={
                 name: v.liquidity_usd
@@ -143,6 +148,43 @@ def collector_rules(settings: Settings) -> tuple[CollectorRules, ...]:
     return tuple(out)
 
 
+def chain_rules(settings: Settings) -> tuple[ChainRules, ...]:
+    """One rule per chain its enabled pools are read on; a pool on an unknown chain, one its
+    venue module refuses, or a chain in use without its rpc_url is a configuration error."""
+    bad = [p for p in chain_problems(settings) if not p.warning]
+    if bad:
+        raise ConfigError(settings.origin.source(), bad)
+    pegs = {coin: c.peg for coin, c in settings.coins.items()}
+    out = []
+    for name, c in settings.chains.items():
+        pools = tuple(
+            pool_venue(n, p) for n, p in settings.pools.items() if p.enabled and p.chain == name
+        )
+        feeds = tuple(
+            feed_venue(n, o) for n, o in settings.oracles.items() if o.enabled and o.chain == name
+        )
+        if not pools or c.rpc_url is None:
+            continue
+        out.append(
+            ChainRules(
+                chain=name,
+                rpc_url=c.rpc_url.get_secret_value(),
+                pools=pools,
+                feeds=feeds,
+                pegs=pegs,
+                timeout=c.timeout,
+                requests_per_second=c.requests_per_second,
+                poll_interval=c.poll_interval,
+                max_block_age=c.max_block_age,
+                max_clock_skew=c.max_clock_skew,
+                breaker_threshold=c.breaker_threshold,
+                breaker_max_backoff=c.breaker_max_backoff,
+                max_body=c.max_body,
+            )
+        )
+    return tuple(out)
+
+
 def _stream_rules(name: str, v: VenueSettings) -> StreamRules | None:
     """The venue's stream rules, where it has a stream and it is on. A venue whose base_url
     is set (a proxy, a regional host, the simulator) streams only from a stream_url set too:
@@ -217,6 +259,7 @@ class Rules:
     alert_channels: tuple[str, ...]  # who hears it (empty: every channel)
     heartbeat_url: str | None  # a secret: never logged
     heartbeat_interval: float
+    chains: tuple[ChainRules, ...] = ()  # on-chain sources: none unless pools are configured
 
 
 def compile_rules(settings: Settings) -> Rules:
@@ -238,4 +281,5 @@ def compile_rules(settings: Settings) -> Rules:
         alert_channels=tuple(h.alert_channels),
         heartbeat_url=h.heartbeat_url.get_secret_value() if h.heartbeat_url else None,
         heartbeat_interval=h.heartbeat_interval,
+        chains=chain_rules(settings),
     )

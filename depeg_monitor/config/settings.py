@@ -11,6 +11,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from depeg_monitor.config.alerting import AlertSettings, ChannelSettings
+from depeg_monitor.config.chains import ChainSettings, OracleSettings, PoolSettings
 from depeg_monitor.config.detection import AggregationSettings, ClassificationSettings
 from depeg_monitor.config.storage import DatabaseSettings, HealthSettings, LoggingSettings
 from depeg_monitor.config.venues import CoinSettings, CoinThresholds, VenueSettings
@@ -98,6 +99,9 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    chains: dict[str, ChainSettings] = Field(default_factory=dict)
+    pools: dict[str, PoolSettings] = Field(default_factory=dict)
+    oracles: dict[str, OracleSettings] = Field(default_factory=dict)
 
     _origin: Origin = PrivateAttr(default_factory=Origin)
 
@@ -107,7 +111,7 @@ class Settings(BaseSettings):
         # Environment variable names lose their case; coin symbols are upper-case.
         return _fold(v, str.upper)
 
-    @field_validator("venues", "channels", mode="before")
+    @field_validator("venues", "channels", "chains", "pools", "oracles", mode="before")
     @classmethod
     def _names_lower(cls, v: Any) -> Any:
         return _fold(v, str.lower)

@@ -87,6 +87,53 @@ def venue_problems(settings: Settings) -> list[Problem]:
     ]
 
 
+def chain_problems(settings: Settings) -> list[Problem]:
+    """[pools.X] and [oracles.X] on a configured chain, each pool one its venue module
+    accepts; every chain in use with its rpc_url (a secret, like a channel's: only from the
+    environment or a credential; never quoted back)."""
+    from depeg_monitor.config.chains import PoolSettings, feed_venue, pool_venue
+
+    origin, chains = settings.origin, list(settings.chains)
+    shown = ", ".join(chains) or "none defined"
+    out: list[Problem] = []
+    used: set[str] = set()
+    for section, table in (("pools", settings.pools), ("oracles", settings.oracles)):
+        for name, item in table.items():
+            if not item.enabled:
+                continue
+            if item.chain not in settings.chains:
+                out.append(
+                    Problem(
+                        origin.where((section, name, "chain")),
+                        f"unknown chain {item.chain!r} ({_closest(item.chain, chains)}chains: "
+                        f"{shown}); add a [chains.{item.chain}] table",
+                    )
+                )
+                continue
+            used.add(item.chain)
+            try:
+                if isinstance(item, PoolSettings):
+                    pool_venue(name, item)
+                else:
+                    feed_venue(name, item)
+            except ValueError as e:
+                out.append(Problem(origin.where((section, name)), str(e)))
+    for name, chain in settings.chains.items():
+        variable = f"DEPEG_CHAINS__{name.upper()}__RPC_URL"
+        if chain.rpc_url is None:
+            out.append(
+                Problem(
+                    origin.where(("chains", name, "rpc_url")),
+                    f"no rpc_url: set {variable} in the environment (or as a systemd "
+                    "credential); it is a secret, provider URLs carry API keys",
+                    name not in used,
+                )
+            )
+        elif origin.from_file("chains", name, "rpc_url"):
+            out.append(_secret_in_file(settings, ("chains", name, "rpc_url")))
+    return out
+
+
 def _listing(settings: Settings, coin: str) -> tuple[list[str], list[str]]:
     """(enabled venues with a market for coin, those of them whose quotes can count: weight
     above 0 and quoted in USD or a reference coin the aggregate converts)."""
@@ -400,6 +447,7 @@ def check(settings: Settings, env: Mapping[str, str] | None = None) -> Verdict:
     if problems and problems[0].where == "configuration":
         return Verdict(tuple(problems))
     problems += venue_problems(settings)
+    problems += chain_problems(settings)
     problems += _database(settings)
     channel_problems, built, skipped = _channels(settings, env)
     problems += channel_problems

@@ -1,0 +1,454 @@
+"""One polling task per chain: every pool's and feed's reads in ONE eth_call per poll.
+
+At start-up one aggregate3 of every pool's verify_calls (coin order, decimals, the factory's
+getPool) sets aside, with one warning, the pools that fail (a wrong order would silently give
+the reciprocal; an address without code is the wrong address or the wrong chain). A pool not
+yet verified (the node was down at start-up) is verified before its first poll, never polled
+unverified.
+
+Then every poll_interval (a block) one Multicall3 aggregate3 carries every pool's and feed's
+calls plus the block's number and timestamp, so every quote of a poll is from one block and
+its age is known. The request goes through the pieces the REST collector uses: the token
+bucket (providers limit requests per second), retries within the poll's deadline, the Pause
+for a wait the node asks for, the breaker, the bounded body and the Screen. Failures are
+classified by evm.parse_poll. What can go wrong, and whom it hurts:
+
+- the node (down, 429, a JSON-RPC error): every pool's health says why; nothing is sent;
+- a block older than max_block_age (a node stuck behind the chain): every pool's quotes are
+  dropped as stale, the block and its age in each pool's /health;
+- one pool's sub-call reverting or answering nonsense: that pool alone.
+
+Chainlink readings are context, never quotes: the latest per feed is kept on the collector
+(`readings`), and none enters the sink.
+
+The rpc_url is a secret (provider URLs carry API keys): it is never logged, and errors name
+the host at most (http.network_trouble).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+import structlog
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+
+from depeg_monitor.clock import Clock
+from depeg_monitor.collect.breaker import CircuitBreaker
+from depeg_monitor.collect.collector import DEFAULT_RATE_LIMIT_PAUSE, Sink, Waiting
+from depeg_monitor.collect.http import (
+    ACCEPT_ENCODING,
+    CHUNK,
+    BoundedBody,
+    network_trouble,
+    too_large,
+)
+from depeg_monitor.collect.pause import Pause
+from depeg_monitor.collect.quality import QualityRules
+from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
+from depeg_monitor.collect.schedule import next_slot
+from depeg_monitor.collect.screen import Screen, summary
+from depeg_monitor.health.registry import Component, HealthRegistry, Kind, VenueDetail
+from depeg_monitor.metrics import Metrics
+from depeg_monitor.model import Quote
+from depeg_monitor.venues import chainlink, curve, evm, uniswap_v3
+from depeg_monitor.venues.chainlink import Feed, OracleReading
+from depeg_monitor.venues.contract import ErrorKind, Response, VenueError
+from depeg_monitor.venues.evm import Block, Call, Poll, Result
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+PoolVenue = curve.Pool | uniswap_v3.Pool
+# The longest wait a node may ask for (a daily quota resets within a day).
+MAX_WAIT = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRules:
+    """One chain's source, compiled from [chains.X] with its [pools.*] and [oracles.*]."""
+
+    chain: str
+    rpc_url: str = field(repr=False)  # a secret: never logged, never in an error
+    pools: tuple[PoolVenue, ...]
+    feeds: tuple[Feed, ...] = ()
+    pegs: dict[str, float] = field(default_factory=dict)  # coin → USD peg (quality band)
+    timeout: float = 10.0
+    requests_per_second: float = 5.0
+    poll_interval: float = 12.0
+    max_block_age: float = 60.0
+    price_band: tuple[float, float] = (0.5, 2.0)
+    max_clock_skew: float = 5.0
+    breaker_threshold: int = 5
+    breaker_max_backoff: float = 300.0
+    max_body: int = 1 << 20
+    retry_network: bool = True
+
+
+def pool_calls(pool: PoolVenue) -> list[Call]:
+    return curve.calls(pool) if isinstance(pool, curve.Pool) else uniswap_v3.calls(pool)
+
+
+def pool_parse(pool: PoolVenue, results: Sequence[Result], block: Block, now: float) -> list[Quote]:
+    if isinstance(pool, curve.Pool):
+        return curve.parse(pool, results, block, now)
+    return uniswap_v3.parse(pool, results, block, now)
+
+
+def verify_calls(pool: PoolVenue) -> list[Call]:
+    if isinstance(pool, curve.Pool):
+        return curve.verify_calls(pool)
+    return uniswap_v3.verify_calls(pool)
+
+
+def verify(pool: PoolVenue, results: Sequence[Result]) -> None:
+    if isinstance(pool, curve.Pool):
+        curve.verify(pool, results)
+    else:
+        uniswap_v3.verify(pool, results)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainPoll:
+    """One poll: the block read (None if the node gave none) and each pool's good quotes."""
+
+    chain: str
+    block: Block | None
+    quotes: tuple[Quote, ...]
+    errors: dict[str, str]  # pool → why it gave nothing (the node's failure: every pool)
+    skipped: bool = False
+
+
+class ChainCollector:
+    def __init__(
+        self,
+        rules: ChainRules,
+        session: aiohttp.ClientSession,
+        clock: Clock,
+        health: HealthRegistry,
+        metrics: Metrics,
+        sink: Sink,
+    ) -> None:
+        self.name = rules.chain
+        self.rules = rules
+        self.interval = rules.poll_interval
+        self._url = rules.rpc_url
+        self._host = urlsplit(rules.rpc_url).hostname or "the node"
+        self._session = session
+        self._clock = clock
+        self._metrics = metrics
+        self._sink = sink
+        self.log = log.bind(chain=rules.chain)
+        rate = rules.requests_per_second
+        self.bucket = TokenBucket(max(1.0, min(rate, 2.0)), rate, clock)
+        self.breaker = CircuitBreaker(
+            rules.breaker_threshold, rules.poll_interval, rules.breaker_max_backoff
+        )
+        self.pause = Pause(clock, MAX_WAIT)
+        quality = QualityRules(
+            rules.price_band, rules.max_block_age, rules.pegs, rules.max_clock_skew
+        )
+        self.pools = {p.name: p for p in rules.pools}
+        self.health: dict[str, Component] = {
+            p.name: health.component(Kind.VENUE, p.name) for p in rules.pools
+        }
+        self._screens = {
+            p.name: Screen(p.name, quality, metrics, self.log.bind(venue=p.name))
+            for p in rules.pools
+        }
+        self.verified: set[str] = set()
+        self.set_aside: dict[str, str] = {}  # pool → why it failed verification
+        self.block: Block | None = None  # the last block read
+        self.readings: dict[str, OracleReading] = {}  # feed → its latest reading (context)
+        self.feed_errors: dict[str, str] = {}  # feed → why its last reading failed
+        self._ids = itertools.count(1)
+        self._failing = False
+
+    @property
+    def active(self) -> list[PoolVenue]:
+        """The pools polled now: verified, not set aside."""
+        return [p for n, p in self.pools.items() if n in self.verified]
+
+    # ------------------------------------------------------------------ start-up
+
+    async def start(self) -> None:
+        """Verify every pool in one aggregate3; a node down now leaves them to the first poll."""
+        deadline = self._clock.monotonic() + max(self.interval, self.rules.timeout)
+        try:
+            await self._verify(deadline)
+        except (VenueError, BudgetExhausted, Waiting) as e:
+            self.log.warning(
+                "pools_unverified", error=str(e), action="verified before their first poll"
+            )
+            self._on_error(e)
+
+    async def _verify(self, deadline: float) -> None:
+        todo = [p for n, p in self.pools.items() if n not in self.verified | set(self.set_aside)]
+        if not todo:
+            return
+        lists = [verify_calls(p) for p in todo]
+        poll = await self._eth_call([c for cs in lists for c in cs], deadline)
+        aside: dict[str, str] = {}
+        for pool, results in zip(
+            todo, evm.split(poll.results, [len(c) for c in lists]), strict=True
+        ):
+            try:
+                verify(pool, results)
+            except VenueError as e:
+                aside[pool.name] = str(e)
+                self.health[pool.name].error(self._clock.now(), f"set aside at start-up: {e}")
+            else:
+                self.verified.add(pool.name)
+        if aside:
+            self.log.warning("pools_set_aside", pools=aside, action="the other pools keep running")
+        self.set_aside |= aside
+
+    # ------------------------------------------------------------------ one poll
+
+    async def poll_once(self) -> ChainPoll:
+        """One eth_call for every verified pool and feed; never raises for node trouble."""
+        now = self._clock.monotonic()
+        if self.pause.active():
+            return self._fail_all(self.pause.text(), skipped=True)
+        if not self.breaker.allows(now):
+            left = self.breaker.remaining(now)
+            return self._fail_all(f"circuit open for {left:.0f}s after repeated failures", True)
+        deadline = now + self.interval
+        try:
+            await self._verify(deadline)
+            pools = self.active
+            calls = [pool_calls(p) for p in pools] + [chainlink.calls(f) for f in self.rules.feeds]
+            poll = await self._eth_call([c for cs in calls for c in cs], deadline)
+        except (VenueError, BudgetExhausted, Waiting) as e:
+            self._on_error(e)
+            self.breaker.record_failure(self._clock.monotonic())
+            return self._fail_all(self.pause.text() if self.pause.active() else str(e))
+        self.breaker.record_success()
+        self.block = poll.block
+        received = self._clock.now()
+        shares = evm.split(poll.results, [len(c) for c in calls])
+        self._read_feeds(poll.block, shares[len(pools) :], received)
+        age = poll.block.age(received)
+        if age > self.rules.max_block_age:
+            for p in pools:
+                self._metrics.drops.labels(p.name, "stale").inc()
+            why = (
+                f"block {poll.block.number} is {age:.0f}s old (max_block_age "
+                f"{self.rules.max_block_age:g}s): quotes dropped as stale"
+            )
+            return self._fail_all(why, block=poll.block)
+        good: list[Quote] = []
+        errors: dict[str, str] = {}
+        for pool, results in zip(pools, shares, strict=False):
+            got, error = self._pool(pool, results, poll.block, received, age)
+            good += got
+            if error is not None:
+                errors[pool.name] = error
+        errors |= {n: f"set aside at start-up: {why}" for n, why in self.set_aside.items()}
+        self._say(None)
+        return ChainPoll(self.name, poll.block, tuple(good), errors)
+
+    def _pool(
+        self, pool: PoolVenue, results: Sequence[Result], block: Block, received: float, age: float
+    ) -> tuple[list[Quote], str | None]:
+        health = self.health[pool.name]
+        at = f"block {block.number}, {age:.0f}s old"
+        try:
+            quotes = pool_parse(pool, results, block, received)
+        except VenueError as e:
+            self._metrics.requests.labels(pool.name, e.kind.value).inc()
+            why = f"{e} ({at})"
+            health.error(received, why, detail=VenueDetail(0))
+            return [], why
+        seen = self._screens[pool.name](quotes, received)
+        detail = VenueDetail(len(seen.good))
+        drops = dict(seen.dropped)
+        if not seen.good:
+            why = f"no usable quotes: {summary(drops)} dropped ({at})"
+            health.error(received, why, detail=detail)
+            return [], why
+        note = f"{summary(drops)} quotes dropped ({at})" if drops else None
+        health.ok(received, note=note, detail=detail)
+        return list(seen.good), None
+
+    def _read_feeds(
+        self, block: Block, shares: Sequence[tuple[Result, ...]], received: float
+    ) -> None:
+        for feed, results in zip(self.rules.feeds, shares, strict=True):
+            try:
+                self.readings[feed.name] = chainlink.parse(feed, results, block, received)
+                self.feed_errors.pop(feed.name, None)
+            except VenueError as e:
+                if self.feed_errors.get(feed.name) != str(e):
+                    self.log.info("oracle_unreadable", feed=feed.name, error=str(e))
+                self.feed_errors[feed.name] = str(e)
+
+    def _fail_all(self, why: str, skipped: bool = False, block: Block | None = None) -> ChainPoll:
+        now = self._clock.now()
+        errors = {}
+        for name, health in self.health.items():
+            reason = (
+                f"set aside at start-up: {self.set_aside[name]}" if name in self.set_aside else why
+            )
+            health.error(now, reason, detail=VenueDetail(0))
+            errors[name] = reason
+        self._say(why)
+        return ChainPoll(self.name, block, (), errors, skipped)
+
+    # ------------------------------------------------------------------ the request
+
+    async def _eth_call(self, calls: Sequence[Call], deadline: float) -> Poll:
+        rid = next(self._ids)
+        body = evm.poll_request(calls, request_id=rid)
+        return await self._post(body, deadline, lambda r: evm.parse_poll(r, len(calls), rid))
+
+    async def _post(
+        self, body: dict[str, Any], deadline: float, parse: Callable[[Response], T]
+    ) -> T:
+        """POST and parse, with the rate budget and retries bounded by the deadline (the REST
+        collector's _get, for one JSON-RPC request)."""
+
+        def past_deadline(state: RetryCallState) -> bool:
+            return self._clock.monotonic() + state.upcoming_sleep >= deadline
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(self._retryable),
+            wait=wait_exponential_jitter(multiplier=0.25, max=4.0, jitter=0.25),
+            stop=past_deadline,
+            sleep=self._clock.sleep,
+            reraise=True,
+        )
+        last: VenueError | None = None
+        async for attempt in retrying:
+            with attempt:
+                if self.pause.active():
+                    raise Waiting(self.pause.text())
+                try:
+                    await self.bucket.take(1.0, deadline)
+                except BudgetExhausted:
+                    if last is not None:
+                        raise last from None
+                    raise
+                left = deadline - self._clock.monotonic()
+                time_limit = max(0.05, min(self.rules.timeout, left))
+                try:
+                    resp = await post_json(
+                        self._session, self._url, body, time_limit, self.rules.max_body
+                    )
+                    result = _parsed(parse, resp)
+                except VenueError as e:
+                    self._metrics.requests.labels(self.name, e.kind.value).inc()
+                    last = e
+                    raise
+                self._metrics.requests.labels(self.name, "ok").inc()
+                return result
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _retryable(self, e: BaseException) -> bool:
+        if not isinstance(e, VenueError):
+            return False
+        return e.kind.retryable and (self.rules.retry_network or e.kind is not ErrorKind.NETWORK)
+
+    def _on_error(self, e: Exception) -> None:
+        if isinstance(e, VenueError) and e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
+            wait = e.retry_after if e.retry_after is not None else DEFAULT_RATE_LIMIT_PAUSE
+            seconds, clamped = self.pause.ask(wait, str(e))
+            if clamped:
+                self.log.warning("wait_clamped", asked=wait, clamped_to=seconds, reason=str(e))
+
+    def _say(self, failing: str | None) -> None:
+        """The chain's state in the log on transitions only (every pool's /health says it)."""
+        if failing is None:
+            if self._failing:
+                self.log.info("chain_recovered", host=self._host)
+            self._failing = False
+        elif not self._failing:
+            self._failing = True
+            self.log.warning("chain_failing", host=self._host, reason=failing)
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll on slots start + k·interval until stop is set; a bad poll never ends the loop."""
+        start = self._clock.monotonic()
+        while not stop.is_set():
+            try:
+                result = await self.poll_once()
+                if result.quotes:
+                    self._sink(result.quotes)
+            except Exception:  # a bug here must not silence the chain for good
+                self.log.exception("poll_crashed")
+                self._fail_all("internal error")
+                self.breaker.record_failure(self._clock.monotonic())
+            now = self._clock.monotonic()
+            wait = next_slot(start, self.interval, now) - now
+            if wait > 0 and not stop.is_set():
+                sleeper = asyncio.ensure_future(self._clock.sleep(wait))
+                stopper = asyncio.ensure_future(stop.wait())
+                _, pending = await asyncio.wait(
+                    {sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    task.cancel()
+
+
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    time_limit: float,
+    max_body: int,
+) -> Response:
+    """POST a JSON-RPC body within `time_limit` seconds, keeping at most `max_body` decoded
+    bytes (http.fetch's bounds, for a POST); errors name the host, never the URL."""
+    try:
+        async with session.post(
+            url,
+            json=body,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
+            timeout=aiohttp.ClientTimeout(total=time_limit),
+            allow_redirects=False,
+            auto_decompress=False,
+        ) as r:
+            try:
+                if r.content_length is not None and r.content_length > max_body:
+                    raise too_large(max_body)
+                reader = BoundedBody(r.headers.get("Content-Encoding"), max_body)
+                async for chunk in r.content.iter_chunked(CHUNK):
+                    reader.feed(chunk)
+                data = reader.finish()
+            except VenueError:
+                r.close()
+                if 200 <= r.status < 300:
+                    raise
+                return Response(r.status, "", dict(r.headers))
+            return Response(r.status, data.decode("utf-8", "replace"), dict(r.headers))
+    except TimeoutError:
+        raise VenueError(ErrorKind.TIMEOUT, f"no answer within {time_limit:.3g}s") from None
+    except aiohttp.ClientError as e:
+        raise VenueError(ErrorKind.NETWORK, network_trouble(e, url)) from None
+
+
+def _parsed(parse: Callable[[Response], T], resp: Response) -> T:
+    try:
+        return parse(resp)
+    except VenueError:
+        raise
+    except Exception as e:
+        raise VenueError(ErrorKind.MALFORMED, f"unreadable answer ({type(e).__name__})") from None
+
+
+def build_chain_collectors(
+    rules: Sequence[ChainRules],
+    session: aiohttp.ClientSession,
+    clock: Clock,
+    health: HealthRegistry,
+    metrics: Metrics,
+    sink: Sink,
+) -> list[ChainCollector]:
+    return [ChainCollector(r, session, clock, health, metrics, sink) for r in rules if r.pools]
