@@ -94,6 +94,7 @@ class Round:
 _CURVE_BY_VENUE = {p.venue: p for p in CURVE_POOLS}
 _UNI_BY_VENUE = {p.venue: p for p in UNISWAP_V3_POOLS}
 _FEED_AT = {f.address: f for f in FEEDS}
+_TOKEN_AT = {t.address: t for t in TOKENS.values()}
 
 # selector → function name, per kind of contract (reference.json "selectors")
 CURVE_FNS = {
@@ -189,6 +190,8 @@ class Chain:
                 return self._multicall(sel, args, index)
             if to == UNISWAP_V3_FACTORY:
                 return self._factory(sel, args, index)
+            if to in _TOKEN_AT:  # an ERC-20: decimals(), what a reader verifies at start-up
+                return _ok(["uint8"], [_TOKEN_AT[to].decimals]) if sel == "313ce567" else REVERT
             venue = VENUE_AT.get(to)
             if venue is None or not self._deployed(venue, index):
                 return NO_CODE
@@ -205,7 +208,7 @@ class Chain:
 
     def has_code(self, to: str, index: int) -> bool:
         to = to.lower()
-        if to in (MULTICALL3, UNISWAP_V3_FACTORY):
+        if to in (MULTICALL3, UNISWAP_V3_FACTORY) or to in _TOKEN_AT:
             return True
         venue = VENUE_AT.get(to)
         return venue is not None and self._deployed(venue, index)
