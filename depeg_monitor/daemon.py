@@ -25,6 +25,7 @@ from depeg_monitor.alerts.routing import Router
 from depeg_monitor.clock import Clock, SystemClock
 from depeg_monitor.collect import VenueCollector, build_collectors
 from depeg_monitor.collect.book import QuoteBook
+from depeg_monitor.collect.chain import ChainCollector, build_chain_collectors
 from depeg_monitor.collect.session import make_session
 from depeg_monitor.collect.stream import StreamCollector
 from depeg_monitor.config import Settings
@@ -98,6 +99,7 @@ class Daemon:
         self._new_quotes = asyncio.Event()
         self._waiting_since: float | None = None  # monotonic: the oldest change not evaluated
         self._streams: list[StreamCollector] = []
+        self.chains: list[ChainCollector] = []  # on-chain sources (none unless configured)
         self._aggregator = self.health.component(Kind.AGGREGATOR)
         self._db = self.health.component(Kind.DATABASE)
         self._health_rules = self.rules.health  # gains the deliverable critical channels
@@ -195,8 +197,19 @@ class Daemon:
                 collecting.start(
                     f"collect:{c.name}", _collect(c), self.health.component(Kind.VENUE, c.name)
                 )
+            # One task per chain: its pools share one eth_call a poll (each pool its own
+            # /health venue). None unless [chains.X] and [pools.X] are configured.
+            self.chains = build_chain_collectors(
+                r.chains, session, clock, self.health, self.metrics, self._sink(writer)
+            )
+            for ch in self.chains:
+                collecting.start(
+                    f"chain:{ch.name}", _chain(ch), self.health.component(Kind.TASK, ch.name)
+                )
+            pools = sum(len(ch.pools) for ch in self.chains)
 
-            watching = f"monitoring {len(r.detection.coins)} coins on {len(collectors)} venues"
+            venues = len(collectors) + pools
+            watching = f"monitoring {len(r.detection.coins)} coins on {venues} venues"
             selfwatch = SelfWatch(r.alert_channels or tuple(channels), grace=r.degraded_after)
             heartbeat = Heartbeat(r.heartbeat_url, r.heartbeat_interval, session, clock)
             cycle = Cycle(
@@ -216,7 +229,7 @@ class Daemon:
             log.info(
                 "started",
                 coins=[c.coin for c in r.detection.coins],
-                venues=[c.name for c in collectors],
+                venues=[c.name for c in collectors] + [p for ch in self.chains for p in ch.pools],
                 channels=list(channels),
                 health_port=self.health_port,
             )
@@ -387,5 +400,13 @@ def _collect(collector: VenueCollector) -> Callable[[asyncio.Event], Awaitable[N
         async with asyncio.TaskGroup() as group:
             group.create_task(collector.run(stop))
             group.create_task(stream.run(stop))
+
+    return go
+
+
+def _chain(collector: ChainCollector) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def go(stop: asyncio.Event) -> None:
+        await collector.start()  # pools verified on chain before any is polled
+        await collector.run(stop)
 
     return go
