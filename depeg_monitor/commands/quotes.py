@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.collect import PollResult, VenueCollector, build_collectors
+from depeg_monitor.collect.chain import ChainCollector, build_chain_collectors
 from depeg_monitor.collect.session import make_session
 from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.settings import settings_or_exit
@@ -19,7 +20,7 @@ from depeg_monitor.config import Settings
 from depeg_monitor.health.registry import HealthRegistry, Kind, StreamDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
-from depeg_monitor.rules import collector_rules
+from depeg_monitor.rules import chain_rules, collector_rules
 from depeg_monitor.terminal import printable
 from depeg_monitor.venues.streams import STREAMS
 
@@ -152,6 +153,45 @@ def run(args: argparse.Namespace) -> int:
         )
         print("\n".join(["", "streams:", *summary] if summary else ["no venue streams"]))
         return 0 if summary else 1
-    results = asyncio.run(poll_all(settings))
-    print("\n".join(render(results)))
+    results, blocks = asyncio.run(_poll_everything(settings))
+    print("\n".join(render(results) + blocks))
     return 0 if any(r.quotes for r in results) else 1
+
+
+async def _poll_everything(settings: Settings) -> tuple[list[PollResult], list[str]]:
+    (rest, (pools, blocks)) = await asyncio.gather(poll_all(settings), poll_chains(settings))
+    return rest + pools, blocks
+
+
+async def poll_chains(
+    settings: Settings, deadline: float = DEADLINE
+) -> tuple[list[PollResult], list[str]]:
+    """Start-up verification, then one poll, for every configured chain: a result per pool
+    (a venue like any other) and a line per chain with its block number and age."""
+    rules = [dataclasses.replace(r, retry_network=False) for r in chain_rules(settings)]
+    if not rules:
+        return [], []
+    clock = SystemClock()
+    async with make_session() as session:
+        chains = build_chain_collectors(
+            rules, session, clock, HealthRegistry(), Metrics(), lambda _: None
+        )
+
+        async def one(c: ChainCollector) -> tuple[list[PollResult], str]:
+            try:
+                async with asyncio.timeout(deadline):
+                    await c.start()
+                    poll = await c.poll_once()
+            except TimeoutError:
+                why = f"no answer within {deadline:g}s"
+                return [PollResult(p, (), why) for p in c.pools], f"  {c.name}: {why}"
+            out = [
+                PollResult(p, tuple(q for q in poll.quotes if q.venue == p), poll.errors.get(p))
+                for p in c.pools
+            ]
+            b = poll.block
+            age = "" if b is None else f"block {b.number}, {b.age(clock.now()):.0f}s old"
+            return out, f"  {printable(c.name)}: {age or 'no block read'}"
+
+        done = await asyncio.gather(*(one(c) for c in chains))
+    return [r for rs, _ in done for r in rs], ["", "on-chain:", *(line for _, line in done)]

@@ -287,3 +287,32 @@ async def test_stream_shows_each_streaming_venues_live_updates_and_its_state(
     for line in states:
         confirmed, _, asked = line.split()[1].partition("/")
         assert confirmed == asked and "subscriptions confirmed" in line, line
+
+
+async def test_pools_are_venues_of_the_table_with_their_block() -> None:
+    """With [chains.ethereum] and its pools configured, `quotes` polls the chain once too: a
+    column per pool and a line with the block's number and age."""
+    from depeg_monitor.clock import SystemClock
+    from depeg_monitor.commands.quotes import poll_chains, render
+    from depeg_monitor.simulate import SimulatedMarket, parse_scenario
+
+    from ..test_daemon import tweak
+    from ..test_daemon_onchain import pool_settings
+
+    market = SimulatedMarket(parse_scenario({"scenario": {"duration": 600}}), SystemClock())
+    await market.start()
+    try:
+        settings = tweak(
+            load_settings(None, {}),
+            coins={"USDE": {}},
+            chains={"ethereum": {"rpc_url": market.rpc_urls()["ethereum"]}},
+            pools=pool_settings(),
+        )
+        results, blocks = await poll_chains(settings)
+        assert {r.venue for r in results if r.quotes} == set(pool_settings())
+        table = "\n".join(render(results) + blocks)
+        assert "curve-usde-usdc" in table and "USDE" in table
+        assert blocks[1] == "on-chain:" and blocks[2].startswith("  ethereum: block ")
+        assert blocks[2].endswith("s old")
+    finally:
+        await market.stop()
