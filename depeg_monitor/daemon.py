@@ -47,6 +47,7 @@ from depeg_monitor.rules import compile_rules
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import MissingDirectory, classify_db_error, create_engine, upgrade
 from depeg_monitor.store.retention import RetentionJob
+from depeg_monitor.store.thinning import RowThinner
 from depeg_monitor.store.writer import HistoryWriter
 from depeg_monitor.supervise import Tasks
 from depeg_monitor.venues.streams import STREAMS
@@ -99,6 +100,9 @@ class Daemon:
         self._new_quotes = asyncio.Event()
         self._waiting_since: float | None = None  # monotonic: the oldest change not evaluated
         self._streams: list[StreamCollector] = []
+        # At most one quote row per market a second: streams send thousands of quotes a
+        # second, and a row per frame would outgrow the database (store/thinning.py).
+        self._quote_rows = RowThinner(interval=1.0, min_gap=1.0)
         self.chains: list[ChainCollector] = []  # on-chain sources (none unless configured)
         self._aggregator = self.health.component(Kind.AGGREGATOR)
         self._db = self.health.component(Kind.DATABASE)
@@ -318,7 +322,10 @@ class Daemon:
                 if self._waiting_since is None:
                     self._waiting_since = self.clock.monotonic()
                 self._new_quotes.set()
-            writer.add_quotes(quotes)
+            rows = self._quote_rows
+            writer.add_quotes(
+                [q for q in quotes if rows.keep((q.venue, q.coin, q.quote_ccy), q.ts, q.price)]
+            )
 
         return sink
 

@@ -19,6 +19,7 @@ from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, Assessment, Severity, Silence
 from depeg_monitor.store import alert_history
+from depeg_monitor.store.thinning import RowThinner
 from depeg_monitor.store.writer import HistoryWriter
 
 log = structlog.get_logger(__name__)
@@ -35,16 +36,10 @@ class LoopState:
     last_severity: dict[str, Severity] = field(default_factory=dict)
 
 
-# An aggregate row is written when the coin's price moved by this fraction, its severity
-# changed, or row_interval passed: streams make up to ten cycles a second, and rows that
-# repeat the last one would outnumber the quotes.
-ROW_MOVE = 0.0001
-
-
 class LiveView:
     """Keeps LoopState and the metrics, writes aggregate rows when they change (or every
-    `row_interval`), logs a line per coin (at most once per `log_interval`, and at every
-    severity change). Raises no alert of its own."""
+    `row_interval`: store/thinning.py), logs a line per coin (at most once per
+    `log_interval`, and at every severity change). Raises no alert of its own."""
 
     def __init__(
         self,
@@ -58,26 +53,15 @@ class LiveView:
         self._metrics = metrics
         self._writer = writer
         self._log_interval = log_interval
-        self._row_interval = row_interval
-        self._rows: dict[str, tuple[float, float | None, Severity]] = {}  # coin → last row
-
-    def _worth_a_row(self, a: Assessment, now: float) -> bool:
-        last = self._rows.get(a.coin)
-        price = a.snapshot.price
-        if last is not None:
-            when, was, severity = last
-            moved = (price is None) != (was is None) or (
-                price is not None and was is not None and abs(price - was) >= ROW_MOVE * was
-            )
-            if not moved and severity == a.severity and now - when < self._row_interval:
-                return False
-        self._rows[a.coin] = (now, price, a.severity)
-        return True
+        self._rows = RowThinner(interval=row_interval)
 
     def observe(
         self, assessments: Sequence[Assessment], alerts: Sequence[Alert], now: float
     ) -> Sequence[Alert]:
-        self._writer.add_assessments([a for a in assessments if self._worth_a_row(a, now)])
+        rows = self._rows
+        self._writer.add_assessments(
+            [a for a in assessments if rows.keep(a.coin, now, a.snapshot.price, a.severity)]
+        )
         st, m = self._state, self._metrics
         for a in assessments:
             snap = a.snapshot

@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 REPEAT_LOG = 600.0  # a database still down is said again this often
+DROPPED_LOG_INTERVAL = 60.0  # rows lost to a full buffer are logged at most this often
 _TABLES: tuple[Table, ...] = (quotes, aggregates, health_history)
 
 
@@ -68,6 +69,7 @@ class HistoryWriter:
         self._failures = 0
         self._said_at = float("-inf")  # monotonic time of the last failure logged
         self.dropped = 0
+        self._dropped_said = float("-inf")  # monotonic: when lost rows were last logged
         self.written = 0
 
     # -- the hot path: append only --------------------------------------------------------
@@ -91,7 +93,12 @@ class HistoryWriter:
                 f"write buffer full ({self._settings.buffer_max} rows)",
                 StoreDetail(self.dropped),
             )
-            log.warning("history_rows_dropped", table=table.name, dropped=lost, total=self.dropped)
+            now = self._clock.monotonic()
+            if now - self._dropped_said >= DROPPED_LOG_INTERVAL:  # not once per quote
+                self._dropped_said = now
+                log.warning(
+                    "history_rows_dropped", table=table.name, dropped=lost, total=self.dropped
+                )
         buf = self._buffers[table.name]
         buf.extend(rows)
         self._metrics.buffer_rows.labels(table.name).set(len(buf))
