@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -25,7 +26,6 @@ from depeg_monitor.alerts.routing import Router
 from depeg_monitor.clock import Clock, SystemClock
 from depeg_monitor.collect import VenueCollector, build_collectors
 from depeg_monitor.collect.book import QuoteBook
-from depeg_monitor.collect.chain import ChainCollector, build_chain_collectors
 from depeg_monitor.collect.session import make_session
 from depeg_monitor.collect.stream import StreamCollector
 from depeg_monitor.config import Settings
@@ -51,6 +51,9 @@ from depeg_monitor.store.thinning import RowThinner
 from depeg_monitor.store.writer import HistoryWriter
 from depeg_monitor.supervise import Tasks
 from depeg_monitor.venues.streams import STREAMS
+
+if TYPE_CHECKING:
+    from depeg_monitor.collect.chain import ChainCollector
 
 log = structlog.get_logger(__name__)
 
@@ -203,9 +206,12 @@ class Daemon:
                 )
             # One task per chain: its pools share one eth_call a poll (each pool its own
             # /health venue). None unless [chains.X] and [pools.X] are configured.
-            self.chains = build_chain_collectors(
-                r.chains, session, clock, self.health, self.metrics, self._sink(writer)
-            )
+            if r.chains:  # imported only then: the ABI library is ~10 MiB of memory
+                from depeg_monitor.collect.chain import build_chain_collectors
+
+                self.chains = build_chain_collectors(
+                    r.chains, session, clock, self.health, self.metrics, self._sink(writer)
+                )
             for ch in self.chains:
                 collecting.start(
                     f"chain:{ch.name}", _chain(ch), self.health.component(Kind.TASK, ch.name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from depeg_monitor.alerts.rules import AlertRules
-from depeg_monitor.collect.chain import ChainRules
+from depeg_monitor.collect.chain_rules import ChainRules
 from depeg_monitor.collect.rules import CollectorRules, StreamRules
 from depeg_monitor.config import ConfigError, Settings
 from depeg_monitor.config.chains import feed_venue, pool_venue

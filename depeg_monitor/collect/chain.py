@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -40,6 +40,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from depeg_monitor.clock import Clock
 from depeg_monitor.collect.breaker import CircuitBreaker
+from depeg_monitor.collect.chain_rules import ChainRules, PoolVenue
 from depeg_monitor.collect.collector import DEFAULT_RATE_LIMIT_PAUSE, Sink, Waiting
 from depeg_monitor.collect.http import (
     ACCEPT_ENCODING,
@@ -57,37 +58,17 @@ from depeg_monitor.health.registry import Component, HealthRegistry, Kind, Venue
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.venues import chainlink, curve, evm, uniswap_v3
-from depeg_monitor.venues.chainlink import Feed, OracleReading
+from depeg_monitor.venues.chainlink import OracleReading
 from depeg_monitor.venues.contract import ErrorKind, Response, VenueError
 from depeg_monitor.venues.evm import Block, Call, Poll, Result
+
+__all__ = ["ChainCollector", "ChainPoll", "ChainRules", "PoolVenue", "build_chain_collectors"]
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-PoolVenue = curve.Pool | uniswap_v3.Pool
 # The longest wait a node may ask for (a daily quota resets within a day).
 MAX_WAIT = 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class ChainRules:
-    """One chain's source, compiled from [chains.X] with its [pools.*] and [oracles.*]."""
-
-    chain: str
-    rpc_url: str = field(repr=False)  # a secret: never logged, never in an error
-    pools: tuple[PoolVenue, ...]
-    feeds: tuple[Feed, ...] = ()
-    pegs: dict[str, float] = field(default_factory=dict)  # coin → USD peg (quality band)
-    timeout: float = 10.0
-    requests_per_second: float = 5.0
-    poll_interval: float = 12.0
-    max_block_age: float = 60.0
-    price_band: tuple[float, float] = (0.5, 2.0)
-    max_clock_skew: float = 5.0
-    breaker_threshold: int = 5
-    breaker_max_backoff: float = 300.0
-    max_body: int = 1 << 20
-    retry_network: bool = True
 
 
 def pool_calls(pool: PoolVenue) -> list[Call]:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 
 from depeg_monitor.clock import SystemClock
 from depeg_monitor.collect import PollResult, VenueCollector, build_collectors
-from depeg_monitor.collect.chain import ChainCollector, build_chain_collectors
 from depeg_monitor.collect.session import make_session
 from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.settings import settings_or_exit
@@ -171,6 +170,8 @@ async def poll_chains(
     rules = [dataclasses.replace(r, retry_network=False) for r in chain_rules(settings)]
     if not rules:
         return [], []
+    from depeg_monitor.collect.chain import ChainCollector, build_chain_collectors
+
     clock = SystemClock()
     async with make_session() as session:
         chains = build_chain_collectors(
