@@ -212,6 +212,9 @@ class Daemon:
                 self.chains = build_chain_collectors(
                     r.chains, session, clock, self.health, self.metrics, self._sink(writer)
                 )
+            if self.chains:  # each feed's latest reading beside its coin's price (context)
+                chains = self.chains
+                detector.oracles = lambda: [r for ch in chains for r in ch.readings.values()]
             for ch in self.chains:
                 collecting.start(
                     f"chain:{ch.name}", _chain(ch), self.health.component(Kind.TASK, ch.name)

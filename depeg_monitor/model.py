@@ -73,6 +73,21 @@ class DroppedQuote:
 
 
 @dataclass(frozen=True, slots=True)
+class OracleContext:
+    """An oracle's latest answer beside the market: a lagging reference, never a price.
+
+    lag is (market - oracle) / oracle, signed: the market's distance from what lenders see."""
+
+    feed: str  # e.g. "chainlink-usdc-usd"
+    coin: str
+    quote_ccy: str  # what the answer is in ("USD")
+    value: float
+    age: float  # seconds from the answer's update to the cycle
+    market: float  # the coin's aggregate USD price it is compared with
+    lag: float
+
+
+@dataclass(frozen=True, slots=True)
 class SnapshotContext:
     """What surrounds a price: spread, volume, speed, and whether others move too."""
 
@@ -85,6 +100,7 @@ class SnapshotContext:
     velocity_per_min: float | None = None  # change in deviation per minute (fraction)
     volatility: float | None = None  # rolling std-dev of deviation (fraction)
     correlated: tuple[str, ...] = ()  # other coins deviating beyond minor in the same cycle
+    oracles: tuple[OracleContext, ...] = ()  # fresh oracle readings for the coin (context)
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,6 +139,7 @@ async def test_pools_falling_with_the_exchanges_page_critical_within_one_poll(
         paged = time.time()
         page = next(x for x in sms if "CRITICAL" in x)
         assert any(p in page for p in POOLS), page
+        assert "Chainlink USDE/USD" in page and "oracle lags" in page, page  # context only
         poll = 12.0 / SPEED
         late = paged - market.wall_time(t)
         print(f"paged {late:.2f} s after the pools crossed -3 %")

@@ -18,6 +18,7 @@ from depeg_monitor.model import (
     Clearing,
     InsufficientData,
     Message,
+    OracleContext,
     Pending,
     Severity,
     SideIgnored,
@@ -205,11 +206,23 @@ def _item_lines(item: AlertItem) -> list[str]:
             f"  cross-venue spread {c.spread:.2%} "
             f"(cheapest {c.cheapest_venue}, dearest {c.dearest_venue})"
         )
+    for o in c.oracles:
+        lines.append("  " + oracle_line(o))
     if s.dropped:
         # Venues whose data could not count: stale, no USD reference, or an outlier print.
         dropped = ", ".join(f"{d.venue} ({d.reason.replace('_', ' ')})" for d in s.dropped)
         lines.append(f"  left out: {dropped}")
     return lines
+
+
+def oracle_line(o: OracleContext) -> str:
+    """'Chainlink USDC/USD 0.9990, updated 3 h ago; market 0.9612 — oracle lags 3.8 %'."""
+    ago = f"{o.age / 3600:.0f} h" if o.age >= 7200 else duration(o.age)
+    pair = f"{o.coin}/{o.quote_ccy}"
+    return (
+        f"Chainlink {pair} {o.value:.4f}, updated {ago} ago; "
+        f"market {o.market:.4f} — oracle lags {abs(o.lag) * 100:.1f} %"
+    )
 
 
 def note_lines(alert: Alert) -> list[str]:

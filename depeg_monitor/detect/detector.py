@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
 from depeg_monitor.detect.aggregate import Aggregator
 from depeg_monitor.detect.classify import CoinState, classify
+from depeg_monitor.detect.oracles import with_oracles
 from depeg_monitor.detect.rules import DetectionRules
 from depeg_monitor.model import Assessment, Quote, Severity
+
+if TYPE_CHECKING:
+    from depeg_monitor.venues.chainlink import OracleReading
 
 log = structlog.get_logger(__name__)
 
@@ -24,11 +29,16 @@ class Detector:
         self._classify = rules.classify
         self.aggregator = Aggregator(rules, assumed_rates=assumed_rates)
         self._states: dict[str, CoinState] = {}
+        # The latest oracle readings, when a chain is watched: context in each snapshot.
+        self.oracles: Callable[[], Iterable[OracleReading]] | None = None
 
     def step(self, quotes: Sequence[Quote], now: float) -> list[Assessment]:
         """One cycle: an Assessment for every configured coin, in configuration order."""
         out: list[Assessment] = []
+        readings = list(self.oracles()) if self.oracles is not None else []
         for coin, snapshot in self.aggregator.aggregate(quotes, now).items():
+            if readings:
+                snapshot = with_oracles(snapshot, readings, now)
             assessment, self._states[coin] = classify(
                 snapshot, self._states.get(coin), self._coins[coin], self._classify, now
             )

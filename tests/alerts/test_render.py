@@ -16,6 +16,7 @@ from depeg_monitor.model import (
     DroppedQuote,
     Fact,
     InsufficientData,
+    OracleContext,
     Pending,
     Severity,
     SideIgnored,
@@ -254,3 +255,13 @@ def test_the_classifiers_verdicts_read_as_before() -> None:
         "minor at ≥ 0.50 %",
         "major pending: held 12 s of 30 s",
     ]
+
+
+def test_an_oracle_reading_is_a_context_line_with_its_age_and_lag(mk: Any) -> None:
+    """A fresh Chainlink reading for the coin is said beside the market, never as its price."""
+    oracle = OracleContext("chainlink-usdc-usd", "USDC", "USD", 0.9990, 3 * 3600.0, 0.9612, -0.0378)
+    msg = render(one(mk, context=SnapshotContext(oracles=(oracle,))))
+    assert (
+        "Chainlink USDC/USD 0.9990, updated 3 h ago; market 0.9612 — oracle lags 3.8 %" in msg.body
+    )
+    assert "Chainlink" not in render(one(mk)).body
