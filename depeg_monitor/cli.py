@@ -47,6 +47,8 @@ SCENARIOS = (
     "latency",
     "two-venue-dislocation",
     "usdt-lead",
+    "usde-dislocation",
+    "onchain-all-fall",
 )
 
 if TYPE_CHECKING:
