@@ -15,14 +15,16 @@ from depeg_monitor.terminal import printable
 EXIT_SCENARIO = 2
 EXIT_RUNTIME = 1
 
-Wanted = tuple[str, ...] | None  # venue names to announce; None: every venue served
+Wanted = tuple[str, ...] | None  # venue (or chain) names to announce; None: every one served
 
 
 class CannotListen(Exception):
     """The address is taken or does not exist; str() is the one line to print."""
 
 
-async def serve(market: SimulatedMarket, host: str, port: int, wanted: Wanted = None) -> None:
+async def serve(
+    market: SimulatedMarket, host: str, port: int, wanted: Wanted = None, chains: Wanted = None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -33,15 +35,16 @@ async def serve(market: SimulatedMarket, host: str, port: int, wanted: Wanted = 
         why = e.strerror or type(e).__name__
         raise CannotListen(f"simulate: cannot listen on {host}:{port}: {why}") from None
     try:
-        print("\n".join(announce(market, wanted)), flush=True)
+        print("\n".join(announce(market, wanted, chains)), flush=True)
         await stop.wait()
     finally:
         await market.stop()
 
 
-def announce(market: SimulatedMarket, wanted: Wanted = None) -> list[str]:
+def announce(market: SimulatedMarket, wanted: Wanted = None, chains: Wanted = None) -> list[str]:
     """What to tell the user once the market listens: the variables that point the monitor at
-    it — for the venues `wanted` names (a configuration's enabled ones), else every one served —
+    it — for the venues `wanted` names (a configuration's enabled ones), else every one served,
+    and the node's RPC URL for the chains `chains` names (a configuration's), else every one —
     and any wanted venue the scenario does not serve, which the monitor would poll for real."""
     overrides = market.env_overrides()
     served = market.base_urls()
@@ -53,6 +56,10 @@ def announce(market: SimulatedMarket, wanted: Wanted = None) -> list[str]:
             name = f"DEPEG_VENUES__{venue.upper()}__{field}"
             if name in overrides:
                 lines.append(f"  export {name}={overrides[name]}")
+    for chain in market.rpc_urls():  # the simulated node, for the pools and oracles on it
+        name = f"DEPEG_CHAINS__{chain.upper()}__RPC_URL"
+        if (chains is None or chain in chains) and name in overrides:
+            lines.append(f"  export {name}={overrides[name]}")
     missing = [v for v in wanted or () if v not in served]
     if missing:
         lines.append(
@@ -63,18 +70,19 @@ def announce(market: SimulatedMarket, wanted: Wanted = None) -> list[str]:
     return lines
 
 
-def _enabled_venues(args: argparse.Namespace) -> Wanted:
-    """The venues --config enables, or None without --config (pydantic is loaded only then)."""
+def _configured(args: argparse.Namespace) -> tuple[Wanted, Wanted]:
+    """The venues --config enables and the chains it configures, or None and None without
+    --config (pydantic is loaded only then)."""
     if args.config is None:
-        return None
+        return None, None
     from depeg_monitor.commands.settings import settings_or_exit
 
     settings = settings_or_exit(args)
-    return tuple(name for name, v in settings.venues.items() if v.enabled)
+    return tuple(name for name, v in settings.venues.items() if v.enabled), tuple(settings.chains)
 
 
 def run(args: argparse.Namespace) -> int:
-    wanted = _enabled_venues(args)
+    wanted, chains = _configured(args)
     try:
         scenario = scenarios.load(args.scenario)
     except ScenarioError as e:
@@ -87,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         scenario = scenario.with_time_scale(args.time_scale)
     market = SimulatedMarket(scenario, SystemClock())
     try:
-        asyncio.run(serve(market, args.host, args.port, wanted))
+        asyncio.run(serve(market, args.host, args.port, wanted, chains))
     except CannotListen as e:
         print(printable(str(e)), file=sys.stderr)
         return EXIT_RUNTIME

@@ -87,7 +87,26 @@ async def test_without_a_config_every_served_venue_is_printed(tmp_path: Path) ->
     assert not any("KUCOIN" in line for line in exports)
     assert sum("__BASE_URL=" in line for line in exports) == 8
     assert sum("__STREAM_URL=ws://" in line for line in exports) == 7
+    (node,) = [line for line in exports if "DEPEG_CHAINS__" in line]
+    assert node.startswith("  export DEPEG_CHAINS__ETHEREUM__RPC_URL=http://127.0.0.1:")
+    assert node.endswith("/ethereum")
     assert not any(line.startswith("not simulated:") for line in lines)
+
+
+async def test_a_config_with_a_chain_is_pointed_at_the_simulated_node(tmp_path: Path) -> None:
+    """A configuration's [chains.ethereum] gets the node's RPC URL (without one, as above,
+    no chain line)."""
+    scenario, cfg = tmp_path / "two-down.toml", tmp_path / "config.toml"
+    scenario.write_text(SCENARIO)
+    cfg.write_text(CONFIG + "[chains.ethereum]\n")
+    lines, code = await _announcement(["simulate", str(scenario), "--config", str(cfg)])
+    assert code == 0
+    exports = [line.split()[1].split("=")[0] for line in lines if line.startswith("  export ")]
+    assert exports == [
+        "DEPEG_VENUES__KRAKEN__BASE_URL",
+        "DEPEG_VENUES__KRAKEN__STREAM_URL",
+        "DEPEG_CHAINS__ETHEREUM__RPC_URL",
+    ]
 
 
 def test_a_busy_port_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
