@@ -136,16 +136,23 @@ def chain_problems(settings: Settings) -> list[Problem]:
 
 def _listing(settings: Settings, coin: str) -> tuple[list[str], list[str]]:
     """(enabled venues with a market for coin, those of them whose quotes can count: weight
-    above 0 and quoted in USD or a reference coin the aggregate converts)."""
+    above 0 and quoted in USD or a reference coin the aggregate converts). An enabled pool on a
+    configured chain is a venue like an exchange (each pool its own venue in the aggregate)."""
     convertible = {USD, *settings.aggregation.reference_quotes} - {coin}
     listing, counting = [], []
-    for name, v in settings.venues.items():
-        if not v.enabled:
+    venues = [(n, v.enabled, v.markets, v.weight) for n, v in settings.venues.items()]
+    venues += [
+        (n, p.enabled, p.markets, p.weight)
+        for n, p in settings.pools.items()
+        if p.chain in settings.chains
+    ]
+    for name, enabled, markets, weight in venues:
+        if not enabled:
             continue
-        quotes = {m.partition("/")[2] for m in v.markets if m.partition("/")[0] == coin}
+        quotes = {m.partition("/")[2] for m in markets if m.partition("/")[0] == coin}
         if quotes:
             listing.append(name)
-            if v.weight > 0 and quotes & convertible:
+            if weight > 0 and quotes & convertible:
                 counting.append(name)
     return listing, counting
 
@@ -173,6 +180,7 @@ def _watching(settings: Settings) -> list[Problem]:
             )
         )
     enabled = [n for n, v in settings.venues.items() if v.enabled and v.markets]
+    enabled += [n for n, p in settings.pools.items() if p.enabled and p.chain in settings.chains]
     for name, v in settings.venues.items():
         if v.enabled and not v.markets:
             where = origin.where(("venues", name, "markets"))

@@ -127,3 +127,36 @@ def test_an_rpc_url_written_in_the_file_is_a_warning_that_never_quotes_it(tmp_pa
     with pytest.raises(ConfigError) as e:
         load_settings(write(tmp_path, bad), {})
     assert "KEY-abc123" not in str(e.value) and "rpc_url" in str(e.value)
+
+
+POOL_QUORUM = """\
+[coins.USDE]
+min_venues = 2
+[venues.kraken]
+markets = ["USDE/USD"]
+[chains.ethereum]
+[pools.curve-usde-usdc]
+kind = "curve"
+address = "0x02950460e2b9529d0e00284a5fa2d7bdf3fa4d72"
+coins = [
+  { symbol = "USDE", address = "0x4c9edd5852cd905f086c759e8383e09bff1e68b3", decimals = 18 },
+  { symbol = "USDC", address = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48", decimals = 6 },
+]
+markets = ["USDE/USDC"]
+"""
+
+
+def test_an_enabled_pool_counts_as_a_venue_for_the_quorum(tmp_path: Path) -> None:
+    """USDE on one exchange and one pool reaches min_venues = 2; the pool disabled, or on a
+    chain nobody configured, does not count."""
+
+    def quorum(text: str) -> list[str]:
+        s = load_settings(write(tmp_path, text), ENV)
+        return [p.reason for p in check(s).problems if "needs 2 venues" in p.reason]
+
+    assert quorum(POOL_QUORUM) == []
+    off = POOL_QUORUM.replace('kind = "curve"', 'kind = "curve"\nenabled = false')
+    (said,) = quorum(off)
+    assert "only 1 can give one (kraken)" in said
+    elsewhere = POOL_QUORUM.replace('kind = "curve"', 'kind = "curve"\nchain = "base"')
+    assert len(quorum(elsewhere)) == 1
