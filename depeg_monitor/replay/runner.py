@@ -58,7 +58,10 @@ def run_replay(manifest: Manifest, stage: Policy | None = None) -> ReplayRun:
 
     stage: the decision stage (default: the daemon's AlertPolicy with the manifest's routes).
     """
-    return asyncio.run(_replay(manifest, stage))
+    out: list[ReplayRun] = []
+    # None, not the run: asyncio.run reprs the main task (result too) at exit, ~1 s for a run.
+    asyncio.run(_replay(manifest, stage, out))
+    return out[0]
 
 
 def _restamped(q: Quote, now: float) -> Quote:
@@ -76,7 +79,7 @@ def _restamped(q: Quote, now: float) -> Quote:
     )
 
 
-async def _replay(manifest: Manifest, stage: Policy | None) -> ReplayRun:
+async def _replay(manifest: Manifest, stage: Policy | None, out: list[ReplayRun]) -> None:
     settings = manifest.settings
     t0 = time.perf_counter()
     loaded = load_all(manifest.series)
@@ -167,4 +170,4 @@ async def _replay(manifest: Manifest, stage: Policy | None) -> ReplayRun:
     run.load_seconds = t1 - t0
     run.run_seconds = time.perf_counter() - t1
     run.run_cpu_seconds = time.process_time() - c1
-    return run
+    out.append(run)
