@@ -53,6 +53,7 @@ class _Priced(NamedTuple):
     quote: Quote
     price_usd: float
     volume_usd: float | None
+    ts: float  # quote.ts, worked out once (a property, asked for at every step)
 
 
 class _Agreed(NamedTuple):
@@ -119,8 +120,8 @@ class Aggregator:
 
     def _reference_rate(self, observed: Sequence[Quote]) -> float | None:
         """One rate from one observation per market, made as a price is (outliers, weights)."""
-        priced = [_Priced(q, q.price, _usd_volume(q, 1.0)) for q in observed]
-        kept, _ = self._reject_outliers(priced)
+        priced = [_Priced(q, q.price, _usd_volume(q, 1.0), q.ts) for q in observed]
+        kept = priced if len(priced) < 3 else self._reject_outliers(priced)[0]  # 2: no outliers
         rate = _average(kept, self._weights_of(kept))
         return rate if _valid(rate) else None
 
@@ -139,6 +140,8 @@ class Aggregator:
         """Quote coins whose legs all moved together (attribution.py): their legs leave those
         coins' quotes; each such coin, and the quote coin itself, is told of the move."""
         agg = self._rules
+        if len(converted) < agg.quote_move_coins:
+            return {}  # too few coins configured to move together
         quoted = sum(any(p.quote.quote_ccy != USD for p in kept) for kept, _ in converted.values())
         if quoted < agg.quote_move_coins:
             return {}  # too few coins quoted in anything but USD to move together
@@ -149,7 +152,7 @@ class Aggregator:
                 ccy = q.quote_ccy
                 # A fixed (assumed) rate cannot catch up with a move: those are replay's word.
                 if ccy != USD and ccy not in self._assumed:
-                    leg = Leg(name, q.venue, q.price, p.price_usd / q.price, q.ts)
+                    leg = Leg(name, q.venue, q.price, p.price_usd / q.price, p.ts)
                     legs.setdefault(ccy, []).append(leg)
         moves: Moves = {}
         usd: dict[str, float] | None = None
@@ -230,9 +233,14 @@ class Aggregator:
         by_coin: dict[str, list[Quote]] = {}
         candidates: list[Quote] = []  # the reference coins' USD markets
         for q in quotes:
-            if q.coin in coins:
-                by_coin.setdefault(q.coin, []).append(q)
-            if q.coin in refs and q.quote_ccy == USD:
+            name = q.coin
+            if name in coins:
+                group = by_coin.get(name)
+                if group is None:
+                    by_coin[name] = [q]
+                else:
+                    group.append(q)
+            if name in refs and q.quote_ccy == USD:
                 candidates.append(q)
         converted, moves = self._converted(by_coin, candidates, now)
 
@@ -284,22 +292,23 @@ class Aggregator:
         kept: dict[tuple[str, str], _Priced] = {}
         dropped: list[DroppedQuote] = []
         oldest = now - self._rules.max_quote_age
+        convertible, assumed, muted = self._convertible, self._assumed, self._muted
         for q in quotes:
-            price, ccy = q.price, q.quote_ccy
+            price, ccy, ts = q.price, q.quote_ccy, q.ts
             rate: float | None = 1.0
             if not (price > 0 and math.isfinite(price)):
                 reason = "bad_price"
-            elif q.ts < oldest:
+            elif ts < oldest:
                 reason = "stale"
             elif ccy == USD:
                 reason = ""
-            elif ccy not in self._convertible:
+            elif ccy not in convertible:
                 reason = "unsupported_quote"
             else:
-                rate, reason = rates.rate(ccy, q.ts)
-                if rate is None and ccy in self._assumed:
-                    rate, reason = self._assumed[ccy], ""
-            if not reason and q.venue in self._muted:
+                rate, reason = rates.rate(ccy, ts)
+                if rate is None and ccy in assumed:
+                    rate, reason = assumed[ccy], ""
+            if not reason and q.venue in muted:
                 reason = "zero_weight"
             if rate is None or reason:
                 dropped.append(DroppedQuote(q.venue, ccy, reason, price))
@@ -308,11 +317,11 @@ class Aggregator:
             old = kept.get(key)
             if old is not None:
                 # Two answers for one market: the newer wins, the older is recorded.
-                if old.quote.ts > q.ts:
+                if old.ts > ts:
                     dropped.append(DroppedQuote(q.venue, ccy, "superseded", price))
                     continue
                 dropped.append(DroppedQuote(q.venue, ccy, "superseded", old.quote.price))
-            kept[key] = _Priced(q, price * rate, _usd_volume(q, rate))
+            kept[key] = _Priced(q, price * rate, _usd_volume(q, rate), ts)
         return list(kept.values()), dropped
 
     def _reject_outliers(
@@ -324,8 +333,11 @@ class Aggregator:
             return list(priced), []
         prices = [p.price_usd for p in priced]
         med = _median(prices)
+        floor = self._rules.outlier_min_band * med
+        if max(prices) - med <= floor and med - min(prices) <= floor:
+            return list(priced), []  # all within the minimum band: the MAD cannot matter
         mad = _median([abs(x - med) for x in prices])
-        band = max(self._rules.outlier_mad_k * mad, self._rules.outlier_min_band * med)
+        band = max(self._rules.outlier_mad_k * mad, floor)
         kept: list[_Priced] = []
         dropped: list[DroppedQuote] = []
         for p in priced:
@@ -344,20 +356,29 @@ class Aggregator:
         venue_w, liquidity = self._rules.venue_weights, self._rules.venue_liquidity
         thinnest = math.inf
         total = 0.0
+        volumes: list[float | None] = []
         for p in priced:
-            v = _measured(p)
+            v = p.volume_usd
+            if v is None:
+                v = _measured(p)  # a pool's depth, if it has one
             if v is None and liquidity:
                 v = liquidity.get(p.quote.venue)
+            volumes.append(v)
             if v is not None:
                 total += v
                 if v < thinnest:
                     thinnest = v
         if total <= 0:
-            return [venue_w.get(p.quote.venue, 1.0) for p in priced]
+            return (
+                [venue_w.get(p.quote.venue, 1.0) for p in priced]
+                if venue_w
+                else [1.0] * len(priced)
+            )
+        if not venue_w:  # every venue weighs 1.0 (the default): the volumes are the weights
+            return [v if v is not None else thinnest for v in volumes]
         return [
-            venue_w.get(p.quote.venue, 1.0)
-            * (m if (m := _measured(p)) is not None else liquidity.get(p.quote.venue, thinnest))
-            for p in priced
+            venue_w.get(p.quote.venue, 1.0) * (v if v is not None else thinnest)
+            for p, v in zip(priced, volumes, strict=True)
         ]
 
     def _liquidity(self, p: _Priced) -> float:
@@ -370,8 +391,10 @@ class Aggregator:
 
     def _agree(self, priced: list[_Priced], peg: float) -> _Agreed:
         """The followed cluster's price and venues, the others as a dislocation (clusters.py)."""
-        prices = [p.price_usd for p in priced]
-        split = clusters.split(priced, prices, self._liquidity, self._rules.cluster_band, peg)
+        split = None
+        if len(priced) > 1:  # one quote cannot split
+            prices = [p.price_usd for p in priced]
+            split = clusters.split(priced, prices, self._liquidity, self._rules.cluster_band, peg)
         kept, outliers = self._reject_outliers(priced if split is None else split.followed.members)
         used, price = self._priced(kept)
         venues = {p.quote.venue for p in kept}
@@ -395,17 +418,21 @@ class Aggregator:
 
     def _priced(self, priced: Sequence[_Priced]) -> tuple[tuple[VenuePrice, ...], float | None]:
         """The quotes as VenuePrices with their weights, and their average (None: not valid)."""
-        weights = self._weights_of(priced)
-        used = tuple(
-            [
-                VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w)
-                for p, w in zip(priced, weights, strict=True)
-            ]
-        )
         if not priced:
-            return used, None
-        price = _average(priced, weights)
-        return used, price if _valid(price) else None  # never a price no market traded at
+            return (), None
+        weights = self._weights_of(priced)
+        used: list[VenuePrice] = []
+        total = acc = 0.0
+        for p, w in zip(priced, weights, strict=True):
+            used.append(VenuePrice(p.quote.venue, p.quote.quote_ccy, p.price_usd, w))
+            total += w
+            acc += p.price_usd * w
+        # The weighted mean, summed as _average sums it; absurd weights take its slow path.
+        if math.isfinite(acc) and _SMALLEST <= total < math.inf:
+            price = acc / total
+        else:
+            price = _average(priced, weights)
+        return tuple(used), price if _valid(price) else None  # never a price no market traded at
 
     def _context(
         self,
@@ -425,18 +452,17 @@ class Aggregator:
         spread = (dear.price_usd - cheap.price_usd) / price
         hist = self._history[coin]
         velocity, volatility = hist.add_deviation(now, deviation, self._rules.volatility_window)
-        vols = [p.volume_usd for p in kept]
-        volume = sum(v for v in vols if v is not None) if all(v is not None for v in vols) else None
+        vols = [v for p in kept if (v := p.volume_usd) is not None]
         return SnapshotContext(
             spread=spread,
             cheapest_venue=cheap.quote.venue,
             dearest_venue=dear.quote.venue,
             arbitrage_net=spread - self._rules.arbitrage_fee,
-            volume_usd_24h=volume,
+            volume_usd_24h=sum(vols) if len(vols) == len(kept) else None,
             volume_spike=self._volume_spike(kept),
             velocity_per_min=velocity,
             volatility=volatility,
-            correlated=tuple(c for c in deviating if c != coin),
+            correlated=tuple([c for c in deviating if c != coin]) if deviating else (),
         )
 
     def _volume_spike(self, kept: Sequence[_Priced]) -> float | None:
@@ -460,7 +486,7 @@ class Aggregator:
                 agg = self._rules
                 window, base, warmup = agg.volume_window, agg.baseline_window, agg.volume_warmup
                 meter = meters[key] = VolumeMeter(window, base, warmup)
-            meter.add(q.ts, volume)
+            meter.add(p.ts, volume)
             rates = meter.rates
             if rates is not None:
                 parts.append((rates[0] * usd, rates[1] * usd))

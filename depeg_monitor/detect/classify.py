@@ -20,7 +20,6 @@ The verdict carries facts (thresholds, pending, clearing, …); alerts/render.py
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from depeg_monitor.detect.rules import ClassifyRules, CoinRules, Levels
@@ -43,6 +42,7 @@ LEVELS = (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)
 _WIDEN_SIGMAS = 2.0
 
 _Since = tuple[float | None, float | None, float | None]
+_NEVER: _Since = (None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,23 +91,34 @@ def classify(
     magnitude = 0.0 if ignored is not None else abs(dev)
     volatility, calm_volatility = _noise(st, snapshot, magnitude, coin.levels)
     thresholds = thresholds_for(volatility, coin.levels, rules.volatility_widen_max)
-    # Major and critical count only as far as enough venues go: the need-th venue's magnitude.
-    confirmed, beyond, needed = _venues_confirm(snapshot, dev, magnitude, thresholds, rules)
-    magnitudes = (magnitude, min(magnitude, confirmed), min(magnitude, confirmed))
+    t = thresholds.levels
+    # Below major's and critical's thresholds the venues change nothing (most cycles): what
+    # they confirm is never more than the aggregate's own magnitude.
+    high = magnitude >= t[1] or magnitude >= t[2]
+    magnitudes = (magnitude, magnitude, magnitude)
+    if high:
+        # Major and critical count only as far as enough venues go: the need-th venue's
+        # magnitude.
+        confirmed, mags, needed = _venues_confirm(snapshot, dev, magnitude, rules)
+        magnitudes = (magnitude, min(magnitude, confirmed), min(magnitude, confirmed))
     raw, above, cycles = _raw_level(st, magnitudes, thresholds, now)
     interval = 0.0 if st.last_ts is None else now - st.last_ts
     held = _held_level(above, cycles, interval, rules, now)
-    new, clearing = _settle(st, above, held, magnitude, coin.levels, rules, now)
-    new = replace(new, above_cycles=cycles, last_ts=now, calm_volatility=calm_volatility)
+    severity, since, below_since, clearing = _settle(
+        st, above, held, magnitude, coin.levels, rules, now
+    )
+    new = CoinState(severity, since, above, below_since, cycles, now, calm_volatility)
 
     facts: list[Fact] = [thresholds]
     if ignored is not None:
         facts.append(ignored)
     if clearing is not None:
         facts.append(clearing)
-    alone = _level_of(magnitude, thresholds)
-    if alone > raw and alone >= Severity.MAJOR:
-        facts.append(Unconfirmed(alone, beyond(alone), needed))
+    if high:
+        alone = _level_of(magnitude, thresholds)
+        if alone > raw and alone >= Severity.MAJOR:
+            beyond = sum(1 for m in mags if m >= thresholds.of(alone))
+            facts.append(Unconfirmed(alone, beyond, needed))
     if raw > new.severity:
         started = above[raw - 1]
         held_for = 0.0 if started is None else now - started
@@ -127,7 +138,7 @@ def _no_price(
     assessment = Assessment(
         snapshot.coin, now, st.severity, Severity.NONE, None, now - st.since, facts, snapshot
     )
-    return assessment, replace(st, below_since=None)
+    return assessment, st if st.below_since is None else replace(st, below_since=None)
 
 
 def _ignored_side(dev: float, coin: CoinRules) -> SideIgnored | None:
@@ -147,20 +158,17 @@ def _noise(
     threshold); from the first cycle of a move on, the noise from before it applies. With no
     calm measurement yet (a move from the start), no widening."""
     now_vol = snapshot.context.volatility
-    calm = (
-        st.severity == Severity.NONE
-        and all(a is None for a in st.above_since)
-        and magnitude < levels.minor
-    )
+    calm = st.severity == Severity.NONE and st.above_since == _NEVER and magnitude < levels.minor
     if calm:
         return now_vol, now_vol
     return st.calm_volatility, st.calm_volatility
 
 
 def _venues_confirm(
-    snapshot: Snapshot, dev: float, magnitude: float, t: Thresholds, rules: ClassifyRules
-) -> tuple[float, Callable[[Severity], int], int]:
-    """(how far the need-th venue goes on the aggregate's side, venues beyond a level, need).
+    snapshot: Snapshot, dev: float, magnitude: float, rules: ClassifyRules
+) -> tuple[float, list[float], int]:
+    """(how far the need-th venue goes on the aggregate's side, the fresh markets' magnitudes
+    beyond the peg on that side, farthest first, need).
 
     Every fresh market counts, the followed cluster (used) and a dislocated one alike, each of
     a venue's markets on its own (the need is capped at the number of venues). Counting each
@@ -173,13 +181,9 @@ def _venues_confirm(
         (m for m in ((v.price_usd - peg) / peg * sign for v in venues) if m > 0), reverse=True
     )
     needed = min(rules.confirm_venues, len({v.venue for v in venues}))
-
-    def beyond(level: Severity) -> int:
-        return sum(1 for m in mags if m >= t.of(level))
-
     if needed <= 0:
-        return magnitude, beyond, needed
-    return (mags[needed - 1] if len(mags) >= needed else 0.0), beyond, needed
+        return magnitude, mags, needed
+    return (mags[needed - 1] if len(mags) >= needed else 0.0), mags, needed
 
 
 def _fresh_venues(snapshot: Snapshot) -> tuple[VenuePrice, ...]:
@@ -200,10 +204,13 @@ def _raw_level(
 ) -> tuple[Severity, _Since, tuple[int, int, int]]:
     """The highest level the deviation reaches right now, however briefly; since when, and for
     how many cycles, it has stayed at or beyond each level's threshold (None, 0: not now)."""
+    levels = t.levels
+    if magnitudes[0] < levels[0] and magnitudes[1] < levels[1] and magnitudes[2] < levels[2]:
+        return Severity.NONE, _NEVER, (0, 0, 0)  # the calm case, most cycles: nothing reached
     raw = Severity.NONE
     above: list[float | None] = []
     cycles: list[int] = []
-    for i, (level, threshold) in enumerate(zip(LEVELS, t.levels, strict=True)):
+    for i, (level, threshold) in enumerate(zip(LEVELS, levels, strict=True)):
         if magnitudes[i] >= threshold:
             raw = level
             since = st.above_since[i]
@@ -221,6 +228,8 @@ def _held_level(
     """The highest level the deviation has stayed at for its hold: its seconds (or one cycle
     longer than them) and its cycles."""
     held = Severity.NONE
+    if above == _NEVER:
+        return held
     for i, (level, since) in enumerate(zip(LEVELS, above, strict=True)):
         hold = rules.holds[i]
         if since is None or cycles[i] < rules.hold_cycles[i]:
@@ -238,25 +247,26 @@ def _settle(
     base: Levels,
     rules: ClassifyRules,
     now: float,
-) -> tuple[CoinState, Clearing | None]:
-    """The next state: escalate to a held level at once; clear only after clear_hold in band.
+) -> tuple[Severity, float, float | None, Clearing | None]:
+    """The next (severity, since, below_since): escalate to a held level at once; clear only
+    after clear_hold in band; and the clearing under way, if any.
 
     The clear band is measured against the coin's own thresholds, not the widened ones."""
     severity = st.severity
     if held > severity:
-        return CoinState(held, now, above, None), None
+        return held, now, None, None
     if severity == Severity.NONE:
-        return CoinState(severity, st.since, above, st.below_since), None
+        return severity, st.since, st.below_since, None
     band = rules.clear_ratio * base.of(severity)
     if magnitude >= band:
-        return CoinState(severity, st.since, above, None), None
+        return severity, st.since, None, None
     below = now if st.below_since is None else st.below_since
     if now - below < rules.clear_hold:
         clearing = Clearing(severity, band, now - below, rules.clear_hold)
-        return CoinState(severity, st.since, above, below), clearing
+        return severity, st.since, below, clearing
     # Settle on the highest level the deviation still supports (held, or not yet inside that
     # level's own clear band); that level must clear on its own.
     supported = [
         lv for lv in LEVELS[: severity - 1] if magnitude >= rules.clear_ratio * base.of(lv)
     ]
-    return CoinState(max([held, *supported]), now, above, None), None
+    return max([held, *supported]), now, None, None

@@ -24,6 +24,7 @@ is still paired with the reference from its own moment.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 
 from depeg_monitor.model import Quote
@@ -33,6 +34,17 @@ NO_REFERENCE = "no_reference"  # the quote coin has no fresh USD market at all
 REFERENCE_LAG = "reference_lag"  # it has, but none observed within tolerance of the quote
 
 Combine = Callable[[Sequence[Quote]], float | None]  # one rate from markets' observations
+
+
+class _Readings:
+    """One reference market's readings, oldest first; their times apart, as every lookup
+    compares times and Quote.ts is a property."""
+
+    __slots__ = ("quotes", "times")
+
+    def __init__(self, q: Quote, t: float) -> None:
+        self.times = [t]
+        self.quotes = [q]
 
 
 class ReferenceBook:
@@ -47,8 +59,8 @@ class ReferenceBook:
         self.tolerance = tolerance
         self.jump = jump
         self._combine = combine
-        # reference coin → market (venue) → observations, oldest first
-        self._seen: dict[str, dict[str, list[Quote]]] = {}
+        # reference coin → market (venue) → its readings
+        self._seen: dict[str, dict[str, _Readings]] = {}
         self._cache: dict[tuple[str, float], tuple[float | None, str]] = {}
         self._oldest = -math.inf
 
@@ -64,73 +76,72 @@ class ReferenceBook:
             seen = self._seen.get(q.coin)
             if seen is None:
                 seen = self._seen[q.coin] = {}
+            t = q.ts
             obs = seen.get(q.venue)
             if obs is None:
-                seen[q.venue] = [q]
+                seen[q.venue] = _Readings(q, t)
                 continue
-            t = q.ts
-            last = obs[-1].ts
-            if t > last:
-                obs.append(q)
-            elif t == last or any(o.ts == t for o in obs):
-                continue
-            else:  # older data after newer (OKX warns of it): kept in time order
-                i = len(obs)
-                while i and obs[i - 1].ts > t:
-                    i -= 1
-                obs.insert(i, q)
-            if len(obs) > KEEP:
-                del obs[0]
+            times = obs.times
+            if t > times[-1]:
+                times.append(t)
+                obs.quotes.append(q)
+            else:
+                i = bisect_left(times, t)
+                if times[i] == t:
+                    continue  # seen already (every cycle hands over the latest quote again)
+                # older data after newer (OKX warns of it): kept in time order
+                times.insert(i, t)
+                obs.quotes.insert(i, q)
+            if len(times) > KEEP:
+                del times[0]
+                del obs.quotes[0]
 
     def rate(self, coin: str, t: float) -> tuple[float | None, str]:
         """(USD per unit of `coin` for a quote observed at t, "") or (None, why not)."""
         key = (coin, t)
         found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = self._rate(coin, t)
-        return found
-
-    def _rate(self, coin: str, t: float) -> tuple[float | None, str]:
+        if found is not None:
+            return found
         chosen = self.near(coin, t)
         if chosen is None:
-            return None, NO_REFERENCE
-        if not chosen:
-            return None, REFERENCE_LAG
-        rate = self._combine(chosen)
-        return (rate, "") if rate is not None else (None, NO_REFERENCE)
+            found = None, NO_REFERENCE
+        elif not chosen:
+            found = None, REFERENCE_LAG
+        else:
+            rate = self._combine(chosen)
+            found = (rate, "") if rate is not None else (None, NO_REFERENCE)
+        self._cache[key] = found
+        return found
 
     def near(self, coin: str, t: float) -> list[Quote] | None:
         """Each market's reading for a quote at t (the rule above; on a tie the newer);
         [] when there are fresh readings but none usable; None when none is fresh."""
-        tolerance, oldest, jump = self.tolerance, self._oldest, self.jump
+        tolerance, jump = self.tolerance, self.jump
         chosen: list[Quote] = []
         fresh = False
         for obs in self._seen.get(coin, {}).values():
-            before: Quote | None = None  # the last reading at or before t …
-            after: Quote | None = None  # … and the first after it
-            for o in obs:
-                ts = o.ts
-                if ts < oldest:
-                    continue
-                fresh = True
-                if ts <= t:
-                    before = o
-                else:
-                    after = o
-                    break
-            if before is not None and before.ts == t:
-                chosen.append(before)
+            times, quotes = obs.times, obs.quotes
+            n = len(times)
+            first = bisect_left(times, self._oldest)  # the first fresh reading
+            if first == n:
                 continue
-            near_before = before is not None and t - before.ts <= tolerance
-            near_after = after is not None and after.ts - t <= tolerance
-            if before is not None and after is not None:
-                if abs(after.price / before.price - 1.0) > jump:
+            fresh = True
+            i = bisect_right(times, t)  # the first reading after t (times are distinct)
+            b = i - 1 if i > first else -1  # the last fresh reading at or before t …
+            a = i if i > first else first  # … and the first fresh one after it
+            if b >= 0 and times[b] == t:
+                chosen.append(quotes[b])
+                continue
+            near_before = b >= 0 and t - times[b] <= tolerance
+            near_after = a < n and times[a] - t <= tolerance
+            if b >= 0 and a < n:
+                if abs(quotes[a].price / quotes[b].price - 1.0) > jump:
                     continue  # the reference moved between its readings around t: unknown
                 if near_before and near_after:
-                    chosen.append(before if t - before.ts < after.ts - t else after)
+                    chosen.append(quotes[b] if t - times[b] < times[a] - t else quotes[a])
                     continue
-            if near_before and before is not None:
-                chosen.append(before)
-            elif near_after and after is not None:
-                chosen.append(after)
+            if near_before:
+                chosen.append(quotes[b])
+            elif near_after:
+                chosen.append(quotes[a])
         return chosen if fresh else None

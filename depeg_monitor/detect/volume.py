@@ -71,7 +71,13 @@ class VolumeMeter:
             times.append(ts)
             cum.append(0.0)
             return
-        c = volume_24h + self._at(ts - DAY)
+        day = ts - DAY
+        at_day = self._at(day)
+        # Where the typical window starts a day back (the default baseline) the lookup below is
+        # this one again: the same figure, unless the newest point (moved or added now) is one of
+        # the two it interpolates between.
+        same_later = len(times) >= 2 and day < times[-2]
+        c = volume_24h + at_day
         if c < cum[-1]:
             c = cum[-1]
         if len(times) >= 2 and ts - times[-2] < _STEP:
@@ -97,7 +103,13 @@ class VolumeMeter:
         at_end = self._at(end)
         typical = self._typical
         if typical is None or ts - typical[0] >= _STEP:  # it moves slowly: once a minute
-            typical = (ts, (at_end - (self._at(start) if start > t0 else 0.0)) / (end - start))
+            if start <= t0:
+                at_start = 0.0
+            elif start == day and same_later:
+                at_start = at_day
+            else:
+                at_start = self._at(start)
+            typical = (ts, (at_end - at_start) / (end - start))
             self._typical = typical
         self.rates = ((c - at_end) / self._window, typical[1])
 
