@@ -26,3 +26,17 @@ def payload(name: str) -> Any:
     """One shared example answer, parsed; skips the test without the folder."""
     skip_without_shared()
     return json.loads((SHARED / name).read_text())
+
+
+def ws_frames(name: str) -> list[str]:
+    """The text frames a shared websocket file holds as received (skips without ../shared)."""
+    skip_without_shared()
+    path = SHARED / "websocket" / name
+    if path.suffix == ".json":
+        return [path.read_text()]
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [
+        r["raw"] if "raw" in r else json.dumps(r["frame"], separators=(",", ":"))
+        for r in rows
+        if r["dir"] == "recv"
+    ]

@@ -12,24 +12,10 @@ from depeg_monitor.venues import bitstamp_ws
 from depeg_monitor.venues.contract import ErrorKind, VenueError
 from depeg_monitor.venues.stream import Acked, Alive, Reconnect, Refused
 
-from ..payloads import SHARED, skip_without_shared
+from ..payloads import ws_frames as recv
 
 NOW = 1_700_000_000.0
 KEYS = {"btcusd": "BTC/USD", "usdtusd": "USDT/USD", "ethusd": "ETH/USD"}
-
-
-def recv(name: str) -> list[str]:
-    """The text frames a shared websocket file holds as received (skips without ../shared)."""
-    skip_without_shared()
-    path = SHARED / "websocket" / name
-    if path.suffix == ".json":
-        return [path.read_text()]
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    return [
-        r["raw"] if "raw" in r else json.dumps(r["frame"], separators=(",", ":"))
-        for r in rows
-        if r["dir"] == "recv"
-    ]
 
 
 def parse_all(name: str) -> list[Any]:
