@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from depeg_monitor.frozen import fast_init
 from depeg_monitor.model import Alert, Assessment, Quote, Silence
 
 
@@ -46,6 +47,7 @@ class NoSilences:
         return ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Step:
     """What one cycle saw and decided."""

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from depeg_monitor.frozen import fast_init
+
 
 class Severity(enum.IntEnum):
     """How far a coin has left its peg; ordered so comparisons mean 'worse than'."""
@@ -28,6 +30,7 @@ class Severity(enum.IntEnum):
         return cls[text.strip().upper()]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     """One venue's answer for one market, already parsed and unit-normalised."""
@@ -52,6 +55,7 @@ class Quote:
         return t if t is not None and t < self.ts_received else self.ts_received
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class VenuePrice:
     """A venue's USD price for a coin as used by the aggregate."""
@@ -62,6 +66,7 @@ class VenuePrice:
     weight: float  # effective weight (volume × venue weight) used in the average
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DroppedQuote:
     """A quote left out of an aggregate, and why (stale, outlier, no_reference, ...)."""
@@ -72,6 +77,7 @@ class DroppedQuote:
     price: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OracleContext:
     """An oracle's latest answer beside the market: a lagging reference, never a price.
@@ -87,6 +93,7 @@ class OracleContext:
     lag: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SnapshotContext:
     """What surrounds a price: spread, volume, speed, and whether others move too."""
@@ -103,6 +110,7 @@ class SnapshotContext:
     oracles: tuple[OracleContext, ...] = ()  # fresh oracle readings for the coin (context)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Dislocation:
     """Fresh venues split farther apart than the cluster band: the aggregate follows the cluster
@@ -115,6 +123,7 @@ class Dislocation:
     arbitrage_net: float  # abs(gap) minus the configured round-trip fee
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class QuoteCoinMove:
     """Every coin quoted in one stablecoin moved by about the same ratio at once, and their
@@ -125,6 +134,7 @@ class QuoteCoinMove:
     coins: tuple[str, ...]  # the coins whose quotes in it moved together
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """One coin's aggregate for one cycle. price is None when the quorum was not met.
@@ -153,6 +163,7 @@ class Snapshot:
 # --- what the classifier found: facts, put into words by alerts/render.py ------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class InsufficientData:
     """No price this cycle: fewer fresh venues than the coin needs.
@@ -163,6 +174,7 @@ class InsufficientData:
     needed: int  # the coin's min_venues
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SideIgnored:
     """The deviation is on a side the coin's settings switch off: it counts as none."""
@@ -170,6 +182,7 @@ class SideIgnored:
     side: Literal["premium", "discount"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """The thresholds in force this cycle: the coin's levels after volatility widening."""
@@ -182,6 +195,7 @@ class Thresholds:
         return self.levels[severity - 1]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Pending:
     """The deviation reaches a level above the current one, but has not held it long enough."""
@@ -191,6 +205,7 @@ class Pending:
     needed: float  # the level's hold time
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Clearing:
     """The deviation is back inside the current level's clear band, not yet for long enough."""
@@ -201,6 +216,7 @@ class Clearing:
     needed: float  # clear_hold
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Unconfirmed:
     """The aggregate alone reaches a level that too few venues confirm: it counts only as high
@@ -215,6 +231,7 @@ Fact = InsufficientData | SideIgnored | Thresholds | Pending | Clearing | Unconf
 _F = TypeVar("_F", InsufficientData, SideIgnored, Thresholds, Pending, Clearing, Unconfirmed)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """The classifier's verdict for one coin at one moment.
@@ -251,6 +268,7 @@ class AlertKind(enum.Enum):
     TEST = "test"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AlertItem:
     """One coin's part of an alert."""
@@ -264,6 +282,7 @@ class AlertItem:
     since: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Alert:
     """A decision to notify: one or more coins (grouped per cycle) and the channels to use."""
@@ -282,6 +301,7 @@ class Alert:
         return tuple(i.coin for i in self.items)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EpisodeRow:
     """One coin's part of one recorded alert, as the alert history keeps it: a fact, not state.
@@ -299,6 +319,7 @@ class EpisodeRow:
     deviation: float | None = None  # the coin's deviation the notice named (signed)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Message:
     """An alert in words: what the alerts table stores and every channel shapes for itself."""
@@ -316,6 +337,7 @@ class DeliveryStatus(enum.Enum):
     EXPIRED = "expired"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Silence:
     """A person's 'I know, stop telling me' for one coin (or all) over a time window."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from depeg_monitor.alerts.routing import Router
 from depeg_monitor.alerts.rules import AlertRules
 from depeg_monitor.alerts.silences import silenced_by
+from depeg_monitor.frozen import fast_init
 from depeg_monitor.model import (
     Alert,
     AlertItem,
@@ -35,6 +36,7 @@ from depeg_monitor.model import (
 _KIND_RANK = {AlertKind.ESCALATED: 3, AlertKind.FIRST: 2, AlertKind.REMINDER: 1}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CoinState:
     """What the policy remembers about one coin's open episode: what its recorded notices say.
@@ -60,6 +62,7 @@ class CoinState:
 CLOSED = CoinState(Severity.NONE, 0.0, Severity.NONE, None, ())
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One coin's way through the stages."""

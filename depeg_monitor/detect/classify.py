@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from depeg_monitor.detect.rules import ClassifyRules, CoinRules, Levels
+from depeg_monitor.frozen import fast_init
 from depeg_monitor.model import (
     Assessment,
     Clearing,
@@ -45,6 +46,7 @@ _Since = tuple[float | None, float | None, float | None]
 _NEVER: _Since = (None, None, None)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CoinState:
     """What the classifier remembers about one coin between cycles.

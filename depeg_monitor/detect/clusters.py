@@ -35,9 +35,12 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Generic, TypeVar
 
+from depeg_monitor.frozen import fast_init
+
 T = TypeVar("T")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Cluster(Generic[T]):
     """Quotes whose neighbouring prices all lie within the band of one another."""
@@ -48,6 +51,7 @@ class Cluster(Generic[T]):
     liquidity: float  # the sum of the members' liquidity
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Split(Generic[T]):
     """Prices farther apart than the band: the cluster to follow and the others."""
