@@ -262,6 +262,8 @@ class AlertItem:
     # A resolution: the episode's worst deviation (signed) and when the episode began.
     peak_deviation: float | None = None
     since: float | None = None
+    # Someone acknowledged the coin's episode: said by the next message heard (see policy).
+    acknowledged: Ack | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,3 +333,17 @@ class Silence:
 
     def matches(self, coin: str, now: float) -> bool:
         return self.active(now) and (self.coin is None or self.coin == coin.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A person's "I've seen it" for one coin's episode: no reminders up to `severity` (the
+    episode's peak when acknowledged) until it escalates past it or resolves."""
+
+    id: int
+    coin: str
+    since: float  # the episode it acknowledges, by when that episode began
+    severity: Severity
+    by: str
+    reason: str  # may be empty
+    at: float  # when it was acknowledged
