@@ -1,10 +1,9 @@
 """Alert policy: assessments in, alerts out, through small pure stages with injected time.
 
-confirm → cooldown/escalation → silences → acknowledgements → quiet hours & routing → grouping
-(Alertmanager
-style: each stage is one decision; a stage filters by returning fewer items).
-Silences and acknowledgements are what people said (rows of their own, read by the daemon),
-not policy state: an ack names the episode it is for by when that episode began.
+confirm → cooldown/escalation → silences → acks → quiet hours & routing → grouping (Alertmanager
+style: each stage is one decision; a stage filters by returning fewer items). Silences and
+acks are what people said (rows of their own, which the daemon re-reads), not policy state:
+an ack names the episode it is for by when that episode began (alerts/acks.py).
 
 One state machine. The only state is one CoinState per coin, and it changes only in advance(),
 one recorded notice (EpisodeRow) at a time: decide() folds the rows of the alerts it returns,

@@ -88,6 +88,25 @@ def test_an_open_episode_is_acknowledged_by_the_user_running_the_command(
     assert "bank run, watching — no reminders until it goes past major" in status
 
 
+def test_status_says_when_the_episode_went_past_the_level_acknowledged(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Acknowledged at major, then escalated to critical: `status` still names the ack and
+    says reminders are back; acknowledged again, they stop at critical."""
+    record(cfg, ("USDC", AlertKind.FIRST, Severity.MAJOR, T0))
+    assert main(["ack", "USDC", "--by", "alice", "--config", str(cfg)]) == 0
+    record(cfg, ("USDC", AlertKind.ESCALATED, Severity.CRITICAL, T0 + 60))
+    capsys.readouterr()
+    assert main(["status", "--config", str(cfg)]) == 0
+    status = capsys.readouterr().out
+    assert "acknowledged (major) by alice" in status
+    assert "since escalated to critical: reminders back" in status
+    assert main(["ack", "USDC", "--by", "bob", "--config", str(cfg)]) == 0
+    assert "acknowledged USDC's critical episode" in capsys.readouterr().out
+    assert main(["status", "--config", str(cfg)]) == 0
+    assert "acknowledged (critical) by bob" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "history",
     [
