@@ -31,6 +31,7 @@ examples:
   depeg-monitor run --config config.toml
   depeg-monitor status --config config.toml
   depeg-monitor silence add --coin USDT --for 2h --reason "exchange maintenance"
+  depeg-monitor ack USDC --reason "bank run, following the news"
 
 Settings come from the TOML file given by --config (default: $DEPEG_CONFIG) and from
 DEPEG_<SECTION>__<KEY> environment variables, which win; secrets belong in the environment.
@@ -304,6 +305,40 @@ def _silence(sub: _Sub) -> None:
         _config(action)
 
 
+def one_line(text: str) -> str:
+    """Free text for a message (who acknowledged, and why): on one line, spaces collapsed."""
+    return " ".join(text.split())
+
+
+def who(text: str) -> str:
+    """A name for `ack --by`, on one line; blank is refused (the message says who it was)."""
+    name = one_line(text)
+    if not name:
+        raise argparse.ArgumentTypeError("a name, e.g. alice (leave --by out for your user name)")
+    return name
+
+
+def _ack(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "ack",
+        "ack",
+        "acknowledge a coin's open episode: no more reminders for it",
+        "Say you have seen COIN's open depeg episode. Its reminders stop until it escalates "
+        "past the level it has reached or resolves; the next message for it (the escalation "
+        "or the resolution) says who acknowledged it, when and why. A later episode is not "
+        "acknowledged. The running daemon picks it up within seconds; `status` shows it. "
+        "Exit 1 if the coin has no open episode.",
+        ['depeg-monitor ack USDC --reason "bank run, following the news"'],
+    )
+    p.add_argument("coin", metavar="COIN", type=parse_coin, help="coin symbol, e.g. USDC")
+    p.add_argument("--reason", type=one_line, default="", help="why, said in the next message")
+    p.add_argument(
+        "--by", type=who, metavar="NAME", help="who acknowledges (default: your user name)"
+    )
+    _config(p)
+
+
 def _test_alert(sub: _Sub) -> None:
     p = _command(
         sub,
@@ -450,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         _quotes,
         _status,
         _silence,
+        _ack,
         _test_alert,
         _replay,
         _db,

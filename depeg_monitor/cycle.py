@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from depeg_monitor.frozen import fast_init
-from depeg_monitor.model import Alert, Assessment, Quote, Silence
+from depeg_monitor.model import Ack, Alert, Assessment, Quote, Silence
 
 
 class Detector(Protocol):
@@ -21,7 +21,11 @@ class Detector(Protocol):
 
 class Policy(Protocol):
     def decide(
-        self, assessments: Sequence[Assessment], now: float, silences: Sequence[Silence] = ()
+        self,
+        assessments: Sequence[Assessment],
+        now: float,
+        silences: Sequence[Silence] = (),
+        acks: Sequence[Ack] = (),
     ) -> list[Alert]: ...
 
 
@@ -35,6 +39,11 @@ class SilenceSource(Protocol):
         """The silences in force at now (cached; a down database keeps the last known)."""
 
 
+class AckSource(Protocol):
+    async def current(self, now: float) -> Sequence[Ack]:
+        """Each coin's newest acknowledgement (cached; a down database keeps the last known)."""
+
+
 class Watcher(Protocol):
     def observe(
         self, assessments: Sequence[Assessment], alerts: Sequence[Alert], now: float
@@ -44,6 +53,11 @@ class Watcher(Protocol):
 
 class NoSilences:
     async def current(self, now: float) -> Sequence[Silence]:
+        return ()
+
+
+class NoAcks:
+    async def current(self, now: float) -> Sequence[Ack]:
         return ()
 
 
@@ -65,18 +79,21 @@ class Cycle:
         outbox: AlertSink,
         *,
         silences: SilenceSource | None = None,
+        acks: AckSource | None = None,
         watchers: Sequence[Watcher] = (),
     ) -> None:
         self._detector = detector
         self._policy = policy
         self._outbox = outbox
         self._silences = silences or NoSilences()
+        self._acks = acks or NoAcks()
         self._watchers = tuple(watchers)
 
     async def step(self, quotes: Sequence[Quote], now: float) -> Step:
         """One aggregate → classify → alert pass over the latest quotes at `now`."""
         assessments = self._detector.step(quotes, now)
-        alerts = self._policy.decide(assessments, now, await self._silences.current(now))
+        silences, acks = await self._silences.current(now), await self._acks.current(now)
+        alerts = self._policy.decide(assessments, now, silences, acks)
         for watcher in self._watchers:
             alerts = [*alerts, *watcher.observe(assessments, alerts, now)]
         for alert in alerts:

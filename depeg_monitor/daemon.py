@@ -37,7 +37,7 @@ from depeg_monitor.health.registry import HealthRegistry, Kind, StoreDetail
 from depeg_monitor.health.sdnotify import SdNotifier
 from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.health.server import HealthServer
-from depeg_monitor.live import LiveView, LoopState, SelfCheck, StoredSilences
+from depeg_monitor.live import LiveView, LoopState, SelfCheck, StoredAcks, StoredSilences
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Alert, Quote, Severity
 from depeg_monitor.notify.build import build_channels
@@ -72,7 +72,7 @@ class Timings:
     max_cycle_gap: float = 1.0  # the loop wakes on new quotes, or at the latest this often
     min_cycle_gap: float = 0.1  # changes within this of a cycle wait for one more (coalesced)
     settle: float = 0.05  # a change is evaluated this long after it came, with its burst
-    silence_refresh: float = 5.0  # `silence add` takes effect within this
+    silence_refresh: float = 5.0  # `silence add` and `ack` take effect within this
     price_log_interval: float = 60.0  # one price line per coin this often (and on changes)
     outbox_flush_interval: float = 5.0  # alert rows kept while the database was down
     restart_delay: float = 5.0  # before a crashed task is started again
@@ -230,6 +230,7 @@ class Daemon:
                 policy,
                 outbox,
                 silences=StoredSilences(engine, clock, t.silence_refresh),
+                acks=StoredAcks(engine, clock, t.silence_refresh),
                 watchers=(
                     LiveView(self.state, self.metrics, writer, t.price_log_interval),
                     SelfCheck(self.report, selfwatch, writer, heartbeat, sd, watching),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,12 +18,14 @@ from depeg_monitor.health.heartbeat import Heartbeat
 from depeg_monitor.health.sdnotify import SdNotifier
 from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.metrics import Metrics
-from depeg_monitor.model import Alert, Assessment, Severity, Silence
+from depeg_monitor.model import Ack, Alert, Assessment, Severity, Silence
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.thinning import RowThinner
 from depeg_monitor.store.writer import HistoryWriter
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -119,24 +122,51 @@ class SelfCheck:
         return (degraded,) if degraded is not None else ()
 
 
-class StoredSilences:
-    """Silences from the database, re-read every `refresh` seconds so `silence add` takes
-    effect quickly; a database that cannot be read keeps the last known ones."""
+class _Reread(Generic[T]):
+    """Rows people write from the command line, re-read from the database every `refresh`
+    seconds so a running daemon follows them; a database that cannot be read keeps the last
+    known ones."""
+
+    what = "rows"
 
     def __init__(self, engine: AsyncEngine, clock: Clock, refresh: float) -> None:
         self._engine = engine
         self._clock = clock
         self._refresh = refresh
-        self._silences: tuple[Silence, ...] = ()
+        self._rows: tuple[T, ...] = ()
         self._read = float("-inf")
 
-    async def current(self, now: float) -> Sequence[Silence]:
+    async def _load(self, now: float) -> Sequence[T]:
+        raise NotImplementedError
+
+    async def current(self, now: float) -> Sequence[T]:
         if now - self._read >= self._refresh:
             try:
-                self._silences = tuple(await alert_history.active_silences(self._engine, now))
+                self._rows = tuple(await self._load(now))
             except Exception as e:  # a down database must not stop alerting
                 log.warning(
-                    "silences_unreadable", action="keeping the last known", error=type(e).__name__
+                    f"{self.what}_unreadable",
+                    action="keeping the last known",
+                    error=type(e).__name__,
                 )
             self._read = now
-        return self._silences
+        return self._rows
+
+
+class StoredSilences(_Reread[Silence]):
+    """The silences in force, so `silence add` takes effect within `refresh` seconds."""
+
+    what = "silences"
+
+    async def _load(self, now: float) -> Sequence[Silence]:
+        return await alert_history.active_silences(self._engine, now)
+
+
+class StoredAcks(_Reread[Ack]):
+    """Each coin's newest ack, so `depeg-monitor ack` takes effect within `refresh` seconds
+    (the policy sees whether it names the episode still open)."""
+
+    what = "acks"
+
+    async def _load(self, now: float) -> Sequence[Ack]:
+        return await alert_history.latest_acks(self._engine)

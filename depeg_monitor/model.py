@@ -280,6 +280,8 @@ class AlertItem:
     # A resolution: the episode's worst deviation (signed) and when the episode began.
     peak_deviation: float | None = None
     since: float | None = None
+    # Someone acknowledged the coin's episode: said by the next message heard (see policy).
+    acknowledged: Ack | None = None
 
 
 @fast_init
@@ -353,3 +355,18 @@ class Silence:
 
     def matches(self, coin: str, now: float) -> bool:
         return self.active(now) and (self.coin is None or self.coin == coin.upper())
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A person's "I've seen it" for one coin's episode: no reminders up to `severity` (the
+    episode's peak when acknowledged) until it escalates past it or resolves."""
+
+    id: int
+    coin: str
+    since: float  # the episode it acknowledges, by when that episode began
+    severity: Severity
+    by: str
+    reason: str  # may be empty
+    at: float  # when it was acknowledged

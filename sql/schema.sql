@@ -1,10 +1,22 @@
--- depeg-monitor PostgreSQL schema, version 2.
+-- depeg-monitor PostgreSQL schema, version 3.
 -- Generated from depeg_monitor/store/schema.py by `python -m depeg_monitor.store.ddl`;
 -- do not edit by hand (tests/store/test_ddl.py fails on any drift).
 -- Apply with: psql -v ON_ERROR_STOP=1 -d depeg -f sql/schema.sql
 -- or let the program do it: depeg-monitor db upgrade
 
 BEGIN;
+
+CREATE TABLE acks (
+    id BIGSERIAL NOT NULL,
+    coin VARCHAR(16) NOT NULL,
+    episode_since TIMESTAMP WITH TIME ZONE NOT NULL,
+    severity SMALLINT NOT NULL,
+    acked_by VARCHAR(64) NOT NULL,
+    reason TEXT NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (id)
+);
+CREATE INDEX ix_acks_coin ON acks (coin, id);
 
 CREATE TABLE aggregates (
     id BIGSERIAL NOT NULL,
@@ -112,5 +124,5 @@ CREATE TABLE deliveries (
 CREATE INDEX ix_deliveries_alert ON deliveries (alert_id);
 CREATE INDEX ix_deliveries_status ON deliveries (status);
 
-INSERT INTO schema_version (version, applied_at) VALUES (2, now());
+INSERT INTO schema_version (version, applied_at) VALUES (3, now());
 COMMIT;

@@ -92,6 +92,7 @@ REQUIRED: dict[tuple[str, ...], list[str]] = {
     ("silence", "add"): ["--for", "1h", "--reason", "maintenance"],
     ("silence", "list"): [],
     ("silence", "expire"): ["3"],
+    ("ack",): ["USDC"],
     ("test-alert",): [],
     ("replay",): ["manifest.toml"],
     ("db", "upgrade"): [],

@@ -1,7 +1,9 @@
 """Alert policy: assessments in, alerts out, through small pure stages with injected time.
 
-confirm → cooldown/escalation → silences → quiet hours & routing → grouping (Alertmanager
-style: each stage is one decision; a stage filters by returning fewer items).
+confirm → cooldown/escalation → silences → acks → quiet hours & routing → grouping (Alertmanager
+style: each stage is one decision; a stage filters by returning fewer items). Silences and
+acks are what people said (rows of their own, which the daemon re-reads), not policy state:
+an ack names the episode it is for by when that episode began (alerts/acks.py).
 
 One state machine. The only state is one CoinState per coin, and it changes only in advance(),
 one recorded notice (EpisodeRow) at a time: decide() folds the rows of the alerts it returns,
@@ -18,11 +20,13 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from depeg_monitor.alerts.acks import ack_for
 from depeg_monitor.alerts.routing import Router
 from depeg_monitor.alerts.rules import AlertRules
 from depeg_monitor.alerts.silences import silenced_by
 from depeg_monitor.frozen import fast_init
 from depeg_monitor.model import (
+    Ack,
     Alert,
     AlertItem,
     AlertKind,
@@ -76,6 +80,7 @@ class Decision:
     suppressed: str | None = None
     peak_deviation: float | None = None  # a resolution: the episode's worst deviation …
     since: float | None = None  # … and when it began
+    acknowledged: Ack | None = None  # the episode's ack, for the message to say
 
 
 # --- stages -------------------------------------------------------------------------------
@@ -136,6 +141,23 @@ def silence(d: Decision, now: float, silences: Sequence[Silence]) -> Decision:
     return d
 
 
+def acknowledge(d: Decision, state: CoinState, ack: Ack | None) -> Decision:
+    """An acknowledged episode sends nothing more at or below the level acknowledged (a
+    reminder, a held level sent late) while it has not gone past that level. The first message
+    heard beyond the ack — the escalation past it, or the resolution — carries it, to be said."""
+    if ack is None or d.suppressed:
+        return d
+    if (
+        d.kind != AlertKind.RESOLVED
+        and d.severity <= ack.severity
+        and state.severity <= ack.severity  # not escalated past it, even held
+    ):
+        return dataclasses.replace(d, suppressed="acknowledged", acknowledged=ack)
+    if state.notified <= ack.severity:  # nobody has heard of this episode since the ack
+        return dataclasses.replace(d, acknowledged=ack)
+    return d
+
+
 def route(d: Decision, state: CoinState, router: Router, now: float) -> Decision:
     """Channels for a decision; a resolved notice goes exactly to those that heard the firing."""
     if d.suppressed:
@@ -179,7 +201,15 @@ def group(decisions: Iterable[Decision], now: float) -> list[Alert]:
                 severity=head.severity,
                 kind=head.kind,
                 items=tuple(
-                    AlertItem(d.coin, d.severity, d.kind, d.assessment, d.peak_deviation, d.since)
+                    AlertItem(
+                        d.coin,
+                        d.severity,
+                        d.kind,
+                        d.assessment,
+                        d.peak_deviation,
+                        d.since,
+                        d.acknowledged,
+                    )
                     for d in ds
                 ),
                 channels=tuple(channels),
@@ -264,7 +294,11 @@ class AlertPolicy:
         self._splits: dict[str, tuple[float, float | None]] = {}
 
     def decide(
-        self, assessments: Sequence[Assessment], now: float, silences: Sequence[Silence] = ()
+        self,
+        assessments: Sequence[Assessment],
+        now: float,
+        silences: Sequence[Silence] = (),
+        acks: Sequence[Ack] = (),
     ) -> list[Alert]:
         """This cycle's alerts; the state then follows from what they record (see fold)."""
         # One assessment per coin (the detector's contract): a later duplicate replaces one.
@@ -296,7 +330,9 @@ class AlertPolicy:
                 )
             else:
                 d = Decision(a.coin, severity, kind, a, retry)
-            d = route(silence(d, now, silences), state, self._router, now)
+            ack = ack_for(a.coin, state.since, acks) if state.severity else None
+            d = acknowledge(silence(d, now, silences), state, ack)
+            d = route(d, state, self._router, now)
             if keep(d):
                 decisions.append(d)
         alerts = group(decisions, now)

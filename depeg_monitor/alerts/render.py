@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from depeg_monitor.model import (
+    Ack,
     Alert,
     AlertItem,
     AlertKind,
@@ -182,6 +183,8 @@ def _item_lines(item: AlertItem) -> list[str]:
             else ""
         )
         lines.append(f"  peak {item.peak_deviation:+.2%} ({item.severity.name.lower()}){lasted}")
+    if item.acknowledged is not None:
+        lines.append("  " + acknowledged(item.acknowledged))
     if item.kind == AlertKind.DISLOCATION:
         lines.extend(_dislocation_lines(item))
     a = item.assessment
@@ -213,6 +216,12 @@ def _item_lines(item: AlertItem) -> list[str]:
         dropped = ", ".join(f"{d.venue} ({d.reason.replace('_', ' ')})" for d in s.dropped)
         lines.append(f"  left out: {dropped}")
     return lines
+
+
+def acknowledged(ack: Ack) -> str:
+    """'acknowledged by alice at 2023-03-11 03:10:00 UTC: bank run, watching'."""
+    said = f"acknowledged by {ack.by} at {utc(ack.at)}"
+    return f"{said}: {ack.reason}" if ack.reason else said
 
 
 def oracle_line(o: OracleContext) -> str:

@@ -1,5 +1,6 @@
-"""`depeg-monitor status`: whether the daemon is running, current prices, firing alerts,
-silences, the latest alerts with who heard them, and component health — from the database."""
+"""`depeg-monitor status`: whether the daemon is running, current prices, firing alerts (and
+who acknowledged them), silences, the latest alerts with who heard them, and component
+health — from the database."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.config import Settings
 from depeg_monitor.model import Severity
+from depeg_monitor.store.alert_history import OpenAck
 from depeg_monitor.store.db import sqlite_file
 from depeg_monitor.store.db import where as describe_place
 from depeg_monitor.store.status import AlertRow, DeliveryRow, NoSchema, StatusView, read_status
@@ -112,6 +114,17 @@ def _alert(a: AlertRow, now: float) -> list[str]:
     return [head.rstrip(), f"      → {heard}"]
 
 
+def _acked(o: OpenAck, now: float) -> str:
+    """'acknowledged (major) by alice 5 min ago: watching', and whether it still holds."""
+    a = o.ack
+    said = f"acknowledged ({a.severity.label}) by {printable(a.by)} {span(now - a.at)} ago"
+    if a.reason:
+        said += f": {printable(a.reason)}"
+    if o.in_force:
+        return f"{said} — no reminders until it goes past {a.severity.label}"
+    return f"{said} — since escalated to {o.peak.label}: reminders back"
+
+
 def render(view: StatusView, now: float, expect: Expect) -> list[str]:
     """The status report; every text read from the database is escaped for the terminal
     (health errors carry venues' own messages, delivery errors channels' ones)."""
@@ -126,11 +139,16 @@ def render(view: StatusView, now: float, expect: Expect) -> list[str]:
     if not view.prices:
         lines.append("  (no prices recorded yet)")
     lines.append("firing alerts:")
+    acks = {o.ack.coin: o for o in view.acks}
     for f in view.firing:
         label = _label(f.severity)
         coin, kind = printable(f.coin), printable(f.kind)
         lines.append(f"  {coin:<6} {label:<8} {kind:<10} since {_when(f.since, now)}")
-    if not view.firing:
+        if f.coin in acks:
+            lines.append(f"         {_acked(acks.pop(f.coin), now)}")
+    for o in acks.values():  # an ack whose coin's latest row is not a firing one
+        lines.append(f"  {printable(o.ack.coin):<6} {_acked(o, now)}")
+    if not view.firing and not acks:
         lines.append("  (none)")
     lines.append("silences:")
     for s in view.silences:

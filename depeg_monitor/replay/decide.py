@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from depeg_monitor.alerts.policy import AlertPolicy
 from depeg_monitor.alerts.routing import Router
 from depeg_monitor.config import Settings
-from depeg_monitor.model import Alert, AlertItem, AlertKind, Assessment, Severity, Silence
+from depeg_monitor.model import Ack, Alert, AlertItem, AlertKind, Assessment, Severity, Silence
 from depeg_monitor.rules import alert_rules, routing
 
 
@@ -25,7 +25,11 @@ class TransitionReporter:
         self._count = 0
 
     def decide(
-        self, assessments: Sequence[Assessment], now: float, silences: Sequence[Silence] = ()
+        self,
+        assessments: Sequence[Assessment],
+        now: float,
+        silences: Sequence[Silence] = (),
+        acks: Sequence[Ack] = (),
     ) -> list[Alert]:
         alerts: list[Alert] = []
         for a in assessments:

@@ -1,4 +1,4 @@
-"""The alert history: alerts, their coins, each delivery's outcome, and silences.
+"""The alert history: alerts, their coins, each delivery's outcome, silences and acks.
 
 Write functions take a connection (the caller owns the transaction); read functions take the
 engine. Times cross this boundary as UTC epoch floats. Only facts are read back: restart
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from depeg_monitor.mask import mask_personal
 from depeg_monitor.model import (
+    Ack,
     Alert,
     AlertKind,
     DeliveryStatus,
@@ -21,7 +23,7 @@ from depeg_monitor.model import (
     Severity,
     Silence,
 )
-from depeg_monitor.store.schema import alert_items, alerts, deliveries, silences
+from depeg_monitor.store.schema import acks, alert_items, alerts, deliveries, silences
 from depeg_monitor.store.times import from_dt, to_dt
 
 # --- alerts and deliveries ----------------------------------------------------------------
@@ -299,3 +301,108 @@ async def expire_silence(engine: AsyncEngine, silence_id: int, now: float) -> bo
             update(silences).where(silences.c.id == silence_id).values(expired_at=to_dt(now))
         )
         return True
+
+
+# --- acknowledgements ---------------------------------------------------------------------
+
+
+async def add_ack(
+    engine: AsyncEngine,
+    coin: str,
+    since: float,
+    severity: Severity,
+    by: str,
+    reason: str,
+    now: float,
+) -> Ack:
+    """Record that `by` has seen coin's episode that began at since (at its level severity).
+    An e-mail address or phone number in who or why is stored masked: it is sent with the
+    next message."""
+    values = {
+        "coin": coin.upper(),
+        "episode_since": to_dt(since),
+        "severity": int(severity),
+        "acked_by": mask_personal(by)[:64],
+        "reason": mask_personal(reason),
+        "created_at": to_dt(now),
+    }
+    async with engine.begin() as conn:
+        result = await conn.execute(insert(acks).values(**values).returning(acks.c.id))
+        ack_id = int(result.scalar_one())
+        row = (await conn.execute(select(acks).where(acks.c.id == ack_id))).one()
+    return _ack(row)
+
+
+def _ack(r: object) -> Ack:
+    m = r._mapping  # type: ignore[attr-defined]
+    return Ack(
+        int(m["id"]),
+        m["coin"],
+        from_dt(m["episode_since"]),
+        Severity(m["severity"]),
+        m["acked_by"],
+        m["reason"],
+        from_dt(m["created_at"]),
+    )
+
+
+async def latest_acks(engine: AsyncEngine) -> list[Ack]:
+    """Each coin's newest ack: the only one that can name its open episode (episodes of a coin
+    follow one another); the policy decides whether it does (alerts/acks.py)."""
+    newest = select(func.max(acks.c.id)).group_by(acks.c.coin).scalar_subquery()
+    q = select(acks).where(acks.c.id.in_(newest)).order_by(acks.c.coin)
+    async with engine.connect() as conn:
+        return [_ack(r) for r in (await conn.execute(q)).all()]
+
+
+async def list_acks(
+    engine: AsyncEngine, since: float | None = None, coin: str | None = None
+) -> list[Ack]:
+    """Every ack (made at or after since; of one coin), oldest first: for history views."""
+    q = select(acks).order_by(acks.c.created_at, acks.c.id)
+    if since is not None:
+        q = q.where(acks.c.created_at >= to_dt(since))
+    if coin is not None:
+        q = q.where(acks.c.coin == coin.upper())
+    async with engine.connect() as conn:
+        return [_ack(r) for r in (await conn.execute(q)).all()]
+
+
+# A time read back and written again may come back a microsecond apart.
+_ROUNDING = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAck:
+    """An ack whose episode has not resolved, and the episode's peak so far: past the level
+    acknowledged, the ack is spent and reminders are back."""
+
+    ack: Ack
+    peak: Severity
+
+    @property
+    def in_force(self) -> bool:
+        return self.peak <= self.ack.severity
+
+
+async def open_acks(engine: AsyncEngine) -> list[OpenAck]:
+    """Each coin's newest ack while its episode is still open (no 'resolved' recorded since
+    the episode began), by coin: what `status` shows."""
+    out = []
+    newest = await latest_acks(engine)
+    async with engine.connect() as conn:
+        for ack in newest:
+            q = (
+                select(alert_items.c.kind, alert_items.c.severity)
+                .join(alerts, alerts.c.id == alert_items.c.alert_id)
+                .where(
+                    alert_items.c.coin == ack.coin,
+                    alerts.c.ts >= to_dt(ack.since - _ROUNDING),
+                    alerts.c.kind.in_([k.value for k in _EPISODE_KINDS]),
+                )
+            )
+            rows = (await conn.execute(q)).all()
+            if any(r.kind == AlertKind.RESOLVED.value for r in rows) or not rows:
+                continue
+            out.append(OpenAck(ack, max(Severity(r.severity) for r in rows)))
+    return out

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2  # 2: deliveries.first_tried_at, deliveries.sent_at
+SCHEMA_VERSION = 3  # 2: deliveries.first_tried_at, deliveries.sent_at; 3: acks
 
 metadata = MetaData()
 
@@ -132,6 +132,20 @@ silences = Table(
     Column("reason", Text, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("expired_at", TS),  # set by `silence expire`
+)
+
+# `depeg-monitor ack`: someone has seen a coin's episode; its reminders stop (alerts/acks.py).
+acks = Table(
+    "acks",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("coin", String(16), nullable=False),
+    Column("episode_since", TS, nullable=False),  # the episode acknowledged: when it began
+    Column("severity", SmallInteger, nullable=False),  # its peak when acknowledged
+    Column("acked_by", String(64), nullable=False),
+    Column("reason", Text, nullable=False),  # may be empty
+    Column("created_at", TS, nullable=False),
+    Index("ix_acks_coin", "coin", "id"),
 )
 
 health_history = Table(

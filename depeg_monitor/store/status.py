@@ -1,15 +1,15 @@
-"""What `depeg-monitor status` shows, read from the database: prices, open alerts, health,
-silences, and the latest alerts with what became of each delivery."""
+"""What `depeg-monitor status` shows, read from the database: prices, open alerts and their
+acknowledgements, health, silences, and the latest alerts with what became of each delivery."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.model import Silence
-from depeg_monitor.store.alert_history import list_silences
+from depeg_monitor.store.alert_history import OpenAck, list_silences, open_acks
 from depeg_monitor.store.db import current_version
 from depeg_monitor.store.schema import aggregates, alert_items, alerts, deliveries, health_history
 from depeg_monitor.store.times import from_dt
@@ -80,6 +80,7 @@ class StatusView:
     health: list[HealthRow]
     silences: list[Silence]  # in force or still to come, soonest-ending first
     recent: list[AlertRow]  # newest first
+    acks: list[OpenAck] = field(default_factory=list)  # of episodes still open, by coin
 
 
 async def read_status(engine: AsyncEngine, now: float, recent: int = RECENT_ALERTS) -> StatusView:
@@ -169,4 +170,4 @@ async def read_status(engine: AsyncEngine, now: float, recent: int = RECENT_ALER
         for r in latest
     ]
     silences = await list_silences(engine, now)
-    return StatusView(prices, firing, health, silences, recent_rows)
+    return StatusView(prices, firing, health, silences, recent_rows, await open_acks(engine))

@@ -1,4 +1,4 @@
-"""The alert history on SQLite and PostgreSQL: restart recovery, deliveries and silences."""
+"""The alert history on SQLite and PostgreSQL: restart recovery, deliveries, silences, acks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from depeg_monitor.alerts.policy import AlertPolicy
+from depeg_monitor.alerts.policy import AlertPolicy, fold
 from depeg_monitor.alerts.routing import Router
 from depeg_monitor.clock import ManualClock
 from depeg_monitor.config import Settings
@@ -148,3 +148,70 @@ async def test_delivery_status_is_stored_as_its_word(engine: AsyncEngine) -> Non
     assert statuses == {"discord": "delivered", "email": "pending"}
     pending, _ = await alert_history.pending_deliveries(engine)
     assert [p.channel for p in pending] == ["email"]
+
+
+async def test_an_ack_is_read_back_by_the_live_and_the_restarted_daemon(
+    engine: AsyncEngine,
+) -> None:
+    """An ack made for the episode folded from the history (as `depeg-monitor ack` does) holds
+    for the policy that recorded the episode and for one restarted from the rows: no reminder,
+    and the resolution names who acknowledged it — its e-mail address and number masked."""
+    s = settings()
+    channels: dict[str, Any] = {n: ConsoleChannel(n) for n in s.channels}
+    t1 = T0 + 0.1234567  # not a whole microsecond: the database rounds it
+    box = Outbox(engine, channels, outbox_rules(s), ManualClock(t1), HealthRegistry(), Metrics())
+    live = policy(s)
+    await run_cycle(live, box, [a("USDC", Severity.MAJOR, t1)], t1)
+    open_episode = fold(await alert_history.episode_rows(engine))["USDC"]
+    made = await alert_history.add_ack(
+        engine,
+        "usdc",
+        open_episode.since,
+        open_episode.severity,
+        "alice@example.com",
+        "call +15551234567",
+        t1 + 60,
+    )
+    assert (made.coin, made.by, made.reason) == ("USDC", "a***@example.com", "call +1555****567")
+    restarted = policy(s)
+    restarted.restore(await alert_history.episode_rows(engine))
+    acks = await alert_history.latest_acks(engine)
+    assert acks == [made]
+    later = t1 + 4 * 3600  # three reminder intervals of major
+    for p in (live, restarted):
+        assert p.decide([a("USDC", Severity.MAJOR, later)], later, (), acks) == []
+        [resolved] = p.decide([a("USDC", Severity.NONE, later + 60, 1.0)], later + 60, (), acks)
+        assert resolved.kind == AlertKind.RESOLVED
+        assert resolved.items[0].acknowledged == made
+
+
+async def test_acks_newest_per_coin_and_open_while_their_episode_is(engine: AsyncEngine) -> None:
+    """latest_acks gives each coin's newest ack, list_acks all of them; open_acks those whose
+    episode has not resolved, spent once the episode went past the level acknowledged."""
+    msg = Message("t", "b")
+    rows = [
+        alert("USDC", AlertKind.FIRST, Severity.MAJOR, T0),
+        alert("DAI", AlertKind.FIRST, Severity.MINOR, T0 + 1),
+    ]
+    async with engine.begin() as conn:
+        for r in rows:
+            await alert_history.insert_alert(conn, r, msg)
+    add = alert_history.add_ack
+    first = await add(engine, "USDC", T0, Severity.MAJOR, "alice", "", T0 + 10)
+    dai = await add(engine, "DAI", T0 + 1, Severity.MINOR, "bob", "thin book", T0 + 20)
+    newer = await add(engine, "USDC", T0, Severity.MAJOR, "carol", "taking over", T0 + 30)
+    assert await alert_history.latest_acks(engine) == [dai, newer]
+    assert await alert_history.list_acks(engine) == [first, dai, newer]
+    assert await alert_history.list_acks(engine, since=T0 + 15, coin="usdc") == [newer]
+    opened = await alert_history.open_acks(engine)
+    assert [(o.ack, o.in_force) for o in opened] == [(dai, True), (newer, True)]
+
+    async with engine.begin() as conn:
+        await alert_history.insert_alert(
+            conn, alert("USDC", AlertKind.ESCALATED, Severity.CRITICAL, T0 + 60), msg
+        )
+        await alert_history.insert_alert(
+            conn, alert("DAI", AlertKind.RESOLVED, Severity.MINOR, T0 + 120), msg
+        )
+    [usdc] = await alert_history.open_acks(engine)
+    assert (usdc.ack, usdc.peak, usdc.in_force) == (newer, Severity.CRITICAL, False)

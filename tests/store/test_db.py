@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from depeg_monitor.model import Severity
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import SchemaTooNew, create_engine, upgrade
 from depeg_monitor.store.schema import SCHEMA_VERSION, schema_version
@@ -59,6 +60,36 @@ async def test_a_version_1_database_keeps_its_pending_deliveries_through_the_upg
         pending, known = await alert_history.pending_deliveries(engine)
         assert [(p.channel, p.attempts, p.first_tried_at) for p in pending] == [("sms", 3, None)]
         assert known == {("a1", "sms")}
+    finally:
+        await engine.dispose()
+
+
+async def test_a_version_2_database_gains_the_acks_table_and_keeps_its_alerts(
+    db_url: str,
+) -> None:
+    """A database from before `ack` existed is upgraded in place: the acks table is created,
+    the version recorded, and its recorded episode can be acknowledged."""
+    engine = create_engine(db_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:  # make it what version 2 left behind
+            await conn.execute(text("DROP TABLE acks"))
+            await conn.execute(text("UPDATE schema_version SET version = 2"))
+            await conn.execute(
+                text(
+                    "INSERT INTO alerts (id, ts, severity, kind, coins, title, body)"
+                    " VALUES ('a1', :ts, 2, 'first', 'USDC', 'MAJOR', 'body')"
+                ),
+                {"ts": to_dt(1_700_000_000.0)},
+            )
+        assert await upgrade(engine) == SCHEMA_VERSION == 3
+        async with engine.connect() as conn:
+            versions = (await conn.execute(select(schema_version.c.version))).scalars().all()
+        assert sorted(versions) == [2, 3]
+        made = await alert_history.add_ack(
+            engine, "USDC", 1_700_000_000.0, Severity.MAJOR, "alice", "seen", 1_700_000_060.0
+        )
+        assert await alert_history.latest_acks(engine) == [made]
     finally:
         await engine.dispose()
 
