@@ -27,6 +27,7 @@ EPILOG = """\
 examples:
   depeg-monitor demo                     watch it work against a simulated market, no accounts
   depeg-monitor check-config --config config.toml
+  depeg-monitor config show --config config.toml
   depeg-monitor test-alert --config config.toml --channel discord
   depeg-monitor run --config config.toml
   depeg-monitor status --config config.toml
@@ -212,6 +213,25 @@ def _check_config(sub: _Sub) -> None:
         ["depeg-monitor check-config --config config.example.toml"],
     )
     _config(p)
+
+
+def _config_show(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "config",
+        "config_show",
+        "print the effective configuration (config show)",
+        "Print the settings the monitor would run with: every default filled in, every "
+        "DEPEG_ environment variable and systemd credential applied (a comment names which set "
+        "a value), secrets masked to their scheme (discord://***) and phone numbers and e-mail "
+        "addresses masked. Exit 2 listing each problem if the configuration cannot be read.",
+        ["depeg-monitor config show --config config.toml", "depeg-monitor config show --json"],
+    )
+    _config(p)
+    actions = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="the effective settings, secrets masked")
+    show.add_argument("--json", action="store_true", help="one JSON document instead of TOML")
+    _config(show)
 
 
 def _quotes(sub: _Sub) -> None:
@@ -447,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     for declare in (
         _run,
         _check_config,
+        _config_show,
         _quotes,
         _status,
         _silence,
