@@ -195,7 +195,8 @@ def _run(sub: _Sub) -> None:
         "run the monitor daemon",
         "Poll every enabled venue, classify each coin's distance from its peg and send alerts "
         "through the configured channels until stopped. SIGTERM or Ctrl-C stops it cleanly: "
-        "history is flushed and deliveries in progress finish (exit 0).",
+        "history is flushed and deliveries in progress finish (exit 0). SIGHUP (systemctl "
+        "reload) reads the configuration again: a bad one is refused and the running one kept.",
         ["depeg-monitor run --config /etc/depeg-monitor/config.toml"],
     )
     _config(p)

@@ -198,6 +198,9 @@ class Reloader:
         sd.reloading()
         try:
             return await self._reload()
+        except Exception:  # a bug met by one reload must not end the monitor
+            log.exception("config_reload_failed", action="kept the running configuration")
+            return None
         finally:
             sd.ready()
 
