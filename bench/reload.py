@@ -67,6 +67,7 @@ async def main(runs: int) -> None:
         await asyncio.wait_for(task, 30)
     await market.stop()
     ms = [x * 1000 for x in took]
+    print("each (ms):", " ".join(f"{x:.0f}" for x in ms))
     gap_ms = [x * 1000 for x in gaps]
     print(
         f"reloads: {runs} on {len(d.rules.collectors)} venues, {len(d.rules.detection.coins)} coins"
