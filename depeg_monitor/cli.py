@@ -27,6 +27,7 @@ EPILOG = """\
 examples:
   depeg-monitor demo                     watch it work against a simulated market, no accounts
   depeg-monitor check-config --config config.toml
+  depeg-monitor config show --config config.toml
   depeg-monitor test-alert --config config.toml --channel discord
   depeg-monitor run --config config.toml
   depeg-monitor status --config config.toml
@@ -195,7 +196,8 @@ def _run(sub: _Sub) -> None:
         "run the monitor daemon",
         "Poll every enabled venue, classify each coin's distance from its peg and send alerts "
         "through the configured channels until stopped. SIGTERM or Ctrl-C stops it cleanly: "
-        "history is flushed and deliveries in progress finish (exit 0).",
+        "history is flushed and deliveries in progress finish (exit 0). SIGHUP (systemctl "
+        "reload) reads the configuration again: a bad one is refused and the running one kept.",
         ["depeg-monitor run --config /etc/depeg-monitor/config.toml"],
     )
     _config(p)
@@ -213,6 +215,25 @@ def _check_config(sub: _Sub) -> None:
         ["depeg-monitor check-config --config config.example.toml"],
     )
     _config(p)
+
+
+def _config_show(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "config",
+        "config_show",
+        "print the effective configuration (config show)",
+        "Print the settings the monitor would run with: every default filled in, every "
+        "DEPEG_ environment variable and systemd credential applied (a comment names which set "
+        "a value), secrets masked to their scheme (discord://***) and phone numbers and e-mail "
+        "addresses masked. Exit 2 listing each problem if the configuration cannot be read.",
+        ["depeg-monitor config show --config config.toml", "depeg-monitor config show --json"],
+    )
+    _config(p)
+    actions = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="the effective settings, secrets masked")
+    show.add_argument("--json", action="store_true", help="one JSON document instead of TOML")
+    _config(show)
 
 
 def _quotes(sub: _Sub) -> None:
@@ -482,6 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     for declare in (
         _run,
         _check_config,
+        _config_show,
         _quotes,
         _status,
         _silence,

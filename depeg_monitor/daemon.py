@@ -3,8 +3,8 @@ registering its teardown right after its constructor (Alertmanager's main.go: co
 defer Close()), run the main loop, and let the exit stack tear down in reverse within one
 shutdown deadline.
 
-Signals are handled by the entry point (commands/run.py), which sets `stop`; so the whole
-daemon can run inside a test with a stop event of its own.
+Signals are handled by the entry point (commands/run.py), which sets `stop` (and calls
+`reload()` on SIGHUP); so the whole daemon can run inside a test with a stop event of its own.
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ from depeg_monitor.health.selfwatch import SelfWatch
 from depeg_monitor.health.server import HealthServer
 from depeg_monitor.live import LiveView, LoopState, SelfCheck, StoredAcks, StoredSilences
 from depeg_monitor.metrics import Metrics
-from depeg_monitor.model import Alert, Quote, Severity
+from depeg_monitor.model import Alert, Quote
 from depeg_monitor.notify.build import build_channels
 from depeg_monitor.notify.channel import Channel
 from depeg_monitor.notify.outbox import Outbox
+from depeg_monitor.reload import Reloader, critical_reach
 from depeg_monitor.rules import compile_rules
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import MissingDirectory, classify_db_error, create_engine, upgrade
@@ -90,6 +91,9 @@ class Daemon:
         clock: Clock | None = None,
         channels: dict[str, Channel] | None = None,
         timings: Timings | None = None,
+        *,
+        reload_from: Callable[[], Settings] | None = None,  # None: the file start-up read
+        on_reload: Callable[[Settings], None] | None = None,  # a new configuration accepted
     ) -> None:
         self.settings = settings
         self.rules = compile_rules(settings)
@@ -113,6 +117,13 @@ class Daemon:
         self.health_port: int | None = None
         self.started: float | None = None
         self._stop_by: float | None = None  # monotonic shutdown deadline, once stopping
+        self._reload_from, self._on_reload = reload_from, on_reload
+        self._reload_wanted = False
+
+    def reload(self) -> None:
+        """Read the configuration again before the next cycle (SIGHUP; reload.py)."""
+        self._reload_wanted = True
+        self._new_quotes.set()  # wake the loop now
 
     def report(self) -> HealthReport:
         return evaluate(
@@ -167,8 +178,7 @@ class Daemon:
             stack.push_async_callback(lambda: outbox.drain(self._left()))
 
             router = Router(r.routing.routes, r.routing.timezone, set(channels))
-            critical = r.routing.routes.get(Severity.CRITICAL, ())
-            reach = tuple(dict.fromkeys(c for rt in critical for c in rt.channels if c in channels))
+            reach = critical_reach(r, channels)
             self._health_rules = dataclasses.replace(r.health, critical_channels=reach)
             policy = AlertPolicy(r.alerts, router)
             detector = Detector(r.detection)
@@ -237,6 +247,11 @@ class Daemon:
                 ),
             )
 
+            reloader = Reloader(
+                self.settings, r, channels, detector=detector, policy=policy, outbox=outbox,
+                selfwatch=selfwatch, load=self._reload_from, accepted=self._on_reload,
+            )  # fmt: skip
+
             sd.ready(watching)
             if ready is not None:
                 ready.set()
@@ -248,7 +263,7 @@ class Daemon:
                 health_port=self.health_port,
             )
             try:
-                await self._main_loop(stop, cycle, sd)
+                await self._main_loop(stop, cycle, sd, reloader)
             finally:
                 self._stop_by = clock.monotonic() + t.shutdown
                 sd.stopping()
@@ -256,7 +271,9 @@ class Daemon:
 
     # ------------------------------------------------------------------ the loop
 
-    async def _main_loop(self, stop: asyncio.Event, cycle: Cycle, sd: SdNotifier) -> None:
+    async def _main_loop(
+        self, stop: asyncio.Event, cycle: Cycle, sd: SdNotifier, reloader: Reloader
+    ) -> None:
         clock, t = self.clock, self.timings
         last = float("-inf")  # monotonic start of the last cycle
         while not stop.is_set():
@@ -274,6 +291,11 @@ class Daemon:
                     await asyncio.wait_for(stop.wait(), timeout=gap)
             if stop.is_set():
                 break
+            if self._reload_wanted:  # between two cycles: none sees half of each configuration
+                self._reload_wanted = False
+                if (new := await reloader.reload(sd)) is not None:
+                    self.settings, self.rules = new.settings, new.rules
+                    self._health_rules = new.health
             self._new_quotes.clear()
             waiting_since, self._waiting_since = self._waiting_since, None
             started = last = clock.monotonic()

@@ -87,6 +87,7 @@ def _leaves(
 REQUIRED: dict[tuple[str, ...], list[str]] = {
     ("run",): [],
     ("check-config",): [],
+    ("config", "show"): [],
     ("quotes",): [],
     ("status",): [],
     ("silence", "add"): ["--for", "1h", "--reason", "maintenance"],

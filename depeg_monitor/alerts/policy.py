@@ -357,6 +357,11 @@ class AlertPolicy:
         self._splits[a.coin] = (first, now)
         return Decision(a.coin, Severity.MINOR, AlertKind.DISLOCATION, a)
 
+    def retune(self, rules: AlertRules, router: Router) -> None:
+        """Reloaded rules and routes (config reload); every coin's episode state is kept."""
+        self._rules = rules
+        self._router = router
+
     def firing(self) -> dict[str, tuple[Severity, float]]:
         """Open episodes: coin → (the latest recorded level, since), where a restarted detector
         resumes. Not the peak: after critical and a silent fall to major, resuming at critical

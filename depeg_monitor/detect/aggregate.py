@@ -99,6 +99,10 @@ class Aggregator:
         self._last_price: dict[str, deque[tuple[float, float]]] = {}
         self._meters: dict[tuple[str, str, str], VolumeMeter] = {}  # market → its volume
 
+    def retune(self, rules: DetectionRules) -> None:
+        """Each coin's reloaded rules (its quorum); [aggregation] itself is start-up only."""
+        self._coins = {c.coin: c for c in rules.coins}
+
     # -- reference rates -------------------------------------------------------------------
 
     def reference_rates(self, quotes: Sequence[Quote], now: float) -> dict[str, float]:

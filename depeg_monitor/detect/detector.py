@@ -45,6 +45,15 @@ class Detector:
             out.append(assessment)
         return out
 
+    def retune(self, rules: DetectionRules) -> None:
+        """Reloaded rules for the same coins (config reload): each coin's classifier state and
+        the aggregator's rolling history go on under the new levels, holds and quorum."""
+        if {c.coin for c in rules.coins} != self._coins.keys():
+            raise ValueError("a reload cannot change which coins are watched")
+        self._coins = {c.coin: c for c in rules.coins}
+        self._classify = rules.classify
+        self.aggregator.retune(rules)
+
     def restore(self, coin: str, severity: Severity, since: float) -> None:
         """Resume a firing level after a restart (from alert history): it must clear normally."""
         if coin not in self._coins:

@@ -69,6 +69,10 @@ class SelfWatch:
         self.degraded = False
         self.problems: tuple[str, ...] = ()  # the failing checks when it degraded, in words
 
+    def retarget(self, channels: Sequence[str]) -> None:
+        """Who hears it from now on (config reload: the set of channels changed)."""
+        self._channels = tuple(channels)
+
     def observe(self, report: HealthReport, now: float) -> Alert | None:
         if report.status == "fail":
             if self._failing_since is None:

@@ -147,6 +147,7 @@ class Outbox:
         self._known: set[tuple[str, str]] = set()  # (alert, channel) with a delivery row
         self._progress = asyncio.Event()  # a courier finished a batch (drain waits on it)
         self._stopping = False  # no new attempt starts; the one on the wire may finish
+        self._retired: list[Channel] = []  # replaced by a reload; closed at close()
         for name in channels:  # known from the start, so /health lists each channel
             health.component(Kind.CHANNEL, name)
 
@@ -428,6 +429,22 @@ class Outbox:
         ]
         return min(times, default=float("inf"))
 
+    def retune(self, channels: dict[str, Channel], rules: OutboxRules) -> None:
+        """A reloaded configuration's channels and rules. Every queued delivery stays queued,
+        in order: a kept channel goes on as it was, a changed one makes its next attempt
+        through its new build, and a removed one still delivers what it already holds (no
+        alert is routed to it any more)."""
+        for name, ch in self._channels.items():
+            if channels.get(name) is not ch:
+                self._retired.append(ch)  # an attempt may still be on the wire: closed last
+        self._channels = dict(channels)
+        self._rules = rules
+        for name in channels:
+            self._registry.component(Kind.CHANNEL, name)
+        for name, courier in self._couriers.items():
+            if name in channels:
+                courier.channel = channels[name]
+
     # --- start-up and shutdown ------------------------------------------------------------
 
     async def resume_pending(self) -> None:
@@ -509,5 +526,5 @@ class Outbox:
 
     async def close(self) -> None:
         await self._stop_couriers()
-        for ch in self._channels.values():
+        for ch in [*self._channels.values(), *self._retired]:
             await ch.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +34,18 @@ def test_ready_watchdog_stopping_reach_the_socket(listener: tuple[socket.socket,
     assert sock.recv(4096) == b"WATCHDOG=1"
     assert sd.stopping()
     assert sock.recv(4096) == b"STOPPING=1"
+
+
+def test_reloading_carries_the_monotonic_time(listener: tuple[socket.socket, str]) -> None:
+    """RELOADING=1 goes with MONOTONIC_USEC, the CLOCK_MONOTONIC time systemd matches it by."""
+    sock, path = listener
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    assert SdNotifier({"NOTIFY_SOCKET": path}).reloading()
+    first, second = sock.recv(4096).decode().split("\n")
+    assert first == "RELOADING=1"
+    key, _, usec = second.partition("=")
+    assert key == "MONOTONIC_USEC"
+    assert before <= int(usec) <= time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
 
 def test_abstract_namespace_socket() -> None:

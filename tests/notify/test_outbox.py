@@ -478,3 +478,25 @@ async def test_receivers_answering_after_20_s_get_exactly_one_copy(
     assert len(twilio.received) == 1
     rows = await by_channel(engine)
     assert [rows[(a.id, ch)]["attempts"] for ch in ("hook", "sms")] == [1, 1]
+
+
+async def test_a_reloaded_channel_url_takes_the_waiting_delivery_once(
+    engine: AsyncEngine, sink: Any
+) -> None:
+    """A delivery retrying against a webhook that is down goes out once, in its place, through
+    the URL a configuration reload gave the channel; the queue is not lost in the swap."""
+    clock = ManualClock(1_700_000_000.0)
+    old: dict[str, Channel] = {"hook": AppriseChannel("hook", f"json://{sink.url}/old")}
+    box = Outbox(engine, old, rules(), clock, HealthRegistry(), Metrics())
+    sink.down.add("/old")
+    firing = alert(Severity.MAJOR, ("hook",))
+    await box.submit(firing)
+    await eventually(lambda: sink.hits.get("/old", 0) >= 1, 5, "an attempt at the old URL")
+    assert [d.alert_id for d in box.pending("hook")] == [firing.id]
+    box.retune({"hook": AppriseChannel("hook", f"json://{sink.url}/new")}, rules())
+    await eventually(lambda: sink.hits.get("/new", 0) >= 1, 20, "the new URL")
+    await box.drain(5)
+    await box.close()
+    assert sink.hits["/new"] == 1
+    row = (await by_channel(engine))[(firing.id, "hook")]
+    assert row["status"] == "delivered"

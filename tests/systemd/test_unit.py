@@ -63,7 +63,8 @@ def test_unit_exposure_is_low(analyze: str, unit_copy: Path) -> None:
 
 
 def test_unit_has_the_service_contract() -> None:
-    """Type=notify with a watchdog, restarts, a state directory and the real ExecStart."""
+    """Type=notify with a watchdog, restarts, a state directory, the real ExecStart, and
+    `systemctl reload` sending SIGHUP."""
     text = UNIT.read_text()
     for line in (
         "Type=notify",
@@ -72,6 +73,7 @@ def test_unit_has_the_service_contract() -> None:
         "StateDirectory=depeg-monitor",
         f"ExecStart={EXEC} run --config /etc/depeg-monitor/config.toml",
         "EnvironmentFile=-/etc/depeg-monitor/env",
+        "ExecReload=/bin/kill -HUP $MAINPID",
     ):
         assert line in text.splitlines()
     assert re.search(r"^WatchdogSec=\d+", text, re.M)
