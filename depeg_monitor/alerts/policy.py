@@ -335,6 +335,8 @@ class AlertPolicy:
             d = route(d, state, self._router, now)
             if keep(d):
                 decisions.append(d)
+        if not decisions:
+            return []  # most cycles: nothing to say, and nothing recorded to fold
         alerts = group(decisions, now)
         # The state is not advanced per decision but from the alerts as recorded (a coin in a
         # group was heard by every channel of its alert), through the fold a restart uses:

@@ -358,20 +358,15 @@ class Aggregator:
         else as the thinnest known market (an unmeasured book must not outweigh measured
         trading); with no volumes at all (or all zero) every venue counts equally."""
         venue_w, liquidity = self._rules.venue_weights, self._rules.venue_liquidity
-        thinnest = math.inf
-        total = 0.0
-        volumes: list[float | None] = []
-        for p in priced:
-            v = p.volume_usd
-            if v is None:
-                v = _measured(p)  # a pool's depth, if it has one
-            if v is None and liquidity:
-                v = liquidity.get(p.quote.venue)
-            volumes.append(v)
-            if v is not None:
-                total += v
-                if v < thinnest:
-                    thinnest = v
+        volumes: list[float | None] = [p.volume_usd for p in priced]
+        if None in volumes:  # some without volume: a pool's depth, else the venue's liquidity
+            for i, p in enumerate(priced):
+                if volumes[i] is None:
+                    v = _measured(p)
+                    volumes[i] = liquidity.get(p.quote.venue) if v is None and liquidity else v
+        known = [v for v in volumes if v is not None]
+        total = sum(known)
+        thinnest = min(known, default=math.inf)
         if total <= 0:
             return (
                 [venue_w.get(p.quote.venue, 1.0) for p in priced]

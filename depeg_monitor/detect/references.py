@@ -82,6 +82,8 @@ class ReferenceBook:
                 seen[q.venue] = _Readings(q, t)
                 continue
             times = obs.times
+            if q is obs.quotes[-1]:
+                continue  # the same answer handed over again (most cycles)
             if t > times[-1]:
                 times.append(t)
                 obs.quotes.append(q)
