@@ -33,6 +33,9 @@ TOKEN = "scrape-test-token-0123456789"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 
+_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "info": ("_info",)}
+
+
 @dataclass
 class Page:
     status: int
@@ -54,9 +57,13 @@ class Scrape:
     health_token: Page  # through the proxy with the token: the detailed view
     samples: list[Sample] = field(default_factory=list)
 
-    def families(self) -> set[str]:
-        """Every metric family the page names (with or without samples yet)."""
-        return {f.name for f in text_string_to_metric_families(self.metrics.text)}
+    def names(self) -> set[str]:
+        """Every series name a query can use: each sample's, and those of families with no
+        sample yet (a counter's `_total`, a histogram's `_bucket`, `_sum`, `_count`)."""
+        out = {s.name for s in self.samples}
+        for f in text_string_to_metric_families(self.metrics.text):
+            out |= {f.name + suffix for suffix in _SUFFIXES.get(f.type, ("",))}
+        return out
 
     def value(self, name: str, **labels: str) -> float | None:
         for s in self.samples:

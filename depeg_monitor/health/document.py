@@ -40,13 +40,18 @@ def key(name: str, check: Check) -> str:
     return f"{check.component or name}:{check.measurement}"
 
 
+def _by_key(report: HealthReport) -> list[tuple[str, str, Check]]:
+    """(draft key, componentId, check), in the order of the keys."""
+    return sorted((key(name, check), name, check) for name, check in report.checks.items())
+
+
 def detailed(report: HealthReport, service: Service) -> dict[str, Any]:
     checks: dict[str, list[dict[str, Any]]] = {}
-    for name, check in sorted(report.checks.items()):
+    for k, name, check in _by_key(report):
         entry = {"componentId": name, "componentType": check.component_type, **check.to_json()}
         # Same key, other component (a venue and a channel both called "kraken"): the draft's
         # array holds one entry per componentId.
-        checks.setdefault(key(name, check), []).append(entry)
+        checks.setdefault(k, []).append(entry)
     return {
         "status": report.status,
         "version": service.version,
@@ -59,11 +64,7 @@ def detailed(report: HealthReport, service: Service) -> dict[str, Any]:
 
 
 def public(report: HealthReport, service: Service) -> dict[str, Any]:
-    notes = [
-        f"{key(name, check)} {check.status}"
-        for name, check in sorted(report.checks.items())
-        if check.status != "pass"
-    ]
+    notes = [f"{k} {check.status}" for k, _, check in _by_key(report) if check.status != "pass"]
     out: dict[str, Any] = {"status": report.status, "version": service.version}
     if notes:
         out["notes"] = notes
