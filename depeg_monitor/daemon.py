@@ -305,6 +305,7 @@ class Daemon:
                 if (new := await reloader.reload(sd)) is not None:
                     self.settings, self.rules = new.settings, new.rules
                     self._health_rules = new.health
+                    self.metrics.known((), (), new.channels)  # an added channel's at zero
             self._new_quotes.clear()
             waiting_since, self._waiting_since = self._waiting_since, None
             started = last = clock.monotonic()
