@@ -10,7 +10,8 @@ The port is reachable by any local process, so it is built to survive one that m
 at most `max_connections` sockets are held (a newcomer takes the slot of the oldest idle
 one), a connection that has not sent a complete request within `request_timeout` — or sits
 idle that long after an answer — is closed, and malformed requests are a debug line each,
-not an ERROR traceback. Responses name no software versions.
+not an ERROR traceback. No Server header names the software; the Python version is
+only in /metrics (python_info), which is for a local Prometheus, never to be published.
 """
 
 from __future__ import annotations
