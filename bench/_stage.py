@@ -548,14 +548,30 @@ class Watch:
     max_rss_kib: int = 0
     killed_at_kib: int | None = None  # set when the watcher killed the daemon for its memory
 
-    def checks(self, name: str) -> list[tuple[float, dict[str, Any]]]:
-        """(at, check) of one /health check (e.g. "venue:okx") in every report that had it."""
+    def checks(self, component: str) -> list[tuple[float, dict[str, Any]]]:
+        """(at, check) of one component (its componentId, e.g. "venue:okx") in every report
+        that had it."""
         out = []
         for at, _, report in self.health:
-            entries = report.get("checks", {}).get(name)
-            if entries:
-                out.append((at, entries[0]))
+            entry = health_check(report, component)
+            if entry is not None:
+                out.append((at, entry))
         return out
+
+
+def health_checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A detailed /health report's checks by componentId ("venue:okx", "coin:USDC", "db",
+    "venues", …): the draft keys them by component:measurement ("okx:answerAge")."""
+    return {
+        entry["componentId"]: entry
+        for entries in report.get("checks", {}).values()
+        for entry in entries
+        if "componentId" in entry
+    }
+
+
+def health_check(report: dict[str, Any], component: str) -> dict[str, Any] | None:
+    return health_checks(report).get(component)
 
 
 async def watch_daemon(

@@ -188,7 +188,7 @@ async def daemon_rss(seconds: float, n: int, chain: bool) -> float:
             rss = rss_mib(daemon.pid)
             if chain:
                 _, report = await st.health()
-                checks = report["checks"]
+                checks = stage.health_checks(report)
                 polled = [
                     k for k in checks if k.startswith("venue:curve") or k.startswith("venue:univ3")
                 ]

@@ -189,11 +189,8 @@ async def streams_confirmed(st: stage.Stage, venues: list[str]) -> bool:
         _, report = await st.health()
     except (aiohttp.ClientError, TimeoutError, ValueError):
         return False
-    checks = report.get("checks", {})
-    return all(
-        checks.get(f"stream:{v}") and checks[f"stream:{v}"][0].get("status") == "pass"
-        for v in venues
-    )
+    checks = stage.health_checks(report)
+    return all(checks.get(f"stream:{v}", {}).get("status") == "pass" for v in venues)
 
 
 async def steer(market: SimulatedMarket, rate: float) -> None:
@@ -263,7 +260,7 @@ async def measure(seconds: float, rate: float) -> Result:
                 )
             except TimeoutError:
                 _, health = await st.health()
-                checks = health.get("checks", {})
+                checks = stage.health_checks(health)
                 print({k: c for k, c in checks.items() if k.startswith("stream")}, file=sys.stderr)
                 print(daemon.log_text()[-3000:], file=sys.stderr)
                 raise

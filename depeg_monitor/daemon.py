@@ -150,7 +150,9 @@ class Daemon:
 
             # The port first: a busy one stops us before anything else was touched.
             if r.health_server is not None:
-                server = HealthServer(*r.health_server, self.report, self.metrics)
+                server = HealthServer(
+                    *r.health_server, self.report, self.metrics, token=r.health_token
+                )
                 try:
                     await server.start()
                 except OSError as e:
@@ -231,6 +233,13 @@ class Daemon:
                 )
             pools = sum(len(ch.pools) for ch in self.chains)
 
+            venue_names = [c.name for c in collectors] + [p for ch in self.chains for p in ch.pools]
+            self.metrics.known(
+                venue_names,
+                [c.coin for c in r.detection.coins],
+                channels,
+                [s.name for s in self._streams],
+            )
             venues = len(collectors) + pools
             watching = f"monitoring {len(r.detection.coins)} coins on {venues} venues"
             selfwatch = SelfWatch(r.alert_channels or tuple(channels), grace=r.degraded_after)
@@ -258,7 +267,7 @@ class Daemon:
             log.info(
                 "started",
                 coins=[c.coin for c in r.detection.coins],
-                venues=[c.name for c in collectors] + [p for ch in self.chains for p in ch.pools],
+                venues=venue_names,
                 channels=list(channels),
                 health_port=self.health_port,
             )
@@ -296,6 +305,7 @@ class Daemon:
                 if (new := await reloader.reload(sd)) is not None:
                     self.settings, self.rules = new.settings, new.rules
                     self._health_rules = new.health
+                    self.metrics.known((), (), new.channels)  # an added channel's at zero
             self._new_quotes.clear()
             waiting_since, self._waiting_since = self._waiting_since, None
             started = last = clock.monotonic()

@@ -71,6 +71,7 @@ class LiveView:
             st.last_price[a.coin] = snap.price
             if snap.price is not None:
                 st.last_price_ts[a.coin] = now
+                m.price_time.labels(a.coin).set(now)
                 m.price.labels(a.coin).set(snap.price)
                 m.deviation.labels(a.coin).set(snap.deviation or 0.0)
             m.severity.labels(a.coin).set(int(a.severity))

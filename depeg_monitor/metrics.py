@@ -1,13 +1,50 @@
-"""Prometheus metrics, one registry per monitor instance (so tests can build several)."""
+"""Prometheus metrics, one registry per monitor instance (so tests can build several).
+
+Names follow Prometheus conventions (`promtool check metrics`): base units in the name
+(`_seconds`, `_ratio`, `_usd`), `_total` on counters, Unix times as `_timestamp_seconds`.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Iterable
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
+
+from depeg_monitor import __version__
+from depeg_monitor.model import AlertKind, DeliveryStatus, Severity
+from depeg_monitor.venues.contract import ErrorKind
+
+# A `_created` series beside every counter and histogram doubles what is scraped and stored
+# for a time Prometheus does not use; process-wide, so before any metric is made.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# The outcomes a quote or a request can have, so each starts at zero (rate() sees the first).
+QUOTE_OUTCOMES = ("accepted", "dropped")
+REQUEST_OUTCOMES = ("ok", *(k.value for k in ErrorKind))
+DELIVERY_OUTCOMES = tuple(s.value for s in DeliveryStatus if s is not DeliveryStatus.PENDING)
+EPISODE_KINDS = (AlertKind.FIRST, AlertKind.ESCALATED, AlertKind.REMINDER, AlertKind.RESOLVED)
 
 
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
+        # process_* (memory, CPU, open files) and python_* (version, GC) as every exporter has;
+        # the library's defaults live on its global registry, the monitor's on its own.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        self.build = Info("depeg_build", "The running depeg-monitor's version", registry=r)
+        self.build.info({"version": __version__})
         self.quotes = Counter(
             "depeg_quotes",
             "Quotes received, by venue and outcome",
@@ -97,8 +134,69 @@ class Metrics:
         )
         self.price = Gauge("depeg_price_usd", "Aggregate USD price per coin", ["coin"], registry=r)
         self.deviation = Gauge(
-            "depeg_deviation", "Deviation from peg per coin", ["coin"], registry=r
+            "depeg_deviation_ratio",
+            "Deviation from peg per coin (0.01 is 1 %, negative below the peg)",
+            ["coin"],
+            registry=r,
         )
         self.severity = Gauge(
             "depeg_severity", "Firing severity per coin (0-3)", ["coin"], registry=r
         )
+        self.price_time = Gauge(
+            "depeg_price_timestamp_seconds",
+            "When the coin last had a priced aggregate (Unix time): staleness is time() - this",
+            ["coin"],
+            registry=r,
+        )
+        self.venue_up = Gauge(
+            "depeg_venue_up",
+            "1 while the venue's last poll gave usable quotes, else 0",
+            ["venue"],
+            registry=r,
+        )
+        self.venue_last_success = Gauge(
+            "depeg_venue_last_success_timestamp_seconds",
+            "When the venue's last poll with usable quotes ended (Unix time)",
+            ["venue"],
+            registry=r,
+        )
+
+    def venue_polled(self, venue: str, now: float, usable: bool) -> None:
+        """A poll's verdict, where the collector records it on the health board."""
+        self.venue_up.labels(venue).set(1.0 if usable else 0.0)
+        if usable:
+            self.venue_last_success.labels(venue).set(now)
+
+    def known(
+        self,
+        venues: Iterable[str],
+        coins: Iterable[str],
+        channels: Iterable[str],
+        streams: Iterable[str] = (),
+    ) -> None:
+        """Every series the configuration implies, at zero (up: 0 until the first answer), so
+        rate() and increase() see the first event and an absent series means a renamed one.
+        The last-success and price times stay absent until there is one: 0 would read as
+        "stale since 1970"."""
+        for v in venues:
+            self.venue_up.labels(v)
+            for outcome in QUOTE_OUTCOMES:
+                self.quotes.labels(v, outcome)
+            for outcome in REQUEST_OUTCOMES:
+                self.requests.labels(v, outcome)
+        for s in streams:
+            self.stream_up.labels(s)
+            self.stream_frames.labels(s)
+            self.stream_malformed.labels(s)
+            self.stream_disagreements.labels(s)
+            for cause in ("routine", "failure"):
+                self.stream_reconnects.labels(s, cause)
+        for c in coins:
+            self.severity.labels(c)
+        for ch in channels:
+            self.outbox_pending.labels(ch)
+            for outcome in DELIVERY_OUTCOMES:
+                self.deliveries.labels(ch, outcome)
+        for sev in (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL):
+            for kind in EPISODE_KINDS:
+                self.alerts.labels(sev.label, kind.value)

@@ -260,6 +260,7 @@ class Rules:
     heartbeat_url: str | None  # a secret: never logged
     heartbeat_interval: float
     chains: tuple[ChainRules, ...] = ()  # on-chain sources: none unless pools are configured
+    health_token: str | None = None  # a secret: the detailed /health for whoever sends it
 
 
 def compile_rules(settings: Settings) -> Rules:
@@ -282,4 +283,5 @@ def compile_rules(settings: Settings) -> Rules:
         heartbeat_url=h.heartbeat_url.get_secret_value() if h.heartbeat_url else None,
         heartbeat_interval=h.heartbeat_interval,
         chains=chain_rules(settings),
+        health_token=h.token.get_secret_value() if h.token else None,
     )

@@ -114,3 +114,7 @@ def _no_unclosed_aiohttp() -> Iterator[None]:
         logger.removeHandler(watch)
     if watch.found:
         pytest.fail("asyncio reported: " + "; ".join(dict.fromkeys(watch.found)), pytrace=False)
+
+
+# One real daemon's /metrics and /health (tests/scrape.py), for the tests that read them.
+from .scrape import daemon_scrape  # noqa: E402, F401

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+import apprise
 import pytest
 from pydantic import BaseModel
 
@@ -98,3 +99,21 @@ def test_the_example_runs_with_no_secrets_alerts_going_to_the_log(
     ]
     assert all("not configured" in p.reason for p in verdict.warnings)
     assert settings.channels["console"].severities == ["minor", "major", "critical"]
+
+
+CHANNEL_URL = re.compile(r"DEPEG_CHANNELS__(\w+?)__URL=(\S+)")
+
+
+@pytest.mark.parametrize(
+    ("channel", "url"), CHANNEL_URL.findall(TEXT), ids=[c for c, _ in CHANNEL_URL.findall(TEXT)]
+)
+def test_every_example_channel_url_is_one_apprise_reads(channel: str, url: str) -> None:
+    """A channel URL copied from the example's comments (Telegram, Slack, ntfy, PagerDuty, …)
+    is one the installed apprise turns into a notifier, not a format it refuses."""
+    assert apprise.Apprise.instantiate(url) is not None, f"{channel}: apprise refuses {url}"
+
+
+def test_the_example_shows_telegram_slack_ntfy_and_pagerduty() -> None:
+    """A user looking for these services finds a URL for each in the example."""
+    schemes = {url.split("://")[0] for _, url in CHANNEL_URL.findall(TEXT)}
+    assert {"tgram", "slack", "ntfy", "pagerduty"} <= schemes

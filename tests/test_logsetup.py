@@ -137,15 +137,19 @@ def test_secrets_and_personal_data_are_scrubbed_from_our_lines_too(
 def test_settings_secrets_name_each_secret_but_not_the_hosts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Channel tokens, the heartbeat key, the database password and Twilio's credentials are
-    collected; scheme, host and database name are not, or every line would be starred."""
+    """Channel tokens, the heartbeat key, the /health token, the database password and Twilio's
+    credentials are collected; scheme, host and database name are not, or every line would be
+    starred."""
     monkeypatch.delenv("DEPEG_CONFIG", raising=False)
     settings = Settings(
         channels={
             "discord": {"url": "discord://4815162342/WebhookToken-abc"},
             "email": {"url": "mailtos://ops:smtp-pass-99@smtp.example.com?to=ops@example.com"},
         },
-        health={"heartbeat_url": "https://hc-ping.com/0f5b9e1c-7d2e-4c1a"},
+        health={
+            "heartbeat_url": "https://hc-ping.com/0f5b9e1c-7d2e-4c1a",
+            "token": "health-detail-token-77",
+        },
         database={"url": "postgresql+psycopg://depeg:db%40pass@db.example.com/depegmonitor"},
     )
     env = {"TWILIO_ACCOUNT_SID": "AC" + "7" * 32, "TWILIO_AUTH_TOKEN": "twilio-token-1"}
@@ -157,6 +161,7 @@ def test_settings_secrets_name_each_secret_but_not_the_hosts(
         "db@pass",
         "AC" + "7" * 32,
         "twilio-token-1",
+        "health-detail-token-77",
     ):
         assert secret in found
     for public in ("https", "hc-ping.com", "smtp.example.com", "db.example.com", "depegmonitor"):

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import structlog
 from pydantic import SecretStr
 
@@ -199,6 +200,27 @@ async def test_a_bad_configuration_is_refused_with_its_reasons_and_the_old_one_k
         await asyncio.wait_for(task, 15)
         await market.stop()
     assert not any(e["event"] == "config_reloaded" for e in logs)
+
+
+async def test_a_channel_added_by_a_reload_has_its_delivery_counters_at_zero(
+    tmp_path: Path,
+) -> None:
+    """A channel a reload adds shows in /metrics at once, its failed and expired deliveries at
+    0 (so an alert rule on their increase sees the first failure)."""
+    market, d, stop, task, cfg, db = await started(tmp_path, Flaky("discord"))
+    try:
+        write_config(cfg, market.base_urls(), db, extra='[channels.ops]\ntype = "console"\n')
+        d.reload()
+        await eventually(lambda: "ops" in d.settings.channels, 10, "the reload")
+        url = f"http://127.0.0.1:{d.health_port}/metrics"
+        async with aiohttp.ClientSession() as http, http.get(url) as r:
+            page = await r.text()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await market.stop()
+    assert 'depeg_deliveries_total{channel="ops",outcome="failed"} 0.0' in page
+    assert 'depeg_deliveries_total{channel="ops",outcome="expired"} 0.0' in page
 
 
 def _settings(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Any:

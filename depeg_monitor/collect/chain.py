@@ -245,6 +245,7 @@ class ChainCollector:
             self._metrics.requests.labels(pool.name, e.kind.value).inc()
             why = f"{e} ({at})"
             health.error(received, why, detail=VenueDetail(0))
+            self._metrics.venue_polled(pool.name, received, usable=False)
             return [], why
         seen = self._screens[pool.name](quotes, received)
         detail = VenueDetail(len(seen.good))
@@ -252,9 +253,11 @@ class ChainCollector:
         if not seen.good:
             why = f"no usable quotes: {summary(drops)} dropped ({at})"
             health.error(received, why, detail=detail)
+            self._metrics.venue_polled(pool.name, received, usable=False)
             return [], why
         note = f"{summary(drops)} quotes dropped ({at})" if drops else None
         health.ok(received, note=note, detail=detail)
+        self._metrics.venue_polled(pool.name, received, usable=True)
         return list(seen.good), None
 
     def _read_feeds(
@@ -277,6 +280,7 @@ class ChainCollector:
                 f"set aside at start-up: {self.set_aside[name]}" if name in self.set_aside else why
             )
             health.error(now, reason, detail=VenueDetail(0))
+            self._metrics.venue_polled(name, now, usable=False)
             errors[name] = reason
         self._say(why)
         return ChainPoll(self.name, block, (), errors, skipped)

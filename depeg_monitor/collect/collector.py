@@ -408,6 +408,7 @@ class VenueCollector:
                 *([f"partial: {result.error}"] if result.error else []),
             ]
             self._health.ok(now, note="; ".join(notes) or None, detail=detail)
+            self._metrics.venue_polled(self.name, now, usable=True)
             self._say(None)
             return result
         if self.pause.active():
@@ -419,6 +420,7 @@ class VenueCollector:
         else:
             why = "no usable quotes: the answer had none of the markets asked for"
         self._health.error(now, why, detail=detail)
+        self._metrics.venue_polled(self.name, now, usable=False)
         self._say(why)
         return result
 
@@ -465,6 +467,7 @@ class VenueCollector:
             except Exception:  # a bug here must not silence the venue for good
                 self.log.exception("poll_crashed")
                 self._health.error(self._clock.now(), "internal error")
+                self._metrics.venue_polled(self.name, self._clock.now(), usable=False)
                 self.breaker.record_failure(self._clock.monotonic())
             now = self._clock.monotonic()
             if interval != self.interval:

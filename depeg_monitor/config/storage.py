@@ -72,6 +72,9 @@ class HealthSettings(BaseModel):
     history_interval: float = Field(60.0, gt=0, description="Seconds between health rows.")
     heartbeat_url: SecretStr | None = None  # pinged while healthy (healthchecks.io, Uptime Robot)
     heartbeat_interval: float = Field(60.0, gt=0)
+    # Whoever sends `Authorization: Bearer <token>` sees the detailed /health (a secret); without
+    # it only local callers do, and the rest (a reverse proxy's) get the public view.
+    token: SecretStr | None = Field(None, min_length=16)
     # /health must have failed this long before "monitor degraded" is sent (seconds).
     degraded_after: float = Field(60.0, ge=0)
     # Channels that hear "monitor degraded" / "recovered"; empty: every configured channel.

@@ -441,11 +441,12 @@ def _reach(settings: Settings, built: Mapping[str, Channel]) -> list[Problem]:
 
 
 def _other_secrets(settings: Settings) -> list[Problem]:
-    if settings.health.heartbeat_url is not None and settings.origin.from_file(
-        "health", "heartbeat_url"
-    ):
-        return [_secret_in_file(settings, ("health", "heartbeat_url"))]
-    return []
+    h = settings.health
+    return [
+        _secret_in_file(settings, ("health", name))
+        for name, value in (("heartbeat_url", h.heartbeat_url), ("token", h.token))
+        if value is not None and settings.origin.from_file("health", name)
+    ]
 
 
 def check(settings: Settings, env: Mapping[str, str] | None = None) -> Verdict:

@@ -7,7 +7,7 @@ The answer follows the health-check RFC draft (application/health+json): pass an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -43,7 +43,7 @@ def worst(*statuses: Status) -> Status:
     return max(statuses, key=_RANK.__getitem__, default="pass")
 
 
-def _iso(ts: float | None) -> str | None:
+def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
@@ -56,6 +56,11 @@ class Check:
     observed_value: float | None = None
     observed_unit: str | None = None
     time: float | None = None  # when the component last did its job
+    # Its key in application/health+json ({component}:{measurement}, health/document.py):
+    # what the component is called and what observedValue measures. "" names it by its key.
+    component: str = ""
+    measurement: str = "status"
+    component_type: str = "component"  # the draft's componentType: component, datastore, system
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
@@ -64,7 +69,7 @@ class Check:
             if self.observed_unit:
                 out["observedUnit"] = self.observed_unit
         if self.time is not None:
-            out["time"] = _iso(self.time)
+            out["time"] = iso(self.time)
         if self.output:
             out["output"] = self.output
         return out
@@ -76,16 +81,14 @@ class HealthReport:
     checks: Mapping[str, Check]
     ts: float
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "serviceId": "depeg-monitor",
-            "time": _iso(self.ts),
-            "checks": {name: [c.to_json()] for name, c in sorted(self.checks.items())},
-        }
-
     def failing(self) -> list[str]:
         return [n for n, c in self.checks.items() if c.status == "fail"]
+
+
+def _named(check: Check, component: str, measurement: str, kind: str = "component") -> Check:
+    # A colon separates component from measurement in the draft's keys: none in the name.
+    name = component.replace(":", "-")
+    return replace(check, component=name, measurement=measurement, component_type=kind)
 
 
 def _age_check(st: ComponentState, now: float, what: str) -> Check:
@@ -216,28 +219,34 @@ def evaluate(
     """
     checks: dict[str, Check] = {}
     for coin in rules.coins:
-        checks[f"coin:{coin}"] = _coin_check(coins_last_price.get(coin), now, rules, started)
-    checks["aggregator"] = _loop_check(last_cycle, now, rules, registry.get(Kind.AGGREGATOR))
+        check = _coin_check(coins_last_price.get(coin), now, rules, started)
+        checks[f"coin:{coin}"] = _named(check, coin, "priceAge")
+    loop = _loop_check(last_cycle, now, rules, registry.get(Kind.AGGREGATOR))
+    checks["aggregator"] = _named(loop, "aggregator", "cycleAge")
 
     venues_failing: list[bool] = []
     for st in sorted(registry.all(), key=lambda st: st.key):
         if st.kind is Kind.AGGREGATOR:
             continue  # judged by the loop's own progress above
         if st.kind is Kind.DATABASE:
-            checks[st.key] = _db_check(st, now)
+            check = _named(_db_check(st, now), "database", "writeAge", "datastore")
         elif st.kind is Kind.VENUE:
             venues_failing.append(st.failing)
-            checks[st.key] = _age_check(st, now, "answer")
+            check = _named(_age_check(st, now, "answer"), st.name, "answerAge")
         elif st.kind is Kind.CHANNEL:
-            checks[st.key] = _channel_check(st, now)
+            check = _named(_channel_check(st, now), st.name, "deliveryAge")
         elif st.kind is Kind.STREAM:
-            checks[st.key] = _stream_check(st, now)
+            check = _named(_stream_check(st, now), st.name, "frameAge")
+        elif st.kind is Kind.OUTBOX:
+            check = _named(_other_check(st, now), "outbox", "flushAge")
         else:
-            checks[st.key] = _other_check(st, now)
+            check = _named(_other_check(st, now), st.name or st.kind.value, "runAge")
+        checks[st.key] = check
 
     if venues_failing and all(venues_failing):
-        checks["venues"] = Check("fail", "every venue is failing")
-    checks["notifiers"] = _wakers_check(registry, rules.critical_channels)
+        checks["venues"] = _named(Check("fail", "every venue is failing"), "venues", "status")
+    wakers = _wakers_check(registry, rules.critical_channels)
+    checks["notifiers"] = _named(wakers, "criticalChannels", "status")
 
     status = worst(*(c.status for c in checks.values()))
     return HealthReport(status=status, checks=checks, ts=now)

@@ -1,25 +1,35 @@
 """GET/HEAD /health (application/health+json; 503 on fail) and GET /metrics for Prometheus.
 
+/health gives the public view (status, version, which components are not passing) unless the
+request may see the detailed one: it comes from loopback and not through a proxy (no
+Forwarded / X-Forwarded-For / X-Real-IP header), or carries `Authorization: Bearer <token>`
+with [health] token. /metrics is prometheus-client's own handler: it negotiates OpenMetrics
+or the text format from Accept, gzip from Accept-Encoding, and `name[]=` filters.
+
 The port is reachable by any local process, so it is built to survive one that misbehaves:
 at most `max_connections` sockets are held (a newcomer takes the slot of the oldest idle
 one), a connection that has not sent a complete request within `request_timeout` — or sits
 idle that long after an answer — is closed, and malformed requests are a debug line each,
-not an ERROR traceback. Responses name no software versions.
+not an ERROR traceback. No Server header names the software; the Python version is
+only in /metrics (python_info), which is for a local Prometheus, never to be published.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import structlog
 from aiohttp import hdrs, web
 from aiohttp.web_protocol import RequestHandler
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.aiohttp import make_aiohttp_handler
 
+from depeg_monitor.health import document
 from depeg_monitor.health.evaluate import HealthReport
 from depeg_monitor.metrics import Metrics
 
@@ -30,6 +40,10 @@ SERVER_NAME = "depeg-monitor"  # instead of aiohttp's "Python/3.x aiohttp/3.y.z"
 MAX_CONNECTIONS = 64
 REQUEST_TIMEOUT = 5.0
 WARN_EVERY = 60.0  # seconds between "connection limit reached" warnings
+# A request a local reverse proxy passed on carries one of these: it is not a local caller.
+PROXY_HEADERS = (hdrs.FORWARDED, hdrs.X_FORWARDED_FOR, "X-Real-IP")
+
+Page = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
 class _Conn(Protocol):
@@ -153,20 +167,22 @@ class HealthServer:
         report: Callable[[], HealthReport],
         metrics: Metrics,
         *,
+        token: str | None = None,
         max_connections: int = MAX_CONNECTIONS,
         request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self._host, self._wanted_port = host, port
         self._report = report
-        self._metrics = metrics
+        # The detailed view for `Authorization: Bearer <token>` (a secret: never logged).
+        self._bearer = None if token is None else f"Bearer {token}".encode()
         self._slots = _Slots(max_connections)
         self._request_timeout = request_timeout
         self._runner: web.ServerRunner | None = None
-        self._pages: dict[str, Callable[[], web.Response]] = {
-            "/health": self._health,
-            "/metrics": self._prometheus,
-        }
+        # Written for web.Request, it only reads what a low-level server's BaseRequest has.
+        metrics_page = cast(Page, make_aiohttp_handler(metrics.registry))
+        self._pages: dict[str, Page] = {"/health": self._health, "/metrics": metrics_page}
         self.port: int | None = None
+        self.service = document.Service(document.instance_id(port))
 
     @property
     def connections(self) -> int:
@@ -175,30 +191,41 @@ class HealthServer:
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         page = self._pages.get(request.path)
+        resp: web.StreamResponse
         if page is None:
             resp = web.Response(status=404, text="404: Not Found")
         elif request.method not in (hdrs.METH_GET, hdrs.METH_HEAD):  # HEAD: headers only
             resp = web.Response(status=405, text="405: Method Not Allowed")
             resp.headers[hdrs.ALLOW] = "GET,HEAD"
         else:
-            resp = page()
+            resp = await page(request)
         resp.headers[hdrs.SERVER] = SERVER_NAME
         return resp
 
-    def _health(self) -> web.Response:
+    def may_see_details(self, request: web.BaseRequest) -> bool:
+        """A local caller (not a proxy passing one on), or one with the token."""
+        if self._bearer is not None:
+            given = request.headers.get(hdrs.AUTHORIZATION, "").encode()
+            if hmac.compare_digest(given, self._bearer):
+                return True
+        if any(h in request.headers for h in PROXY_HEADERS):
+            return False
+        try:
+            return ipaddress.ip_address(request.remote or "").is_loopback
+        except ValueError:  # a Unix socket or no peer: not known to be local
+            return False
+
+    async def _health(self, request: web.BaseRequest) -> web.Response:
         report = self._report()
-        body = json.dumps(report.to_json(), indent=1)
+        view = document.detailed if self.may_see_details(request) else document.public
+        body = json.dumps(view(report, self.service), indent=1)
         return web.Response(
             body=body.encode(),
             status=503 if report.status == "fail" else 200,
             content_type=HEALTH_JSON,
-            headers={"Cache-Control": "no-store"},
+            # The answer differs by who asks: no shared cache may hand one to the other.
+            headers={"Cache-Control": "no-store", hdrs.VARY: "Authorization"},
         )
-
-    def _prometheus(self) -> web.Response:
-        resp = web.Response(body=generate_latest(self._metrics.registry))
-        resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return resp
 
     async def start(self) -> None:
         server = _Server(
@@ -221,6 +248,7 @@ class HealthServer:
         site = web.TCPSite(self._runner, self._host, self._wanted_port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        self.service = document.Service(document.instance_id(self.port))
         log.info("health_endpoint_listening", host=self._host, port=self.port)
 
     async def stop(self) -> None:

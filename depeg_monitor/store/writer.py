@@ -63,6 +63,9 @@ class HistoryWriter:
         self._metrics = metrics
         self._health_interval = rules.health_interval
         self._buffers: dict[str, deque[dict[str, Any]]] = {t.name: deque() for t in _TABLES}
+        for t in _TABLES:  # each table's series from the start, at zero
+            metrics.buffer_rows.labels(t.name)
+            metrics.buffer_dropped.labels(t.name)
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._last_health_row = float("-inf")

@@ -377,3 +377,13 @@ def test_run_refuses_to_start_with_the_words_check_config_prints(
     assert ran.returncode == 2 and "Traceback" not in ran.stderr
     assert ran.stderr.strip() == checked.err.strip()
     assert not (tmp_path / "state").exists()
+
+
+def test_a_health_token_in_the_file_is_a_warning_that_never_shows_it(cli: Cli) -> None:
+    """[health] token written in the file: a warning naming DEPEG_HEALTH__TOKEN, exit 0, and
+    the token itself nowhere in the output."""
+    token = "health-token-" + SECRET
+    r = cli(GOOD + f'[health]\ntoken = "{token}"\n', {})
+    assert r.code == 0, r.err
+    assert "health.token: a secret written in" in r.out and "DEPEG_HEALTH__TOKEN" in r.out
+    assert token not in r.out + r.err

@@ -7,14 +7,17 @@ import json
 import logging
 import os
 import re
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from depeg_monitor import __version__
 from depeg_monitor.config import HealthSettings, Settings
 from depeg_monitor.health.evaluate import HealthReport, evaluate
 from depeg_monitor.health.registry import Component, HealthRegistry, Kind, StoreDetail
@@ -69,17 +72,30 @@ async def get(url: str, method: str = "GET") -> tuple[int, str, str]:
 
 
 async def test_healthy_monitor_answers_pass(served: tuple[World, str, Metrics]) -> None:
-    """All venues answering and fresh prices: 200 with status pass and a check per component."""
+    """All venues answering and fresh prices: 200 with status pass, the draft's service fields
+    and a check per component, keyed component:measurement, naming its id and type."""
     _, base, _ = served
     status, ctype, body = await get(base + "/health")
     assert (status, ctype) == (200, HEALTH_JSON)
 
     doc = json.loads(body)
     assert doc["status"] == "pass"
-    assert {"coin:USDC", "coin:DAI", "aggregator", "venue:kraken", "venue:okx", "db"} <= set(
-        doc["checks"]
-    )
-    assert doc["checks"]["venue:okx"][0]["observedValue"] == 3
+    assert doc["version"] == __version__.split(".")[0] and doc["releaseId"] == __version__
+    assert doc["description"] and doc["serviceId"].startswith("depeg-monitor@")
+    assert {
+        "USDC:priceAge",
+        "DAI:priceAge",
+        "aggregator:cycleAge",
+        "kraken:answerAge",
+        "okx:answerAge",
+        "database:writeAge",
+        "criticalChannels:status",
+    } <= set(doc["checks"])
+    (okx,) = doc["checks"]["okx:answerAge"]
+    assert okx["observedValue"] == 3 and okx["observedUnit"] == "s"
+    assert (okx["componentId"], okx["componentType"]) == ("venue:okx", "component")
+    assert doc["checks"]["database:writeAge"][0]["componentType"] == "datastore"
+    assert all(":" in key for key in doc["checks"])
     assert SECRET not in body
 
 
@@ -128,6 +144,85 @@ async def test_metrics_in_prometheus_text(served: tuple[World, str, Metrics]) ->
     status, ctype, body = await get(base + "/metrics")
     assert (status, ctype) == (200, "text/plain")
     assert 'depeg_quotes_total{outcome="ok",venue="kraken"} 3.0' in body
+
+
+# --- who sees what ---------------------------------------------------------------------------
+
+PROXIED = {"X-Forwarded-For": "203.0.113.7"}
+TOKEN = "a-health-token-of-some-length"
+
+
+async def get_json(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as s, s.get(url, headers=headers or {}) as r:
+        return r.status, json.loads(await r.text())
+
+
+async def test_through_a_proxy_only_the_public_view_is_shown(
+    served: tuple[World, str, Metrics],
+) -> None:
+    """A request a reverse proxy passed on gets the status, the version and one line per
+    component not passing — no host, phone number, error text or service id."""
+    world, base, _ = served
+    world.venue("okx").error(NOW, "network error: DNS lookup failed for www.okx.com")
+    world.registry.component(Kind.CHANNEL, "sms").error(NOW, "twilio 401 for +15551234567")
+    world.prices["DAI"] = NOW - 500
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        status, doc = await get_json(base + "/health", {header: "203.0.113.7"})
+        assert status == 503
+        assert doc == {
+            "status": "fail",
+            "version": __version__.split(".")[0],
+            "notes": [
+                "DAI:priceAge fail",
+                "criticalChannels:status warn",
+                "okx:answerAge warn",
+                "sms:deliveryAge warn",
+            ],
+        }
+    status, doc = await get_json(base + "/health")  # the same moment, asked locally
+    assert status == 503 and "www.okx.com" in json.dumps(doc)
+
+
+async def test_the_token_shows_the_detailed_view_through_the_proxy(
+    world_token: tuple[World, str],
+) -> None:
+    """With [health] token set, `Authorization: Bearer <token>` sees the detailed view through
+    the proxy; a wrong token sees the public one; the token is in neither."""
+    world, base = world_token
+    world.venue("okx").error(NOW, "HTTP 503")
+    _, doc = await get_json(base + "/health", {**PROXIED, "Authorization": f"Bearer {TOKEN}"})
+    assert doc["checks"]["okx:answerAge"][0]["output"] == "HTTP 503"
+    _, wrong = await get_json(base + "/health", {**PROXIED, "Authorization": "Bearer nope"})
+    assert "checks" not in wrong and wrong["notes"] == ["okx:answerAge warn"]
+    assert TOKEN not in json.dumps(doc) + json.dumps(wrong)
+
+
+@pytest.fixture
+async def world_token() -> AsyncIterator[tuple[World, str]]:
+    world = World()
+    server = HealthServer("127.0.0.1", 0, world.report, Metrics(), token=TOKEN)
+    await server.start()
+    try:
+        yield world, f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.stop()
+
+
+async def test_each_instance_has_its_own_service_id() -> None:
+    """Two monitors on one host (each on its own port) do not share a serviceId."""
+    world = World()
+    one = HealthServer("127.0.0.1", 0, world.report, Metrics())
+    two = HealthServer("127.0.0.1", 0, world.report, Metrics())
+    await one.start()
+    await two.start()
+    try:
+        _, a = await get_json(f"http://127.0.0.1:{one.port}/health")
+        _, b = await get_json(f"http://127.0.0.1:{two.port}/health")
+    finally:
+        await one.stop()
+        await two.stop()
+    assert a["serviceId"] != b["serviceId"]
+    assert a["serviceId"] == f"depeg-monitor@{socket.gethostname()}:{one.port}"
 
 
 # --- a misbehaving local client --------------------------------------------------------------
