@@ -1,0 +1,231 @@
+"""What `alerts` and `history` read back: past alerts with each delivery's outcome, and a coin's
+aggregate and per-venue prices over a window.
+
+Read-only; times cross this boundary as UTC epoch floats. Venue quotes are the heaviest table
+(up to a row per market a second), so they are streamed and kept per series at most
+`max_points` (the lowest and the highest of each time bucket: a spike survives thinning).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from depeg_monitor.store.db import current_version
+from depeg_monitor.store.schema import aggregates, alert_items, alerts, deliveries, quotes
+from depeg_monitor.store.status import NoSchema
+from depeg_monitor.store.times import from_dt, to_dt
+
+MAX_POINTS = 2000  # per venue series; a chart is ~1200 pixels wide
+
+
+@dataclass(frozen=True, slots=True)
+class PastDelivery:
+    channel: str
+    status: str  # a DeliveryStatus value
+    attempts: int
+    error: str | None  # free of secrets, as the outbox recorded it
+    fallback_for: str | None  # the failed channel this one stood in for
+    created_at: float
+    updated_at: float  # the last outcome: when it was taken, failed or expired
+    sent_at: float | None  # when the channel took it
+
+
+@dataclass(frozen=True, slots=True)
+class PastItem:
+    """One coin's part of an alert."""
+
+    coin: str
+    severity: int
+    kind: str
+    price: float | None
+    deviation: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PastAlert:
+    id: str
+    ts: float
+    severity: int
+    kind: str
+    title: str  # the rendered headline: the why, in words
+    suppressed: str | None  # why it was recorded but not sent
+    items: tuple[PastItem, ...]
+    deliveries: tuple[PastDelivery, ...]
+
+
+async def read_alerts(
+    engine: AsyncEngine, since: float, coin: str | None = None
+) -> list[PastAlert]:
+    """Alerts from `since` on (oldest first), with their coins and deliveries; with `coin`,
+    only the alerts about that coin (a monitor alert names none)."""
+    q = select(alerts).where(alerts.c.ts >= to_dt(since)).order_by(alerts.c.ts, alerts.c.id)
+    if coin is not None:
+        about = select(alert_items.c.alert_id).where(alert_items.c.coin == coin)
+        q = q.where(alerts.c.id.in_(about))
+    async with engine.connect() as conn:
+        if await current_version(conn) is None:
+            raise NoSchema
+        rows = (await conn.execute(q)).all()
+        ids = [r.id for r in rows]
+        items: dict[str, list[PastItem]] = {}
+        heard: dict[str, list[PastDelivery]] = {}
+        # In chunks: a database takes only so many bound parameters in one IN (…).
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            item_q = (
+                select(alert_items)
+                .where(alert_items.c.alert_id.in_(chunk))
+                .order_by(alert_items.c.id)
+            )
+            for r in await conn.execute(item_q):
+                items.setdefault(r.alert_id, []).append(
+                    PastItem(r.coin, r.severity, r.kind, r.price, r.deviation)
+                )
+            delivery_q = (
+                select(deliveries).where(deliveries.c.alert_id.in_(chunk)).order_by(deliveries.c.id)
+            )
+            for d in await conn.execute(delivery_q):
+                heard.setdefault(d.alert_id, []).append(
+                    PastDelivery(
+                        d.channel,
+                        d.status,
+                        d.attempts,
+                        d.error,
+                        d.fallback_for,
+                        from_dt(d.created_at),
+                        from_dt(d.updated_at),
+                        None if d.sent_at is None else from_dt(d.sent_at),
+                    )
+                )
+    return [
+        PastAlert(
+            r.id,
+            from_dt(r.ts),
+            r.severity,
+            r.kind,
+            r.title,
+            r.suppressed,
+            tuple(items.get(r.id, ())),
+            tuple(heard.get(r.id, ())),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatePoint:
+    ts: float
+    price: float | None  # None: no quorum that cycle
+    price_min: float | None  # a 1m/1h row's range; a raw row's own price
+    price_max: float | None
+    deviation: float | None
+    severity: int
+    venues_used: int
+    resolution: str  # raw | 1m | 1h
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSeries:
+    venue: str
+    quote_ccy: str  # the price is in this currency (USDT-quoted markets are not USD)
+    ts: tuple[float, ...]
+    price: tuple[float, ...]
+    rows: int  # rows read, before thinning
+
+
+@dataclass(frozen=True, slots=True)
+class PriceHistory:
+    coin: str
+    start: float
+    end: float
+    aggregate: tuple[AggregatePoint, ...]  # oldest first, every resolution the window holds
+    venues: tuple[VenueSeries, ...]  # by venue, then quote currency
+
+
+async def read_history(
+    engine: AsyncEngine, coin: str, start: float, end: float, max_points: int = MAX_POINTS
+) -> PriceHistory:
+    """The coin's aggregates and venue quotes with start <= ts <= end."""
+    window = (to_dt(start), to_dt(end))
+    agg_q = (
+        select(aggregates)
+        .where(aggregates.c.coin == coin, aggregates.c.ts.between(*window))
+        .order_by(aggregates.c.ts, aggregates.c.id)
+    )
+    quote_q = (
+        select(quotes.c.venue, quotes.c.quote_ccy, quotes.c.ts, quotes.c.price)
+        .where(quotes.c.coin == coin, quotes.c.ts.between(*window))
+        .order_by(quotes.c.venue, quotes.c.quote_ccy, quotes.c.ts)
+    )
+    bucket = max(end - start, 1.0) / max(1, max_points // 2)
+    series: list[VenueSeries] = []
+    async with engine.connect() as conn:
+        if await current_version(conn) is None:
+            raise NoSchema
+        points = tuple(
+            AggregatePoint(
+                from_dt(r.ts),
+                r.price,
+                r.price_min if r.price_min is not None else r.price,
+                r.price_max if r.price_max is not None else r.price,
+                r.deviation,
+                r.severity,
+                r.venues_used,
+                r.resolution,
+            )
+            for r in await conn.execute(agg_q)
+        )
+        thin: _Thinner | None = None
+        result = await conn.stream(quote_q)
+        async for venue, ccy, ts, price in result:
+            if thin is None or (venue, ccy) != (thin.venue, thin.quote_ccy):
+                if thin is not None:
+                    series.append(thin.done())
+                thin = _Thinner(venue, ccy, start, bucket)
+            thin.add(from_dt(ts), price)
+        if thin is not None:
+            series.append(thin.done())
+    return PriceHistory(coin, start, end, points, tuple(series))
+
+
+class _Thinner:
+    """One venue series in time buckets, each kept as its lowest and highest row, in order."""
+
+    def __init__(self, venue: str, quote_ccy: str, start: float, bucket: float) -> None:
+        self.venue, self.quote_ccy = venue, quote_ccy
+        self._start, self._bucket = start, bucket
+        self._key: int | None = None
+        self._lo: tuple[float, float] = (0.0, 0.0)
+        self._hi: tuple[float, float] = (0.0, 0.0)
+        self._out: list[tuple[float, float]] = []
+        self._rows = 0
+
+    def add(self, ts: float, price: float) -> None:
+        self._rows += 1
+        key = int((ts - self._start) // self._bucket)
+        if key != self._key:
+            self._flush()
+            self._key, self._lo, self._hi = key, (ts, price), (ts, price)
+        elif price < self._lo[1]:
+            self._lo = (ts, price)
+        elif price > self._hi[1]:
+            self._hi = (ts, price)
+
+    def _flush(self) -> None:
+        if self._key is None:
+            return
+        self._out.extend(sorted({self._lo, self._hi}))  # in time order; one if the same
+
+    def done(self) -> VenueSeries:
+        self._flush()
+        self._key = None
+        return VenueSeries(
+            self.venue,
+            self.quote_ccy,
+            tuple(t for t, _ in self._out),
+            tuple(p for _, p in self._out),
+            self._rows,
+        )
