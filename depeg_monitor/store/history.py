@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.store.db import current_version
@@ -155,12 +155,13 @@ async def read_history(
         .where(aggregates.c.coin == coin, aggregates.c.ts.between(*window))
         .order_by(aggregates.c.ts, aggregates.c.id)
     )
+    in_window = (quotes.c.coin == coin, quotes.c.ts.between(*window))
     quote_q = (
         select(quotes.c.venue, quotes.c.quote_ccy, quotes.c.ts, quotes.c.price)
-        .where(quotes.c.coin == coin, quotes.c.ts.between(*window))
+        .where(*in_window)
         .order_by(quotes.c.venue, quotes.c.quote_ccy, quotes.c.ts)
     )
-    bucket = max(end - start, 1.0) / max(1, max_points // 2)
+    span_q = select(func.min(quotes.c.ts), func.max(quotes.c.ts)).where(*in_window)
     series: list[VenueSeries] = []
     async with engine.connect() as conn:
         if await current_version(conn) is None:
@@ -178,13 +179,20 @@ async def read_history(
             )
             for r in await conn.execute(agg_q)
         )
+        first, last = (await conn.execute(span_q)).one()
+        if first is None:
+            return PriceHistory(coin, start, end, points, ())
+        # Buckets over the span the quotes cover, not the whole window: a daemon that ran
+        # for an hour of the last week still gets a detailed line.
+        t0 = from_dt(first)
+        bucket = max(from_dt(last) - t0, 1.0) / max(1, max_points // 2)
         thin: _Thinner | None = None
         result = await conn.stream(quote_q)
         async for venue, ccy, ts, price in result:
             if thin is None or (venue, ccy) != (thin.venue, thin.quote_ccy):
                 if thin is not None:
                     series.append(thin.done())
-                thin = _Thinner(venue, ccy, start, bucket)
+                thin = _Thinner(venue, ccy, t0, bucket)
             thin.add(from_dt(ts), price)
         if thin is not None:
             series.append(thin.done())
