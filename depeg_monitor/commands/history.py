@@ -219,6 +219,12 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(render(found, rules, summary)))
     if args.plot:
         path = Path(args.plot)
+        if not found.history.aggregate and not found.history.venues:
+            print(
+                f"history: no chart: nothing recorded for {printable(args.coin)} in the window",
+                file=sys.stderr,
+            )
+            return EXIT_RUNTIME
         try:
             chart.draw(path, [panel(found, rules)], chart.HISTORY_SIZE)
         except OSError as e:

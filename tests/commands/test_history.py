@@ -119,3 +119,45 @@ def test_plot_without_matplotlib_says_how_to_install_it(recorded: Recorded, tmp_
     assert not chart.exists()
     done = _without_matplotlib(["history", "USDC", "--config", str(recorded.config)])
     assert done.returncode == 0 and done.stdout.startswith("USDC from ")
+
+
+def _config_without_a_daemon(tmp_path: Path) -> tuple[Path, Path]:
+    db = tmp_path / "depeg.db"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[coins.USDC]\n[venues.kraken]\nmarkets = ["USDC/USD"]\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{db}"\n'
+    )
+    return cfg, db
+
+
+def test_history_and_alerts_without_a_database_create_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the daemon ever ran: one line each saying where they looked, exit 1, and no
+    empty database file left behind."""
+    cfg, db = _config_without_a_daemon(tmp_path)
+    assert main(["history", "USDC", "--config", str(cfg)]) == 1
+    assert main(["alerts", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"history: no database at {db} (database.url)")
+    assert err[1].startswith(f"alerts: no database at {db} (database.url)")
+    assert not db.exists()
+
+
+def test_an_empty_window_is_a_report_without_a_chart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database with nothing recorded yet: history says so and draws nothing (exit 1 with
+    --plot), alerts lists none."""
+    cfg, _ = _config_without_a_daemon(tmp_path)
+    assert main(["db", "upgrade", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    chart = tmp_path / "c.png"
+    assert main(["history", "USDC", "--plot", str(chart), "--config", str(cfg)]) == 1
+    out, err = capsys.readouterr()
+    assert "  (no prices recorded in this window)" in out and "alerts: 0" in out
+    assert err == "history: no chart: nothing recorded for USDC in the window\n"
+    assert not chart.exists()
+    assert main(["alerts", "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out.startswith("0 alerts since ")
