@@ -68,30 +68,32 @@ async def fill(url: str, hours: float, venues: int, now: float) -> tuple[int, in
             for t in (start + 10 * i for i in range(int(hours * 360)))
             for p in (_price(t, start, hours),)
         ]
-        rows = [
-            {
-                "ts": to_dt(t),
-                "ts_exchange": to_dt(t),
-                "venue": v,
-                "coin": "USDC",
-                "quote_ccy": "USD",
-                "price": _price(t, start, hours) + k * 1e-4,
-                "bid": None,
-                "ask": None,
-                "volume_base_24h": 1e6,
-                "volume_quote_24h": 1e6,
-            }
-            for k, v in enumerate(VENUES[:venues])
-            for t in (start + 2 * i for i in range(int(hours * 1800)))
-        ]
+        n_quotes = 0
         async with engine.begin() as conn:
             for i in range(0, len(agg), 5000):
                 await conn.execute(insert(aggregates), agg[i : i + 5000])
-            for i in range(0, len(rows), 5000):
-                await conn.execute(insert(quotes), rows[i : i + 5000])
+            for k, v in enumerate(VENUES[:venues]):
+                for i in range(0, int(hours * 1800), 5000):  # a row every 2 s, 5000 at a time
+                    rows = [
+                        {
+                            "ts": to_dt(t),
+                            "ts_exchange": to_dt(t),
+                            "venue": v,
+                            "coin": "USDC",
+                            "quote_ccy": "USD",
+                            "price": _price(t, start, hours) + k * 1e-4,
+                            "bid": None,
+                            "ask": None,
+                            "volume_base_24h": 1e6,
+                            "volume_quote_24h": 1e6,
+                        }
+                        for t in (start + 2 * j for j in range(i, min(i + 5000, int(hours * 1800))))
+                    ]
+                    await conn.execute(insert(quotes), rows)
+                    n_quotes += len(rows)
     finally:
         await engine.dispose()
-    return len(agg), len(rows)
+    return len(agg), n_quotes
 
 
 # Started from a small launcher: a child's ru_maxrss counts what it inherited at fork, and

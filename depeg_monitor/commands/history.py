@@ -104,7 +104,7 @@ def render(found: Found, rules: CoinRules, s: Summary) -> list[str]:
             continue
         lines.append(
             f"  {printable(v.venue):<10} {printable(v.quote_ccy):<5} {v.rows:>6} rows  "
-            f"low {min(v.price):.4f}  high {max(v.price):.4f}  last {v.price[-1]:.4f}"
+            f"low {min(v.price):.4f}  high {max(v.price):.4f}  last {v.last:.4f}"
         )
     if not h.venues:
         lines.append("  (no venue quotes in this window; they are kept for quotes_retention_days)")
@@ -145,11 +145,12 @@ def to_json(found: Found, rules: CoinRules, s: Summary) -> dict[str, Any]:
             }
             for p in h.aggregate
         ],
-        "venues": [
+        "venues": [  # each time bucket's lowest and highest price, at its middle
             {
                 "venue": v.venue,
                 "quote_ccy": v.quote_ccy,
                 "rows": v.rows,
+                "last": {"price": v.last, "time": iso(v.last_ts)},
                 "points": [[iso(t), p] for t, p in zip(v.ts, v.price, strict=True)],
             }
             for v in h.venues

@@ -2,15 +2,17 @@
 aggregate and per-venue prices over a window.
 
 Read-only; times cross this boundary as UTC epoch floats. Venue quotes are the heaviest table
-(up to a row per market a second), so they are streamed and kept per series at most
-`max_points` (the lowest and the highest of each time bucket: a spike survives thinning).
+(up to a row per market a second), so the database groups them into time buckets and only
+each bucket's lowest and highest price come back, at most `max_points` per venue series: a
+spike survives.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.store.db import current_version
@@ -131,9 +133,11 @@ class AggregatePoint:
 class VenueSeries:
     venue: str
     quote_ccy: str  # the price is in this currency (USDT-quoted markets are not USD)
-    ts: tuple[float, ...]
-    price: tuple[float, ...]
-    rows: int  # rows read, before thinning
+    ts: tuple[float, ...]  # each time bucket's middle, twice when its low and high differ
+    price: tuple[float, ...]  # the bucket's low, then its high
+    rows: int  # quote rows in the window
+    last: float  # the latest price in the window
+    last_ts: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,16 @@ class PriceHistory:
     end: float
     aggregate: tuple[AggregatePoint, ...]  # oldest first, every resolution the window holds
     venues: tuple[VenueSeries, ...]  # by venue, then quote currency
+
+
+def _epoch(column: Any, dialect: str) -> Any:
+    """A timestamp column as epoch seconds, in SQL (to bucket rows where they are stored)."""
+    if dialect == "sqlite":  # stored as ISO text, UTC
+        return (func.julianday(column) - _UNIX_JULIAN_DAY) * 86400.0
+    return func.extract("epoch", column)
+
+
+_UNIX_JULIAN_DAY = 2440587.5
 
 
 async def read_history(
@@ -156,13 +170,26 @@ async def read_history(
         .order_by(aggregates.c.ts, aggregates.c.id)
     )
     in_window = (quotes.c.coin == coin, quotes.c.ts.between(*window))
-    quote_q = (
-        select(quotes.c.venue, quotes.c.quote_ccy, quotes.c.ts, quotes.c.price)
-        .where(*in_window)
-        .order_by(quotes.c.venue, quotes.c.quote_ccy, quotes.c.ts)
-    )
     span_q = select(func.min(quotes.c.ts), func.max(quotes.c.ts)).where(*in_window)
-    series: list[VenueSeries] = []
+    market = (quotes.c.venue, quotes.c.quote_ccy)
+    latest = (
+        select(*market, func.max(quotes.c.ts).label("ts"))
+        .where(*in_window)
+        .group_by(*market)
+        .subquery()
+    )
+    last_q = (
+        select(*market, quotes.c.ts, quotes.c.price)
+        .join(
+            latest,
+            and_(
+                quotes.c.venue == latest.c.venue,
+                quotes.c.quote_ccy == latest.c.quote_ccy,
+                quotes.c.ts == latest.c.ts,
+            ),
+        )
+        .where(quotes.c.coin == coin)
+    )
     async with engine.connect() as conn:
         if await current_version(conn) is None:
             raise NoSchema
@@ -182,58 +209,42 @@ async def read_history(
         first, last = (await conn.execute(span_q)).one()
         if first is None:
             return PriceHistory(coin, start, end, points, ())
-        # Buckets over the span the quotes cover, not the whole window: a daemon that ran
-        # for an hour of the last week still gets a detailed line.
+        # Buckets over the span the quotes cover, not the whole window (a daemon that ran for
+        # an hour of the last week still gets a detailed line), grouped by the database:
+        # a week of a venue's quotes is half a million rows, a chart's line a thousand.
         t0 = from_dt(first)
         bucket = max(from_dt(last) - t0, 1.0) / max(1, max_points // 2)
-        thin: _Thinner | None = None
-        result = await conn.stream(quote_q)
-        async for venue, ccy, ts, price in result:
-            if thin is None or (venue, ccy) != (thin.venue, thin.quote_ccy):
-                if thin is not None:
-                    series.append(thin.done())
-                thin = _Thinner(venue, ccy, t0, bucket)
-            thin.add(from_dt(ts), price)
-        if thin is not None:
-            series.append(thin.done())
-    return PriceHistory(coin, start, end, points, tuple(series))
-
-
-class _Thinner:
-    """One venue series in time buckets, each kept as its lowest and highest row, in order."""
-
-    def __init__(self, venue: str, quote_ccy: str, start: float, bucket: float) -> None:
-        self.venue, self.quote_ccy = venue, quote_ccy
-        self._start, self._bucket = start, bucket
-        self._key: int | None = None
-        self._lo: tuple[float, float] = (0.0, 0.0)
-        self._hi: tuple[float, float] = (0.0, 0.0)
-        self._out: list[tuple[float, float]] = []
-        self._rows = 0
-
-    def add(self, ts: float, price: float) -> None:
-        self._rows += 1
-        key = int((ts - self._start) // self._bucket)
-        if key != self._key:
-            self._flush()
-            self._key, self._lo, self._hi = key, (ts, price), (ts, price)
-        elif price < self._lo[1]:
-            self._lo = (ts, price)
-        elif price > self._hi[1]:
-            self._hi = (ts, price)
-
-    def _flush(self) -> None:
-        if self._key is None:
-            return
-        self._out.extend(sorted({self._lo, self._hi}))  # in time order; one if the same
-
-    def done(self) -> VenueSeries:
-        self._flush()
-        self._key = None
-        return VenueSeries(
-            self.venue,
-            self.quote_ccy,
-            tuple(t for t, _ in self._out),
-            tuple(p for _, p in self._out),
-            self._rows,
+        key = func.floor((_epoch(quotes.c.ts, engine.dialect.name) - t0) / bucket).label("k")
+        bucket_q = (
+            select(
+                *market,
+                key,
+                func.min(quotes.c.price).label("lo"),
+                func.max(quotes.c.price).label("hi"),
+                func.count().label("n"),
+            )
+            .where(*in_window)
+            .group_by(*market, key)
+            .order_by(*market, key)
         )
+        finals = {
+            (r.venue, r.quote_ccy): (from_dt(r.ts), r.price) for r in await conn.execute(last_q)
+        }
+        grouped: dict[tuple[str, str], list[Any]] = {}
+        for r in await conn.execute(bucket_q):
+            grouped.setdefault((r.venue, r.quote_ccy), []).append(r)
+    series = []
+    for (venue, ccy), rows in grouped.items():
+        ts: list[float] = []
+        price: list[float] = []
+        for r in rows:
+            mid = t0 + (float(r.k) + 0.5) * bucket
+            ts.append(mid)
+            price.append(r.lo)
+            if r.hi != r.lo:
+                ts.append(mid)
+                price.append(r.hi)
+        last_ts, last_price = finals[(venue, ccy)]
+        n = sum(int(r.n) for r in rows)
+        series.append(VenueSeries(venue, ccy, tuple(ts), tuple(price), n, last_price, last_ts))
+    return PriceHistory(coin, start, end, points, tuple(series))
