@@ -1,22 +1,32 @@
 """`depeg-monitor alerts [--since 7d] [--coin C] [--json]`: the alerts of a window, oldest
-first, each with what every channel did with it — from the database."""
+first, each with what every channel did with it, and the acks made in it — from the database."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from depeg_monitor.commands.logs import quiet_logging
 from depeg_monitor.commands.reading import Failed, read_database
 from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.commands.status import LATE_AFTER, span
 from depeg_monitor.mask import mask_personal
-from depeg_monitor.model import Severity
+from depeg_monitor.model import Ack, Severity
+from depeg_monitor.store.alert_history import list_acks
 from depeg_monitor.store.history import PastAlert, PastDelivery, PastItem, read_alerts
 from depeg_monitor.terminal import printable
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    alerts: list[PastAlert]
+    acks: list[Ack]  # made in the window, oldest first
 
 
 def _stamp(ts: float) -> str:
@@ -72,20 +82,41 @@ def _item(i: PastItem) -> str:
     return f"{_safe(i.coin)}{price}{dev}"
 
 
-def render(found: list[PastAlert], since: float, coin: str | None) -> list[str]:
+def _ack(a: Ack) -> list[str]:
+    said = (
+        f"{_stamp(a.at)}  ack      {'':<17} {_safe(a.coin)} ({a.severity.label}) by {_safe(a.by)}"
+    )
+    lines = [said]
+    if a.reason:
+        lines.append(f"    why: {_safe(a.reason)}")
+    lines.append(
+        f"    → no reminders for the episode begun {_stamp(a.since)} up to {a.severity.label}"
+    )
+    return lines
+
+
+def _alert(a: PastAlert) -> list[str]:
+    coins = ", ".join(_item(i) for i in a.items) or "(the monitor)"
+    lines = [f"{_stamp(a.ts)}  {label(a.severity):<8} {_safe(a.kind):<17} {coins}"]
+    lines.append(f"    why: {_safe(a.title)}")
+    if a.suppressed:
+        lines.append(f"    not sent: {_safe(a.suppressed)}")
+    for d in a.deliveries:
+        lines.append(f"    → {_delivery(d)}")
+    if not a.deliveries and not a.suppressed:
+        lines.append("    → no delivery recorded")
+    return lines
+
+
+def render(found: Found, since: float, coin: str | None) -> list[str]:
     about = f" about {printable(coin)}" if coin else ""
-    n = len(found)
-    lines = [f"{n} alert{'s' if n != 1 else ''}{about} since {_stamp(since)}"]
-    for a in found:
-        coins = ", ".join(_item(i) for i in a.items) or "(the monitor)"
-        lines.append(f"{_stamp(a.ts)}  {label(a.severity):<8} {_safe(a.kind):<17} {coins}")
-        lines.append(f"    why: {_safe(a.title)}")
-        if a.suppressed:
-            lines.append(f"    not sent: {_safe(a.suppressed)}")
-        for d in a.deliveries:
-            lines.append(f"    → {_delivery(d)}")
-        if not a.deliveries and not a.suppressed:
-            lines.append("    → no delivery recorded")
+    n, k = len(found.alerts), len(found.acks)
+    acked = f", {k} ack{'s' if k != 1 else ''}" if k else ""
+    lines = [f"{n} alert{'s' if n != 1 else ''}{acked}{about} since {_stamp(since)}"]
+    entries = [(a.ts, 0, _alert(a)) for a in found.alerts]
+    entries += [(a.at, 1, _ack(a)) for a in found.acks]
+    for _, _, said in sorted(entries, key=lambda e: (e[0], e[1])):
+        lines += said
     return lines
 
 
@@ -102,10 +133,21 @@ def _delivery_json(d: PastDelivery) -> dict[str, Any]:
     }
 
 
-def to_json(found: list[PastAlert], since: float, coin: str | None) -> dict[str, Any]:
+def to_json(found: Found, since: float, coin: str | None) -> dict[str, Any]:
     return {
         "since": iso(since),
         "coin": coin,
+        "acks": [
+            {
+                "coin": a.coin,
+                "time": iso(a.at),
+                "episode_since": iso(a.since),
+                "severity": a.severity.label,
+                "by": mask_personal(a.by),
+                "reason": mask_personal(a.reason),
+            }
+            for a in found.acks
+        ],
         "alerts": [
             {
                 "id": a.id,
@@ -126,7 +168,7 @@ def to_json(found: list[PastAlert], since: float, coin: str | None) -> dict[str,
                 ],
                 "deliveries": [_delivery_json(d) for d in a.deliveries],
             }
-            for a in found
+            for a in found.alerts
         ],
     }
 
@@ -135,7 +177,12 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     quiet_logging(settings)
     since = time.time() - args.since
-    got = read_database("alerts", settings, lambda engine: read_alerts(engine, since, args.coin))
+
+    async def read(engine: AsyncEngine) -> Found:
+        found = await read_alerts(engine, since, args.coin)
+        return Found(found, await list_acks(engine, since, args.coin))
+
+    got = read_database("alerts", settings, read)
     if isinstance(got, Failed):
         return got.code
     if args.json:

@@ -155,7 +155,9 @@ def to_json(found: Found, rules: CoinRules, s: Summary) -> dict[str, Any]:
             }
             for v in h.venues
         ],
-        "alerts": alerts_command.to_json(found.alerts, h.start, h.coin)["alerts"],
+        "alerts": alerts_command.to_json(alerts_command.Found(found.alerts, []), h.start, h.coin)[
+            "alerts"
+        ],
     }
 
 

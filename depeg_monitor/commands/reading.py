@@ -21,6 +21,8 @@ from depeg_monitor.commands.database import (
 from depeg_monitor.config import Settings
 from depeg_monitor.store.db import sqlite_file
 from depeg_monitor.store.db import where as describe_place
+from depeg_monitor.store.history import SchemaTooOld
+from depeg_monitor.store.schema import SCHEMA_VERSION
 from depeg_monitor.store.status import NoSchema
 from depeg_monitor.terminal import printable
 
@@ -70,6 +72,14 @@ def read_database(
         print(
             f"{command}: the database ({printable(describe_place(url))}) has no tables yet — "
             "the daemon creates them when it starts, or run `depeg-monitor db upgrade`",
+            file=sys.stderr,
+        )
+        return Failed(EXIT_RUNTIME)
+    except SchemaTooOld as e:
+        print(
+            f"{command}: the database ({printable(describe_place(url))}) is at schema version "
+            f"{e.found}, this version reads {SCHEMA_VERSION} — run `depeg-monitor db upgrade` "
+            "(the daemon does it when it starts)",
             file=sys.stderr,
         )
         return Failed(EXIT_RUNTIME)

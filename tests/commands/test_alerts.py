@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+import uuid
+from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from depeg_monitor.cli import main
+from depeg_monitor.model import Alert, AlertItem, AlertKind, Message, Severity
+from depeg_monitor.store import alert_history
+from depeg_monitor.store.db import create_engine, upgrade
+from depeg_monitor.store.schema import SCHEMA_VERSION, schema_version
 
 from .conftest import HOOK_SECRET, RECIPIENT, Recorded
 
@@ -88,3 +96,72 @@ def test_alerts_refuses_a_since_that_is_not_a_window(
         main(["alerts", "--since", since])
     assert exit_.value.code == 2
     assert "--since" in capsys.readouterr().err
+
+
+def test_an_ack_is_listed_in_its_place_among_the_alerts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ack` between USDC's first alert and its resolution shows up between them, with who
+    (masked when it is an address) and why, in text and JSON."""
+    cfg = tmp_path / "config.toml"
+    db = f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
+    cfg.write_text(
+        f'[coins.USDC]\n[venues.kraken]\nmarkets = ["USDC/USD"]\n[database]\nurl = "{db}"\n'
+    )
+    now = time.time()
+
+    async def notice(kind: AlertKind, ts: float) -> None:
+        engine = create_engine(db)
+        try:
+            await upgrade(engine)
+            async with engine.begin() as conn:
+                item = AlertItem("USDC", Severity.MAJOR, kind, None)
+                alert = Alert(str(uuid.uuid4()), ts, Severity.MAJOR, kind, (item,), ("console",))
+                await alert_history.insert_alert(conn, alert, Message(f"{kind.value} USDC", "b"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(notice(AlertKind.FIRST, now - 60))
+    ack = ["ack", "USDC", "--by", "alice@example.com", "--reason", "bank run, watching"]
+    assert main([*ack, "--config", str(cfg)]) == 0
+    asyncio.run(notice(AlertKind.RESOLVED, time.time() + 1))
+    capsys.readouterr()
+    assert main(["alerts", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 alerts, 1 ack since ")
+    first, acked, resolved = (out.index(s) for s in ("first USDC", "UTC  ack ", "resolved USDC"))
+    assert first < acked < resolved
+    assert "USDC (major) by a***@example.com" in out and "why: bank run, watching" in out
+    assert "alice@" not in out
+    assert main(["alerts", "--json", "--config", str(cfg)]) == 0
+    (got,) = json.loads(capsys.readouterr().out)["acks"]
+    assert (got["coin"], got["severity"], got["by"]) == ("USDC", "major", "a***@example.com")
+
+
+def test_a_database_from_an_older_version_asks_for_an_upgrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database at an older schema than this version reads: one line saying to run
+    `db upgrade`, exit 1, for alerts and history alike."""
+    cfg = tmp_path / "config.toml"
+    db = f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
+    cfg.write_text(
+        f'[coins.USDC]\n[venues.kraken]\nmarkets = ["USDC/USD"]\n[database]\nurl = "{db}"\n'
+    )
+
+    async def downgrade() -> None:
+        engine = create_engine(db)
+        try:
+            await upgrade(engine)
+            async with engine.begin() as conn:
+                await conn.execute(update(schema_version).values(version=1))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(downgrade())
+    assert main(["alerts", "--config", str(cfg)]) == 1
+    assert main(["history", "USDC", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[0] for line in err] == ["alerts", "history"]
+    assert all(f"is at schema version 1, this version reads {SCHEMA_VERSION}" in e for e in err)
+    assert all("run `depeg-monitor db upgrade`" in e for e in err)
