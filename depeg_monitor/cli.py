@@ -345,7 +345,7 @@ def _history(sub: _Sub) -> None:
         "alerts of the window. --plot draws the aggregate, each venue, the peg, the severity "
         "bands and the alerts into a PNG (needs the plot extra: pip install "
         "'depeg-monitor[plot]'). Reads the database only; exit 1 if it cannot, 2 for a coin "
-        "the configuration does not watch.",
+        "the configuration does not watch, 3 for --plot without matplotlib.",
         [
             "depeg-monitor history USDC --config config.toml",
             "depeg-monitor history USDC --since 7d --plot usdc.png",
@@ -494,7 +494,8 @@ def _replay(sub: _Sub) -> None:
     p.add_argument(
         "--plot",
         metavar="FILE.png",
-        help="draw one panel per coin (aggregate, venues, levels, events, alerts) into this PNG",
+        help="draw one panel per coin (aggregate, venues, levels, events, alerts) into this "
+        "PNG (needs matplotlib: pip install 'depeg-monitor[plot]'; exit 3 without it)",
     )
     _config(
         p,
