@@ -31,6 +31,8 @@ examples:
   depeg-monitor test-alert --config config.toml --channel discord
   depeg-monitor run --config config.toml
   depeg-monitor status --config config.toml
+  depeg-monitor alerts --since 7d
+  depeg-monitor history USDC --since 24h --plot usdc.png
   depeg-monitor silence add --coin USDT --for 2h --reason "exchange maintenance"
   depeg-monitor ack USDC --reason "bank run, following the news"
 
@@ -287,6 +289,82 @@ def _status(sub: _Sub) -> None:
     _config(p)
 
 
+MAX_SINCE = 3650 * 86400.0  # the hourly aggregates' longest default retention
+
+
+def parse_since(text: str) -> float:
+    """'30m', '24h', '7d', '2w' → seconds back from now, for `alerts` and `history --since`."""
+    t = text.strip().lower()
+    parts = _DURATION.findall(t)
+    if not parts or "".join(n + u for n, u in parts) != t:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 30m, 24h, 7d)")
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not 0 < seconds <= MAX_SINCE:
+        raise argparse.ArgumentTypeError(f"{text}: look back more than 0 and at most 3650 days")
+    return seconds
+
+
+def _alerts(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "alerts",
+        "alerts",
+        "list past alerts and what each channel did with them",
+        "List the alerts the daemon recorded in its database over a window — kind, severity, "
+        "price, deviation and why — with each channel's delivery outcome and its time "
+        "(delivered, failed, expired or still pending, and after how many attempts). "
+        "Recipients in delivery errors are masked. Reads the database only; exit 1 if it "
+        "cannot.",
+        [
+            "depeg-monitor alerts --config config.toml",
+            "depeg-monitor alerts --since 30d --coin USDC",
+            "depeg-monitor alerts --since 24h --json | jq '.alerts[].deliveries'",
+        ],
+    )
+    p.add_argument(
+        "--since",
+        type=parse_since,
+        default=7 * 86400.0,
+        metavar="DURATION",
+        help="how far back, e.g. 24h, 7d, 2w (default 7d)",
+    )
+    p.add_argument("--coin", type=parse_coin, help="only alerts about this coin")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+    _config(p)
+
+
+def _history(sub: _Sub) -> None:
+    p = _command(
+        sub,
+        "history",
+        "history",
+        "a coin's recorded prices, per venue, with a summary and a chart",
+        "Read a coin's aggregate price and each venue's prices from the database over a "
+        "window and summarise them: lowest, highest, furthest from the peg, and the time "
+        "spent beyond each of the coin's configured levels (minor, major, critical), with the "
+        "alerts of the window. --plot draws the aggregate, each venue, the peg, the severity "
+        "bands and the alerts into a PNG (needs the plot extra: pip install "
+        "'depeg-monitor[plot]'). Reads the database only; exit 1 if it cannot, 2 for a coin "
+        "the configuration does not watch, 3 for --plot without matplotlib.",
+        [
+            "depeg-monitor history USDC --config config.toml",
+            "depeg-monitor history USDC --since 7d --plot usdc.png",
+            "depeg-monitor history DAI --since 6h --json > dai.json",
+        ],
+    )
+    p.add_argument("coin", type=parse_coin, metavar="COIN", help="coin symbol, e.g. USDC")
+    p.add_argument(
+        "--since",
+        type=parse_since,
+        default=86400.0,
+        metavar="DURATION",
+        help="how far back, e.g. 6h, 7d (default 24h)",
+    )
+    p.add_argument("--json", action="store_true", help="print the series and summary as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the chart into this PNG file")
+    _config(p)
+
+
 def _silence(sub: _Sub) -> None:
     p = _command(
         sub,
@@ -413,6 +491,12 @@ def _replay(sub: _Sub) -> None:
         metavar="N",
         help="alert timeline lines in the text report (default 200)",
     )
+    p.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw one panel per coin (aggregate, venues, levels, events, alerts) into this "
+        "PNG (needs matplotlib: pip install 'depeg-monitor[plot]'; exit 3 without it)",
+    )
     _config(
         p,
         "take channels and routes (quiet hours included) from this configuration, "
@@ -506,6 +590,8 @@ def build_parser() -> argparse.ArgumentParser:
         _config_show,
         _quotes,
         _status,
+        _alerts,
+        _history,
         _silence,
         _ack,
         _test_alert,

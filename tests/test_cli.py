@@ -90,6 +90,8 @@ REQUIRED: dict[tuple[str, ...], list[str]] = {
     ("config", "show"): [],
     ("quotes",): [],
     ("status",): [],
+    ("alerts",): [],
+    ("history",): ["USDC"],
     ("silence", "add"): ["--for", "1h", "--reason", "maintenance"],
     ("silence", "list"): [],
     ("silence", "expire"): ["3"],

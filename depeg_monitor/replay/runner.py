@@ -47,20 +47,23 @@ class ReplayRun:
     load_seconds: float = 0.0
     run_seconds: float = 0.0
     run_cpu_seconds: float = 0.0  # CPU time of the replay loop (fair on a busy machine)
+    # coin → (cycle times, aggregate prices) when run with trace=True (for --plot)
+    prices: dict[str, tuple[list[float], list[float | None]]] = field(default_factory=dict)
 
     @property
     def quotes_read(self) -> int:
         return sum(len(s.quotes) for s in self.series)
 
 
-def run_replay(manifest: Manifest, stage: Policy | None = None) -> ReplayRun:
+def run_replay(manifest: Manifest, stage: Policy | None = None, trace: bool = False) -> ReplayRun:
     """Replay every series of the manifest; no network, no sleeping.
 
     stage: the decision stage (default: the daemon's AlertPolicy with the manifest's routes).
+    trace: also keep every cycle's aggregate price per coin (ReplayRun.prices), for a chart.
     """
     out: list[ReplayRun] = []
     # None, not the run: asyncio.run reprs the main task (result too) at exit, ~1 s for a run.
-    asyncio.run(_replay(manifest, stage, out))
+    asyncio.run(_replay(manifest, stage, out, trace))
     return out[0]
 
 
@@ -79,7 +82,9 @@ def _restamped(q: Quote, now: float) -> Quote:
     )
 
 
-async def _replay(manifest: Manifest, stage: Policy | None, out: list[ReplayRun]) -> None:
+async def _replay(
+    manifest: Manifest, stage: Policy | None, out: list[ReplayRun], trace: bool = False
+) -> None:
     settings = manifest.settings
     t0 = time.perf_counter()
     loaded = load_all(manifest.series)
@@ -148,6 +153,11 @@ async def _replay(manifest: Manifest, stage: Policy | None, out: list[ReplayRun]
         for a in assessments:
             if a.deviation is None:
                 no_price[a.coin] += 1
+        if trace:
+            for a in assessments:
+                times, prices = run.prices.setdefault(a.coin, ([], []))
+                times.append(now)
+                prices.append(a.snapshot.price)
         for tr in run.events:
             ev = tr.event
             if ev.start <= now < ev.end:  # few events, cheap test

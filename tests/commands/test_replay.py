@@ -11,6 +11,8 @@ import pytest
 
 from depeg_monitor.cli import main
 
+from .conftest import png_size
+
 T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 START, END = "2024-01-01T00:55:00Z", "2024-01-01T02:00:00Z"
 
@@ -89,3 +91,23 @@ def test_a_late_alert_fails_only_with_strict(
     data = json.loads(capsys.readouterr().out)
     assert data["passed_strict"] is True
     assert data["events"][0]["first_alert_id"] in {t["id"] for t in data["timeline"]}
+
+
+def test_plot_draws_one_panel_per_coin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--plot writes a PNG 1200 wide and one 380-pixel panel per coin (USDC and DAI here),
+    after the report, and says where."""
+    (tmp_path / "dai.csv").write_text(
+        "timestamp,close\n"
+        + "".join(
+            f"{datetime.fromtimestamp(T0 + 60 * m, UTC):%Y-%m-%dT%H:%M:%SZ},1.0\n"
+            for m in range(180)
+        )
+    )
+    dai = '[[series]]\npath = "dai.csv"\nvenue = "bitstamp"\ncoin = "DAI"\nquote_ccy = "USD"\n'
+    manifest = _market(tmp_path, _event("minor", "1h") + dai + 'price = "close"\n')
+    chart = tmp_path / "replay.png"
+    assert main(["replay", str(manifest), "--plot", str(chart)]) == 0
+    out, err = capsys.readouterr()
+    assert "checks (default scoring): all passed" in out
+    assert err == f"chart: {chart} (1200×760)\n"
+    assert png_size(chart) == (1200, 760)
