@@ -39,7 +39,7 @@ async def test_a_version_1_database_keeps_its_pending_deliveries_through_the_upg
     try:
         await upgrade(engine)
         async with engine.begin() as conn:  # make it what version 1 left behind
-            for column in ("first_tried_at", "sent_at"):
+            for column in ("first_tried_at", "sent_at", "claim_token"):
                 await conn.execute(text(f"ALTER TABLE deliveries DROP COLUMN {column}"))
             await conn.execute(text("UPDATE schema_version SET version = 1"))
             await conn.execute(
@@ -74,6 +74,7 @@ async def test_a_version_2_database_gains_the_acks_table_and_keeps_its_alerts(
         await upgrade(engine)
         async with engine.begin() as conn:  # make it what version 2 left behind
             await conn.execute(text("DROP TABLE acks"))
+            await conn.execute(text("ALTER TABLE deliveries DROP COLUMN claim_token"))
             await conn.execute(text("UPDATE schema_version SET version = 2"))
             await conn.execute(
                 text(
@@ -82,10 +83,10 @@ async def test_a_version_2_database_gains_the_acks_table_and_keeps_its_alerts(
                 ),
                 {"ts": to_dt(1_700_000_000.0)},
             )
-        assert await upgrade(engine) == SCHEMA_VERSION == 3
+        assert await upgrade(engine) == SCHEMA_VERSION == 4
         async with engine.connect() as conn:
             versions = (await conn.execute(select(schema_version.c.version))).scalars().all()
-        assert sorted(versions) == [2, 3]
+        assert sorted(versions) == [2, 4]
         made = await alert_history.add_ack(
             engine, "USDC", 1_700_000_000.0, Severity.MAJOR, "alice", "seen", 1_700_000_060.0
         )
