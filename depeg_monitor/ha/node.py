@@ -24,7 +24,7 @@ from depeg_monitor.ha import fence
 from depeg_monitor.ha.lease import Lease, LeaseView
 from depeg_monitor.ha.metrics import HaMetrics
 from depeg_monitor.ha.rules import LEASE_NAME, HaRules
-from depeg_monitor.model import Alert, Assessment, Silence
+from depeg_monitor.model import Ack, Alert, Assessment, Silence
 
 log = structlog.get_logger(__name__)
 
@@ -183,9 +183,13 @@ class _LeaderPolicy:
         self._leading = leading
 
     def decide(
-        self, assessments: Sequence[Assessment], now: float, silences: Sequence[Silence] = ()
+        self,
+        assessments: Sequence[Assessment],
+        now: float,
+        silences: Sequence[Silence] = (),
+        acks: Sequence[Ack] = (),
     ) -> list[Alert]:
-        return self._inner.decide(assessments, now, silences) if self._leading() else []
+        return self._inner.decide(assessments, now, silences, acks) if self._leading() else []
 
 
 class _LeaderSink:
