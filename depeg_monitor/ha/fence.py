@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, text, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from depeg_monitor.model import DeliveryStatus
 from depeg_monitor.store.schema import deliveries
@@ -26,6 +26,13 @@ _LEASE_HELD = text(
     "SELECT token FROM leases WHERE name = :name AND holder = :holder AND token = :token"
     " AND expires_at > now() + make_interval(secs => :margin) FOR SHARE"
 )
+
+
+async def holds(conn: AsyncConnection, name: str, holder: str, token: int) -> bool:
+    """Whether, in this transaction, the lease is still `holder`'s under `token` (and stays so
+    until it commits): a decision is recorded only by the leader that made it."""
+    params = {"name": name, "holder": holder, "token": token, "margin": 0.0}
+    return (await conn.execute(_LEASE_HELD, params)).first() is not None
 
 
 @dataclass(frozen=True, slots=True)

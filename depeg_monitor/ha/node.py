@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from depeg_monitor.clock import Clock
 from depeg_monitor.cycle import AlertSink, Policy
@@ -167,6 +167,11 @@ class HaNode:
         except Exception as e:
             log.warning("ha_claim_failed", error=type(e).__name__, action="not sent yet")
             return None
+
+    async def holds(self, conn: AsyncConnection) -> bool:
+        """The outbox's fence for recording a decision: this node still holds the lease."""
+        token = self.lease.token
+        return token is not None and await fence.holds(conn, LEASE_NAME, self.name, token)
 
     def policy(self, inner: Policy) -> Policy:
         return _LeaderPolicy(inner, self.leading)

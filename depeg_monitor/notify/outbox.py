@@ -74,6 +74,15 @@ class Gate(Protocol):
 
     async def claim(self, keys: Sequence[tuple[str, str]]) -> Claimed | None: ...
 
+    async def holds(self, conn: AsyncConnection) -> bool:
+        """Whether this node still leads, checked inside the transaction recording an alert."""
+        ...
+
+
+class Deposed(Exception):
+    """[ha] an alert decided by a leader that has lost the lease before it was recorded: the
+    new leader decides for itself, so this one is dropped rather than left pending."""
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
@@ -198,6 +207,8 @@ class Outbox:
                 try:
                     async with asyncio.timeout(DB_WRITE_TIMEOUT), self._engine.begin() as conn:
                         await self._backlog[0](conn)
+                except Deposed:
+                    log.warning("alert_dropped_not_leader", action="the leader decides anew")
                 except (SQLAlchemyError, OSError, TimeoutError) as e:
                     why = f"cannot record alerts: {type(e).__name__}"
                     self._health.error(self._clock.now(), why, OutboxDetail(self.backlog))
@@ -229,6 +240,8 @@ class Outbox:
         now = self._clock.now()
 
         async def record(conn: AsyncConnection) -> None:
+            if self._gate is not None and not await self._gate.holds(conn):
+                raise Deposed
             await history.insert_alert(conn, alert, msg)
             for ch in targets:
                 await history.insert_delivery(conn, alert.id, ch, now)
