@@ -608,3 +608,76 @@ async def watch_daemon(
             await asyncio.sleep(health_every)
 
     await asyncio.gather(memory(), health())
+
+
+# --- an active/standby pair ([ha]) ------------------------------------------------------------
+
+HA_NODES = ("node-a", "node-b")
+HA_SMS_FROM = {"node-a": "+15550000001", "node-b": "+15550000002"}
+
+
+class HaPair:
+    """Two `depeg-monitor run` nodes of one [ha] pair on a shared PostgreSQL, each on its own
+    /health port and sending through its own stand-in address (webhook path, mail From, SMS
+    From), so the sinks' log says which node sent every message."""
+
+    def __init__(self, st: Stage, db_url: str, cfg: StageConfig, ha: Mapping[str, Any]) -> None:
+        self.st = st
+        self.db_url = db_url
+        self.cfg = cfg
+        self.ha_settings = dict(ha)
+        self.ports = {n: free_port() for n in HA_NODES}
+        self.procs: dict[str, DaemonProcess] = {}
+
+    def config(self, node: str, db_url: str) -> Path:
+        st = self.st
+        data = build_config(
+            self.cfg,
+            st.market.base_urls(),
+            self.ports[node],
+            st.twilio_base,
+            st.market.stream_urls(),
+        )
+        data["database"]["url"] = db_url
+        data["channels"]["sms"]["from_number"] = HA_SMS_FROM[node]
+        data["ha"] = {"enabled": True, "node": node, **self.ha_settings}
+        path = st.workdir / f"{node}.toml"
+        path.write_text(toml_dumps(data))
+        return path
+
+    async def start(self, node: str, db_url: str | None = None) -> DaemonProcess:
+        st = self.st
+        env = {
+            "DEPEG_CHANNELS__DISCORD__URL": st.webhook_url.rsplit("/", 1)[0] + f"/{node}",
+            "DEPEG_CHANNELS__EMAIL__URL": st.env()["DEPEG_CHANNELS__EMAIL__URL"].replace(
+                "from=monitor@", f"from={node}@"
+            ),
+        }
+        proc = await st.start_daemon(
+            self.config(node, db_url or self.db_url), env=env, health_port=self.ports[node]
+        )
+        self.procs[node] = proc
+        return proc
+
+    async def ha(self, node: str) -> str:
+        """The node's 'ha' line on /health ('' while it cannot answer)."""
+        try:
+            _, report = await self.st.health(self.ports[node])
+        except Exception:
+            return ""
+        return str(report["checks"].get("ha", [{}])[0].get("output", ""))
+
+    async def wait_role(self, node: str, role: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        async def there() -> bool:
+            said = await self.ha(node)  # a standby: once it has seen who leads
+            return said.startswith(role) and (role == "leader" or "; leader " in said)
+
+        await wait_until(there, timeout, what=f"{node} to be {role}")
+
+    @staticmethod
+    def sender(m: Received) -> str:
+        """Which node sent a message, from the address it came through."""
+        for node in HA_NODES:
+            if m.sender in (node, f"{node}@example.com", HA_SMS_FROM[node]):
+                return node
+        raise AssertionError(f"unknown sender {m.sender!r}")

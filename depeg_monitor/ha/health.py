@@ -3,7 +3,8 @@
 A standby is `pass` while a leader holds a fresh lease and `fail` once the lease has been
 expired, with nobody taking it, for longer than the takeover time — so Uptime Robot watching
 either node pages when the pair is leaderless. A node that cannot read the lease says so
-(`warn`): it cannot tell, and it cannot take over.
+(`warn`), and `fail`s once that has lasted longer than the takeover time: it can neither send
+nor take over, and cannot tell whether anyone else does.
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ def ha_check(node: HaNode, monotonic: float) -> Check:
         return Check(
             "pass", f"leader: this node ({node.name}), lease renewed {age:.1f}s ago", age, "s"
         )
-    if seen is None or node.error is not None:
-        why = node.error or "lease not read yet"
+    if node.error is not None:
         last = "" if seen is None else f"; last seen held by {seen.view.holder}"
-        return Check("warn", f"standby ({node.name}): {why}{last}")
+        unread = monotonic - (node.error_since or monotonic)
+        if unread > takeover:  # it can neither send nor take over, and cannot vouch for anyone
+            text = f"{node.error} for {unread:.0f}s (more than the takeover time, {takeover:g}s)"
+            return Check("fail", f"standby ({node.name}): {text}{last}")
+        return Check("warn", f"standby ({node.name}): {node.error}{last}")
+    if seen is None:
+        return Check("warn", f"standby ({node.name}): lease not read yet")
     elapsed = monotonic - seen.at
     view = seen.view
     age = view.since_renewal + elapsed

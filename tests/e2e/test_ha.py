@@ -28,8 +28,6 @@ SVB_SCALE = 10.0
 COINS = ["USDT", "USDC", "DAI"]
 LEASE_TTL, RENEW, MARGIN = 4.0, 1.0, 1.5
 POLL = 1.0
-NODES = ("node-a", "node-b")
-SMS_FROM = {"node-a": "+15550000001", "node-b": "+15550000002"}
 CHANNELS = ("discord", "email", "sms")
 # USDC's notices per channel over the event, as one monitor sends them.
 EXPECTED = {
@@ -101,78 +99,22 @@ class PausableProxy:
             await dst.drain()
 
 
-class Pair:
-    """Writes each node's configuration and starts it, on its own /health port."""
-
-    def __init__(self, st: Any, db_url: str) -> None:
-        self.st = st
-        self.db_url = db_url
-        self.ports = {n: stage.free_port() for n in NODES}
-        self.procs: dict[str, Any] = {}
-
-    def config(self, node: str, db_url: str) -> Path:
-        cfg = stage.StageConfig(
-            coins=COINS,
-            poll_interval=POLL,
-            hold_minor=12.0,
-            hold_major=3.0,
-            clear_hold=20.0,
-            confirm_minor_hold=12.0,
-            stale_after=30.0,
-        )
-        st = self.st
-        data = stage.build_config(
-            cfg, st.market.base_urls(), self.ports[node], st.twilio_base, st.market.stream_urls()
-        )
-        data["database"]["url"] = db_url
-        data["channels"]["sms"]["from_number"] = SMS_FROM[node]
-        data["ha"] = {
-            "enabled": True,
-            "node": node,
-            "lease_ttl": LEASE_TTL,
-            "renew_interval": RENEW,
-            "margin": MARGIN,
-        }
-        path = st.workdir / f"{node}.toml"
-        path.write_text(stage.toml_dumps(data))
-        return path
-
-    async def start(self, node: str, db_url: str | None = None) -> Any:
-        st = self.st
-        env = {
-            "DEPEG_CHANNELS__DISCORD__URL": st.webhook_url.rsplit("/", 1)[0] + f"/{node}",
-            "DEPEG_CHANNELS__EMAIL__URL": st.env()["DEPEG_CHANNELS__EMAIL__URL"].replace(
-                "from=monitor@", f"from={node}@"
-            ),
-        }
-        proc = await st.start_daemon(
-            self.config(node, db_url or self.db_url), env=env, health_port=self.ports[node]
-        )
-        self.procs[node] = proc
-        return proc
-
-    async def ha(self, node: str) -> str:
-        """The node's 'ha' line on /health ('' while it cannot answer)."""
-        try:
-            _, report = await self.st.health(self.ports[node])
-        except Exception:
-            return ""
-        return str(report["checks"].get("ha", [{}])[0].get("output", ""))
-
-    async def wait_role(self, node: str, role: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        async def there() -> bool:
-            said = await self.ha(node)  # a standby: once it has seen who leads
-            return said.startswith(role) and (role == "leader" or "; leader " in said)
-
-        await stage.wait_until(there, timeout, what=f"{node} to be {role}")
+def pair(st: Any, db_url: str) -> Any:
+    cfg = stage.StageConfig(
+        coins=COINS,
+        poll_interval=POLL,
+        hold_minor=12.0,
+        hold_major=3.0,
+        clear_hold=20.0,
+        confirm_minor_hold=12.0,
+        stale_after=30.0,
+    )
+    ha = {"lease_ttl": LEASE_TTL, "renew_interval": RENEW, "margin": MARGIN}
+    return stage.HaPair(st, db_url, cfg, ha)
 
 
 def sender(m: Any) -> str:
-    """Which node sent a message, from the address it came through."""
-    for node in NODES:
-        if m.sender in (node, f"{node}@example.com", SMS_FROM[node]):
-            return node
-    raise AssertionError(f"unknown sender {m.sender!r}")
+    return str(stage.HaPair.sender(m))
 
 
 def usdc_notices(messages: list[Any], channel: str) -> list[str]:
@@ -200,10 +142,10 @@ def event_at(proc: Any, event: str) -> float:
 
 
 @contextlib.asynccontextmanager
-async def pair_on(tmp_path: Path, db_url: str) -> AsyncIterator[tuple[Any, Pair]]:
+async def pair_on(tmp_path: Path, db_url: str) -> AsyncIterator[tuple[Any, Any]]:
     scenario = load_scenario(SCENARIOS / "svb.toml").with_time_scale(SVB_SCALE)
     async with stage.Stage(tmp_path, scenario) as st:
-        yield st, Pair(st, db_url)
+        yield st, pair(st, db_url)
 
 
 async def wait_resolved_everywhere(st: Any) -> None:

@@ -156,3 +156,21 @@ async def test_the_standby_sends_nothing_not_even_its_own_alerts(engine: AsyncEn
     await b.sink(box_b).submit(ALERT)
     assert (box_a.got, box_b.got) == ([ALERT], [])
     assert await b.claim([("a1", "discord")]) is None
+
+
+async def test_a_node_that_cannot_read_the_lease_warns_then_fails() -> None:
+    """A node whose database refuses it says so on /health (warn), and fails once that has
+    lasted longer than the takeover time: it can neither send nor take over."""
+    clock = ManualClock()
+    dead = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    try:
+        n, _, _ = make(dead, "node-a", clock)
+        await n.step()
+        first = ha_check(n, clock.monotonic())
+        assert first.status == "warn" and "cannot read the lease" in (first.output or "")
+        clock.advance(12.5)
+        await n.step()
+        later = ha_check(n, clock.monotonic())
+        assert later.status == "fail" and "more than the takeover time" in (later.output or "")
+    finally:
+        await dead.dispose()
