@@ -24,7 +24,8 @@ def ha_check(node: HaNode, monotonic: float) -> Check:
         )
     if node.error is not None:
         last = "" if seen is None else f"; last seen held by {seen.view.holder}"
-        unread = monotonic - (node.error_since or monotonic)
+        since = node.error_since
+        unread = 0.0 if since is None else monotonic - since
         if unread > takeover:  # it can neither send nor take over, and cannot vouch for anyone
             text = f"{node.error} for {unread:.0f}s (more than the takeover time, {takeover:g}s)"
             return Check("fail", f"standby ({node.name}): {text}{last}")
