@@ -95,6 +95,43 @@ async def test_a_version_2_database_gains_the_acks_table_and_keeps_its_alerts(
         await engine.dispose()
 
 
+async def test_a_version_3_database_gains_the_lease_table_and_delivery_claims(
+    db_url: str,
+) -> None:
+    """A database from before [ha] is upgraded in place: the leases table and the deliveries'
+    claim_token column appear, and its pending deliveries stay pending."""
+    engine = create_engine(db_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:  # make it what version 3 left behind
+            await conn.execute(text("DROP TABLE leases"))
+            await conn.execute(text("ALTER TABLE deliveries DROP COLUMN claim_token"))
+            await conn.execute(text("UPDATE schema_version SET version = 3"))
+            await conn.execute(
+                text(
+                    "INSERT INTO alerts (id, ts, severity, kind, coins, title, body)"
+                    " VALUES ('a1', :ts, 3, 'first', 'USDC', 'CRITICAL', 'body')"
+                ),
+                {"ts": to_dt(1_700_000_000.0)},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (alert_id, channel, status, attempts, created_at,"
+                    " updated_at) VALUES ('a1', 'sms', 'pending', 1, :ts, :ts)"
+                ),
+                {"ts": to_dt(1_700_000_000.0)},
+            )
+        assert await upgrade(engine) == SCHEMA_VERSION == 4
+        async with engine.connect() as conn:
+            claims = (await conn.execute(text("SELECT claim_token FROM deliveries"))).all()
+            leases = (await conn.execute(text("SELECT count(*) FROM leases"))).scalar()
+        assert [tuple(r) for r in claims] == [(None,)] and leases == 0
+        pending, _ = await alert_history.pending_deliveries(engine)
+        assert [p.channel for p in pending] == ["sms"]
+    finally:
+        await engine.dispose()
+
+
 async def test_sqlite_file_and_directory_created_in_wal_mode(tmp_path: Path) -> None:
     """A SQLite URL in a missing directory works: the directory is created, WAL is on."""
     db = tmp_path / "state" / "sub" / "depeg.db"
