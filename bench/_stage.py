@@ -61,6 +61,7 @@ class Received:
     title: str  # webhook title, email subject, or the SMS text
     body: str  # plain body ("" for SMS)
     at: float  # arrival, epoch seconds
+    sender: str = ""  # the webhook path's last part, the mail's From, the SMS's From
 
     def items(self) -> list[tuple[str, str, str]]:
         """(coin, SEVERITY, why) per coin named in the body, e.g. ('USDC', 'MAJOR', 'new')."""
@@ -104,7 +105,9 @@ class _Mailbox:
         mail = message_from_bytes(envelope.original_content, policy=policy.default)
         part = mail.get_body(preferencelist=("plain", "html"))
         body = part.get_content() if part is not None else ""
-        self._inbox.messages.append(Received("email", str(mail["Subject"]), body, time.time()))
+        self._inbox.messages.append(
+            Received("email", str(mail["Subject"]), body, time.time(), str(envelope.mail_from))
+        )
         await self._inbox.answer_later("email")
         return "250 OK"
 
@@ -131,7 +134,11 @@ def _webhook_app(inbox: Inbox) -> web.Application:
         data = await request.json()
         inbox.messages.append(
             Received(
-                "discord", str(data.get("title", "")), str(data.get("message", "")), time.time()
+                "discord",
+                str(data.get("title", "")),
+                str(data.get("message", "")),
+                time.time(),
+                request.path.rsplit("/", 1)[-1],
             )
         )
         await inbox.answer_later("discord")
@@ -145,7 +152,9 @@ def _webhook_app(inbox: Inbox) -> web.Application:
 def _twilio_app(inbox: Inbox) -> web.Application:
     async def messages(request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
-        inbox.messages.append(Received("sms", form.get("Body", ""), "", time.time()))
+        inbox.messages.append(
+            Received("sms", form.get("Body", ""), "", time.time(), form.get("From", ""))
+        )
         await inbox.answer_later("sms")
         sid = request.match_info["sid"]
         return web.json_response(
@@ -438,8 +447,15 @@ class Stage:
 
     # -- the daemon ----------------------------------------------------------------------------
 
-    async def start_daemon(self, config: Path, ready_timeout: float = 60.0) -> DaemonProcess:
-        """Start `depeg-monitor run` and wait until /health answers."""
+    async def start_daemon(
+        self,
+        config: Path,
+        ready_timeout: float = 60.0,
+        env: Mapping[str, str] | None = None,
+        health_port: int | None = None,
+    ) -> DaemonProcess:
+        """Start `depeg-monitor run` and wait until /health answers (on health_port: a second
+        daemon beside the first; env: added to the daemon's environment)."""
         log_path = self.workdir / f"daemon-{len(self.daemons) + 1}.log"
         with log_path.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
@@ -449,7 +465,7 @@ class Stage:
                 "run",
                 "--config",
                 str(config),
-                env=self.env(),
+                env={**self.env(), **(env or {})},
                 cwd=str(self.workdir),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out,
@@ -462,7 +478,7 @@ class Stage:
             if not daemon.running:
                 raise RuntimeError(f"daemon exited early:\n{daemon.log_text()[-3000:]}")
             try:
-                await self.health()
+                await self.health(health_port)
             except (aiohttp.ClientError, TimeoutError):
                 return False
             return True
@@ -474,9 +490,10 @@ class Stage:
         """Scenario time 0 is now: call once the daemon is up, so start-up costs no scenario."""
         self.market.started_at = time.time()
 
-    async def health(self) -> tuple[int, dict[str, Any]]:
+    async def health(self, port: int | None = None) -> tuple[int, dict[str, Any]]:
         assert self._http is not None
-        async with self._http.get(f"http://127.0.0.1:{self.health_port}/health") as r:
+        url = f"http://127.0.0.1:{port or self.health_port}/health"
+        async with self._http.get(url) as r:
             return r.status, await r.json(content_type=None)
 
     async def wait_messages(
@@ -607,3 +624,76 @@ async def watch_daemon(
             await asyncio.sleep(health_every)
 
     await asyncio.gather(memory(), health())
+
+
+# --- an active/standby pair ([ha]) ------------------------------------------------------------
+
+HA_NODES = ("node-a", "node-b")
+HA_SMS_FROM = {"node-a": "+15550000001", "node-b": "+15550000002"}
+
+
+class HaPair:
+    """Two `depeg-monitor run` nodes of one [ha] pair on a shared PostgreSQL, each on its own
+    /health port and sending through its own stand-in address (webhook path, mail From, SMS
+    From), so the sinks' log says which node sent every message."""
+
+    def __init__(self, st: Stage, db_url: str, cfg: StageConfig, ha: Mapping[str, Any]) -> None:
+        self.st = st
+        self.db_url = db_url
+        self.cfg = cfg
+        self.ha_settings = dict(ha)
+        self.ports = {n: free_port() for n in HA_NODES}
+        self.procs: dict[str, DaemonProcess] = {}
+
+    def config(self, node: str, db_url: str) -> Path:
+        st = self.st
+        data = build_config(
+            self.cfg,
+            st.market.base_urls(),
+            self.ports[node],
+            st.twilio_base,
+            st.market.stream_urls(),
+        )
+        data["database"]["url"] = db_url
+        data["channels"]["sms"]["from_number"] = HA_SMS_FROM[node]
+        data["ha"] = {"enabled": True, "node": node, **self.ha_settings}
+        path = st.workdir / f"{node}.toml"
+        path.write_text(toml_dumps(data))
+        return path
+
+    async def start(self, node: str, db_url: str | None = None) -> DaemonProcess:
+        st = self.st
+        env = {
+            "DEPEG_CHANNELS__DISCORD__URL": st.webhook_url.rsplit("/", 1)[0] + f"/{node}",
+            "DEPEG_CHANNELS__EMAIL__URL": st.env()["DEPEG_CHANNELS__EMAIL__URL"].replace(
+                "from=monitor@", f"from={node}@"
+            ),
+        }
+        proc = await st.start_daemon(
+            self.config(node, db_url or self.db_url), env=env, health_port=self.ports[node]
+        )
+        self.procs[node] = proc
+        return proc
+
+    async def ha(self, node: str) -> str:
+        """The node's 'ha' line on /health ('' while it cannot answer)."""
+        try:
+            _, report = await self.st.health(self.ports[node])
+        except Exception:
+            return ""
+        return str(report["checks"].get("ha", [{}])[0].get("output", ""))
+
+    async def wait_role(self, node: str, role: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        async def there() -> bool:
+            said = await self.ha(node)  # a standby: once it has seen who leads
+            return said.startswith(role) and (role == "leader" or "; leader " in said)
+
+        await wait_until(there, timeout, what=f"{node} to be {role}")
+
+    @staticmethod
+    def sender(m: Received) -> str:
+        """Which node sent a message, from the address it came through."""
+        for node in HA_NODES:
+            if m.sender in (node, f"{node}@example.com", HA_SMS_FROM[node]):
+                return node
+        raise AssertionError(f"unknown sender {m.sender!r}")

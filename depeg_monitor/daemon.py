@@ -31,6 +31,10 @@ from depeg_monitor.collect.stream import StreamCollector
 from depeg_monitor.config import Settings
 from depeg_monitor.cycle import Cycle
 from depeg_monitor.detect.detector import Detector
+from depeg_monitor.ha.health import with_ha
+from depeg_monitor.ha.metrics import HaMetrics
+from depeg_monitor.ha.node import HaNode
+from depeg_monitor.ha.takeover import DaemonTakeover
 from depeg_monitor.health.evaluate import HealthReport, evaluate
 from depeg_monitor.health.heartbeat import Heartbeat
 from depeg_monitor.health.registry import HealthRegistry, Kind, StoreDetail
@@ -117,6 +121,7 @@ class Daemon:
         self.health_port: int | None = None
         self.started: float | None = None
         self._stop_by: float | None = None  # monotonic shutdown deadline, once stopping
+        self.ha: HaNode | None = None  # [ha]: this node's lease and role
         self._reload_from, self._on_reload = reload_from, on_reload
         self._reload_wanted = False
 
@@ -126,7 +131,7 @@ class Daemon:
         self._new_quotes.set()  # wake the loop now
 
     def report(self) -> HealthReport:
-        return evaluate(
+        report = evaluate(
             self.health,
             self.clock.now(),
             self._health_rules,
@@ -134,6 +139,7 @@ class Daemon:
             self.state.last_cycle,
             started=self.started,
         )
+        return report if self.ha is None else with_ha(report, self.ha, self.clock.monotonic())
 
     def _left(self) -> float:
         """Seconds left of the one shutdown deadline (all of it before stopping began)."""
@@ -168,6 +174,9 @@ class Daemon:
                 raise StartupError(f"database: {e}") from None
             stack.push_async_callback(engine.dispose)
             db_ok = await self._prepare(engine)
+            if r.ha is not None:  # before the outbox: the lease is released once it drained
+                node = self.ha = HaNode(engine, r.ha, clock, HaMetrics(self.metrics.registry))
+                stack.push_async_callback(node.release)
 
             # Its run() ends with a last flush, once the tasks below are stopped.
             writer = HistoryWriter(engine, r.writer, clock, self._db, self.metrics)
@@ -175,7 +184,7 @@ class Daemon:
             channels = (
                 self._channels if self._channels is not None else build_channels(self.settings)
             )
-            outbox = Outbox(engine, channels, r.outbox, clock, self.health, self.metrics)
+            outbox = Outbox(engine, channels, r.outbox, clock, self.health, self.metrics, self.ha)
             stack.push_async_callback(outbox.close)
             stack.push_async_callback(lambda: outbox.drain(self._left()))
 
@@ -184,7 +193,7 @@ class Daemon:
             self._health_rules = dataclasses.replace(r.health, critical_channels=reach)
             policy = AlertPolicy(r.alerts, router)
             detector = Detector(r.detection)
-            if db_ok:
+            if db_ok and self.ha is None:  # [ha]: restored when this node becomes leader
                 await self._restore(engine, policy, detector)
 
             session = make_session()
@@ -197,9 +206,12 @@ class Daemon:
             tasks.start("retention", retention.run, self.health.component(Kind.TASK, "retention"))
             outbox_health = self.health.component(Kind.OUTBOX)
             tasks.start("outbox", lambda st: self._flush_outbox(outbox, st), outbox_health)
-            if db_ok:
+            if self.ha is not None:
+                self.ha.bind(DaemonTakeover(engine, policy, detector, outbox))
+                tasks.start("ha-lease", self.ha.run, self.health.component(Kind.TASK, "ha-lease"))
+            elif db_ok:
                 tasks.once("resume", outbox.resume_pending)
-            else:
+            if not db_ok:
                 tasks.start(
                     "db-upgrade", lambda st: self._prepare_later(engine, outbox, st), self._db
                 )
@@ -246,8 +258,8 @@ class Daemon:
             heartbeat = Heartbeat(r.heartbeat_url, r.heartbeat_interval, session, clock)
             cycle = Cycle(
                 detector,
-                policy,
-                outbox,
+                policy if self.ha is None else self.ha.policy(policy),  # a standby decides nothing
+                outbox if self.ha is None else self.ha.sink(outbox),
                 silences=StoredSilences(engine, clock, t.silence_refresh),
                 acks=StoredAcks(engine, clock, t.silence_refresh),
                 watchers=(
@@ -410,7 +422,8 @@ class Daemon:
                 return
             if await self._prepare(engine, quiet=True):
                 log.info("database_available_again")
-                await outbox.resume_pending()
+                if self.ha is None:  # [ha]: the leader resumes it on taking over
+                    await outbox.resume_pending()
                 return
             now, why = self.clock.monotonic(), self._db.state.error
             if why != said or now - said_at >= REPEAT_LOG:

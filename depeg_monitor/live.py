@@ -4,6 +4,7 @@ keep the loop's view for /health, write history, log prices, watch itself, ping 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -26,6 +27,8 @@ from depeg_monitor.store.writer import HistoryWriter
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+# Bounded: a database that hangs (a partition) must not hold up the cycle.
+READ_TIMEOUT = 2.0
 
 
 @dataclass
@@ -143,7 +146,9 @@ class _Reread(Generic[T]):
     async def current(self, now: float) -> Sequence[T]:
         if now - self._read >= self._refresh:
             try:
-                self._rows = tuple(await self._load(now))
+                async with asyncio.timeout(READ_TIMEOUT):
+                    rows = await self._load(now)
+                self._rows = tuple(rows)
             except Exception as e:  # a down database must not stop alerting
                 log.warning(
                     f"{self.what}_unreadable",

@@ -14,7 +14,7 @@ queued deliveries. What can change while running:
 Everything else needs a restart, and a reload says so and keeps the running value: which coins
 and venues are watched (the collectors and their sockets), a coin's peg and coingecko_id,
 [aggregation] (its rolling state is built from it), [database], [health] (the listening port,
-the heartbeat), [logging], [chains], [pools], [oracles]. The environment is the process's own:
+the heartbeat), [logging], [chains], [pools], [oracles], [ha]. The environment is the process's own:
 a changed EnvironmentFile needs a restart; systemd credentials are read again.
 """
 
@@ -58,6 +58,7 @@ RESTART_SECTIONS = (
     "chains",
     "pools",
     "oracles",
+    "ha",  # a node's name and lease timings: the lease it holds was taken under them
 )
 _ABSENT = object()
 

@@ -8,6 +8,7 @@ AlertRules and parsed routes. The daemon, replay and the commands call compile_r
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 from depeg_monitor.alerts.rules import AlertRules
@@ -27,6 +28,7 @@ from depeg_monitor.detect.rules import (
     DetectionRules,
     Levels,
 )
+from depeg_monitor.ha.rules import HaRules
 from depeg_monitor.health.evaluate import HealthRules
 from depeg_monitor.model import Severity
 from depeg_monitor.notify.outbox import OutboxRules
@@ -225,6 +227,14 @@ def retention_rules(settings: Settings) -> RetentionRules:
     )
 
 
+def ha_rules(settings: Settings) -> HaRules | None:
+    """None unless [ha] enabled (check-config has made sure the database is PostgreSQL)."""
+    h = settings.ha
+    if not h.enabled:
+        return None
+    return HaRules(h.node or socket.gethostname(), h.lease_ttl, h.renew_interval, h.margin)
+
+
 def outbox_rules(settings: Settings) -> OutboxRules:
     a = settings.alerts
     age = a.outbox_max_age
@@ -261,6 +271,7 @@ class Rules:
     heartbeat_interval: float
     chains: tuple[ChainRules, ...] = ()  # on-chain sources: none unless pools are configured
     health_token: str | None = None  # a secret: the detailed /health for whoever sends it
+    ha: HaRules | None = None  # active/standby on PostgreSQL; None: this node always sends
 
 
 def compile_rules(settings: Settings) -> Rules:
@@ -284,4 +295,5 @@ def compile_rules(settings: Settings) -> Rules:
         heartbeat_interval=h.heartbeat_interval,
         chains=chain_rules(settings),
         health_token=h.token.get_secret_value() if h.token else None,
+        ha=ha_rules(settings),
     )

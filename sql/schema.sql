@@ -1,4 +1,4 @@
--- depeg-monitor PostgreSQL schema, version 3.
+-- depeg-monitor PostgreSQL schema, version 4.
 -- Generated from depeg_monitor/store/schema.py by `python -m depeg_monitor.store.ddl`;
 -- do not edit by hand (tests/store/test_ddl.py fails on any drift).
 -- Apply with: psql -v ON_ERROR_STOP=1 -d depeg -f sql/schema.sql
@@ -59,6 +59,16 @@ CREATE TABLE health_history (
 );
 CREATE INDEX ix_health_history_ts ON health_history (ts);
 
+CREATE TABLE leases (
+    name VARCHAR(32) NOT NULL,
+    holder VARCHAR(128) NOT NULL,
+    token BIGINT NOT NULL,
+    acquired_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    renewed_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    expires_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (name)
+);
+
 CREATE TABLE quotes (
     id BIGSERIAL NOT NULL,
     ts TIMESTAMP WITH TIME ZONE NOT NULL,
@@ -118,11 +128,12 @@ CREATE TABLE deliveries (
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
     first_tried_at TIMESTAMP WITH TIME ZONE,
     sent_at TIMESTAMP WITH TIME ZONE,
+    claim_token BIGINT,
     PRIMARY KEY (id),
     FOREIGN KEY(alert_id) REFERENCES alerts (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_deliveries_alert ON deliveries (alert_id);
 CREATE INDEX ix_deliveries_status ON deliveries (status);
 
-INSERT INTO schema_version (version, applied_at) VALUES (3, now());
+INSERT INTO schema_version (version, applied_at) VALUES (4, now());
 COMMIT;

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from depeg_monitor.config.alerting import AlertSettings, ChannelSettings
 from depeg_monitor.config.chains import ChainSettings, OracleSettings, PoolSettings
 from depeg_monitor.config.detection import AggregationSettings, ClassificationSettings
+from depeg_monitor.config.ha import HaSettings
 from depeg_monitor.config.storage import DatabaseSettings, HealthSettings, LoggingSettings
 from depeg_monitor.config.venues import CoinSettings, CoinThresholds, VenueSettings
 
@@ -102,6 +103,7 @@ class Settings(BaseSettings):
     chains: dict[str, ChainSettings] = Field(default_factory=dict)
     pools: dict[str, PoolSettings] = Field(default_factory=dict)
     oracles: dict[str, OracleSettings] = Field(default_factory=dict)
+    ha: HaSettings = Field(default_factory=HaSettings)
 
     _origin: Origin = PrivateAttr(default_factory=Origin)
 

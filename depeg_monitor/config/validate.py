@@ -268,6 +268,27 @@ def _database(settings: Settings) -> list[Problem]:
     return out
 
 
+def _ha(settings: Settings) -> list[Problem]:
+    """[ha] needs PostgreSQL: the lease and the shared outbox live in a database both machines
+    reach; a SQLite file is one machine's."""
+    if not settings.ha.enabled:
+        return []
+    try:
+        driver = database_parts(settings.database.resolved_url())[0]
+    except ValueError:
+        return []  # _database says why
+    if driver.lower().startswith("postgresql"):
+        return []
+    return [
+        Problem(
+            settings.origin.where(("ha", "enabled")),
+            f"true needs PostgreSQL, but the database is {driver.partition('+')[0]!r}: both "
+            "nodes must share one database for the lease and the outbox (set [database] url "
+            "= postgresql+psycopg://USER@HOST/DB), or set ha.enabled = false",
+        )
+    ]
+
+
 def _secret_in_file(settings: Settings, loc: tuple[str, ...]) -> Problem:
     variable = "DEPEG_" + "__".join(p.upper() for p in loc)
     return Problem(
@@ -458,6 +479,7 @@ def check(settings: Settings, env: Mapping[str, str] | None = None) -> Verdict:
     problems += venue_problems(settings)
     problems += chain_problems(settings)
     problems += _database(settings)
+    problems += _ha(settings)
     channel_problems, built, skipped = _channels(settings, env)
     problems += channel_problems
     problems += _names(settings)

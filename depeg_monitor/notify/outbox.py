@@ -20,8 +20,9 @@ import bisect
 import contextlib
 import dataclasses
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,6 +58,30 @@ FOLD_MAX = 20  # at most this many held messages folded into one
 # At shutdown a send already on the wire gets this long to finish, so its outcome is recorded
 # and the next run does not send it again; apprise's worker thread cannot be stopped anyway.
 IN_FLIGHT_GRACE = 3.0
+CLAIM_RETRY = 0.5  # [ha]: a delivery not claimable yet (standby, row not written) is asked again
+
+
+class Claimed(Protocol):
+    @property
+    def granted(self) -> frozenset[tuple[str, str]]: ...
+    @property
+    def gone(self) -> frozenset[tuple[str, str]]: ...
+
+
+class Gate(Protocol):
+    """[ha]: who may send. claim() → None: send nothing now; else what may be sent (granted)
+    and what another node has (gone). Without a gate, this process always sends."""
+
+    async def claim(self, keys: Sequence[tuple[str, str]]) -> Claimed | None: ...
+
+    async def holds(self, conn: AsyncConnection) -> bool:
+        """Whether this node still leads, checked inside the transaction recording an alert."""
+        ...
+
+
+class Deposed(Exception):
+    """[ha] an alert decided by a leader that has lost the lease before it was recorded: the
+    new leader decides for itself, so this one is dropped rather than left pending."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +157,10 @@ class Outbox:
         clock: Clock,
         health: HealthRegistry,
         metrics: Metrics,
+        gate: Gate | None = None,
     ) -> None:
         self._engine = engine
+        self._gate = gate
         self._channels = channels
         self._rules = rules
         self._clock = clock
@@ -180,6 +207,8 @@ class Outbox:
                 try:
                     async with asyncio.timeout(DB_WRITE_TIMEOUT), self._engine.begin() as conn:
                         await self._backlog[0](conn)
+                except Deposed:
+                    log.warning("alert_dropped_not_leader", action="the leader decides anew")
                 except (SQLAlchemyError, OSError, TimeoutError) as e:
                     why = f"cannot record alerts: {type(e).__name__}"
                     self._health.error(self._clock.now(), why, OutboxDetail(self.backlog))
@@ -211,6 +240,8 @@ class Outbox:
         now = self._clock.now()
 
         async def record(conn: AsyncConnection) -> None:
+            if self._gate is not None and not await self._gate.holds(conn):
+                raise Deposed
             await history.insert_alert(conn, alert, msg)
             for ch in targets:
                 await history.insert_delivery(conn, alert.id, ch, now)
@@ -285,6 +316,14 @@ class Outbox:
                 why = "channel not available (not configured; see check-config)"
                 await self._refused(courier, batch, why)
                 return
+            if self._gate is not None:
+                claimed = await self._claim(courier, batch)
+                if not claimed:  # not leading, or not written yet: ask again shortly
+                    if self._stopping:
+                        return
+                    await clock.sleep(CLAIM_RETRY)
+                    continue
+                batch = claimed
             batch = [
                 dataclasses.replace(
                     d, attempts=d.attempts + 1, first_tried_at=d.first_tried_at or now
@@ -316,6 +355,29 @@ class Outbox:
                 return
             wait = min(backoff(rules, failures), self._next_deadline(courier) - clock.now())
             await clock.sleep(max(wait, 0.05))
+
+    async def _claim(self, courier: _Courier, batch: list[Delivery]) -> list[Delivery]:
+        """[ha]: the part of the batch this node may send now; what another node has (taken,
+        or claimed under a newer lease) leaves the queue."""
+        assert self._gate is not None
+        got = await self._gate.claim([d.key for d in batch])
+        if got is None:
+            return []
+        gone = [d for d in batch if d.key in got.gone]
+        if gone:
+            courier.remove(gone)
+            log.info("delivery_taken_elsewhere", channel=courier.name, count=len(gone))
+        return [d for d in batch if d.key in got.granted]
+
+    def step_down(self) -> None:
+        """[ha] this node no longer leads: forget what it was to send (the rows stay pending in
+        the shared outbox for the leader); a send already on the wire finishes."""
+        for courier in self._couriers.values():
+            courier.queue.clear()
+            courier.wake.set()
+            courier.health.describe(courier.detail())
+            self._metrics.outbox_pending.labels(courier.name).set(0)
+        self._known.clear()
 
     async def _attempt(
         self, channel: Channel, batch: list[Delivery], now: float

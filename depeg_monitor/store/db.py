@@ -181,6 +181,7 @@ _STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE deliveries ADD COLUMN sent_at TIMESTAMP WITH TIME ZONE",
         ),
     ),
+    (4, ("ALTER TABLE deliveries ADD COLUMN claim_token BIGINT",)),  # leases: create_all
 )
 
 

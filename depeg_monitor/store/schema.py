@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 3  # 2: deliveries.first_tried_at, deliveries.sent_at; 3: acks
+SCHEMA_VERSION = 4  # 2: deliveries.first_tried_at, sent_at; 3: acks; 4: leases, claim_token
 
 metadata = MetaData()
 
@@ -118,8 +118,23 @@ deliveries = Table(
     Column("updated_at", TS, nullable=False),
     Column("first_tried_at", TS),  # the first attempt, so a late page can say how late
     Column("sent_at", TS),  # when the channel took it
+    # [ha]: the fencing token of the leader that claimed it to send (ha/fence.py)
+    Column("claim_token", BigInteger),
     Index("ix_deliveries_status", "status"),
     Index("ix_deliveries_alert", "alert_id"),
+)
+
+# [ha]: who may send. One row per lease name; the token grows with each new holder, so a
+# deposed leader's claims are told apart from the current one's (ha/lease.py).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("acquired_at", TS, nullable=False),
+    Column("renewed_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
 )
 
 silences = Table(

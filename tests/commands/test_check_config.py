@@ -240,6 +240,20 @@ CASES = {
         {"DEPEG_CLASSIFICATION__HOLD_MAJOR": "nan"},
         said=("DEPEG_CLASSIFICATION__HOLD_MAJOR", "finite"),
     ),
+    # active/standby needs the database both machines share
+    "ha on sqlite in the file": Case(
+        GOOD + "[ha]\nenabled = true\n",
+        said=("ha.enabled", "true needs PostgreSQL", "'sqlite'", "postgresql+psycopg"),
+    ),
+    "ha on sqlite from the environment": Case(
+        GOOD,
+        {"DEPEG_HA__ENABLED": "true"},
+        said=("DEPEG_HA__ENABLED (ha.enabled)", "true needs PostgreSQL"),
+    ),
+    "ha lease shorter than a renewal": Case(
+        GOOD + "[ha]\nlease_ttl = 4\nrenew_interval = 2\nmargin = 3\n",
+        said=("ha", "lease_ttl (4) must exceed renew_interval + margin (2 + 3)"),
+    ),
     # nothing to watch, nobody to wake
     "no enabled venue": Case(
         GOOD,
@@ -364,7 +378,13 @@ def _run_subprocess(
 
 
 @pytest.mark.parametrize(
-    "name", ["venue in the file", "mysql from the environment", "critical reaches no one"]
+    "name",
+    [
+        "venue in the file",
+        "mysql from the environment",
+        "critical reaches no one",
+        "ha on sqlite in the file",
+    ],
 )
 def test_run_refuses_to_start_with_the_words_check_config_prints(
     cli: Cli, tmp_path: Path, name: str

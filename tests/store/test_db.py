@@ -39,7 +39,7 @@ async def test_a_version_1_database_keeps_its_pending_deliveries_through_the_upg
     try:
         await upgrade(engine)
         async with engine.begin() as conn:  # make it what version 1 left behind
-            for column in ("first_tried_at", "sent_at"):
+            for column in ("first_tried_at", "sent_at", "claim_token"):
                 await conn.execute(text(f"ALTER TABLE deliveries DROP COLUMN {column}"))
             await conn.execute(text("UPDATE schema_version SET version = 1"))
             await conn.execute(
@@ -74,6 +74,7 @@ async def test_a_version_2_database_gains_the_acks_table_and_keeps_its_alerts(
         await upgrade(engine)
         async with engine.begin() as conn:  # make it what version 2 left behind
             await conn.execute(text("DROP TABLE acks"))
+            await conn.execute(text("ALTER TABLE deliveries DROP COLUMN claim_token"))
             await conn.execute(text("UPDATE schema_version SET version = 2"))
             await conn.execute(
                 text(
@@ -82,14 +83,51 @@ async def test_a_version_2_database_gains_the_acks_table_and_keeps_its_alerts(
                 ),
                 {"ts": to_dt(1_700_000_000.0)},
             )
-        assert await upgrade(engine) == SCHEMA_VERSION == 3
+        assert await upgrade(engine) == SCHEMA_VERSION == 4
         async with engine.connect() as conn:
             versions = (await conn.execute(select(schema_version.c.version))).scalars().all()
-        assert sorted(versions) == [2, 3]
+        assert sorted(versions) == [2, 4]
         made = await alert_history.add_ack(
             engine, "USDC", 1_700_000_000.0, Severity.MAJOR, "alice", "seen", 1_700_000_060.0
         )
         assert await alert_history.latest_acks(engine) == [made]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_version_3_database_gains_the_lease_table_and_delivery_claims(
+    db_url: str,
+) -> None:
+    """A database from before [ha] is upgraded in place: the leases table and the deliveries'
+    claim_token column appear, and its pending deliveries stay pending."""
+    engine = create_engine(db_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:  # make it what version 3 left behind
+            await conn.execute(text("DROP TABLE leases"))
+            await conn.execute(text("ALTER TABLE deliveries DROP COLUMN claim_token"))
+            await conn.execute(text("UPDATE schema_version SET version = 3"))
+            await conn.execute(
+                text(
+                    "INSERT INTO alerts (id, ts, severity, kind, coins, title, body)"
+                    " VALUES ('a1', :ts, 3, 'first', 'USDC', 'CRITICAL', 'body')"
+                ),
+                {"ts": to_dt(1_700_000_000.0)},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (alert_id, channel, status, attempts, created_at,"
+                    " updated_at) VALUES ('a1', 'sms', 'pending', 1, :ts, :ts)"
+                ),
+                {"ts": to_dt(1_700_000_000.0)},
+            )
+        assert await upgrade(engine) == SCHEMA_VERSION == 4
+        async with engine.connect() as conn:
+            claims = (await conn.execute(text("SELECT claim_token FROM deliveries"))).all()
+            leases = (await conn.execute(text("SELECT count(*) FROM leases"))).scalar()
+        assert [tuple(r) for r in claims] == [(None,)] and leases == 0
+        pending, _ = await alert_history.pending_deliveries(engine)
+        assert [p.channel for p in pending] == ["sms"]
     finally:
         await engine.dispose()
 

@@ -1,0 +1,1 @@
+"""Active/standby: two monitors, one PostgreSQL lease, one sender."""
