@@ -359,14 +359,22 @@ class Aggregator:
         trading); with no volumes at all (or all zero) every venue counts equally."""
         venue_w, liquidity = self._rules.venue_weights, self._rules.venue_liquidity
         volumes: list[float | None] = [p.volume_usd for p in priced]
+        thinnest = math.inf
         if None in volumes:  # some without volume: a pool's depth, else the venue's liquidity
+            total = 0.0
             for i, p in enumerate(priced):
-                if volumes[i] is None:
+                v = volumes[i]
+                if v is None:
                     v = _measured(p)
-                    volumes[i] = liquidity.get(p.quote.venue) if v is None and liquidity else v
-        known = [v for v in volumes if v is not None]
-        total = sum(known)
-        thinnest = min(known, default=math.inf)
+                    if v is None and liquidity:
+                        v = liquidity.get(p.quote.venue)
+                    volumes[i] = v
+                if v is not None:
+                    total += v
+                    if v < thinnest:
+                        thinnest = v
+        else:  # the common case: every quote has its volume
+            total = sum(volumes)  # type: ignore[arg-type]  # no None, just checked
         if total <= 0:
             return (
                 [venue_w.get(p.quote.venue, 1.0) for p in priced]

@@ -71,23 +71,24 @@ class VolumeMeter:
             times.append(ts)
             cum.append(0.0)
             return
+        n = len(times)
         day = ts - DAY
         at_day = self._at(day)
         # Where the typical window starts a day back (the default baseline) the lookup below is
         # this one again: the same figure, unless the newest point (moved or added now) is one of
         # the two it interpolates between.
-        same_later = len(times) >= 2 and day < times[-2]
+        same_later = n >= 2 and day < times[-2]
         c = volume_24h + at_day
         if c < cum[-1]:
             c = cum[-1]
-        if len(times) >= 2 and ts - times[-2] < _STEP:
+        if n >= 2 and ts - times[-2] < _STEP:
             times[-1] = ts
             cum[-1] = c
         else:
             times.append(ts)
             cum.append(c)
             horizon = ts - self._horizon
-            if len(times) > _SLACK and times[_SLACK] < horizon:
+            if n >= _SLACK and times[_SLACK] < horizon:  # n + 1 points now
                 cut = bisect_right(times, horizon) - 1  # keep one point at or before it
                 del times[:cut]
                 del cum[:cut]
