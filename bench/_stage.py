@@ -681,7 +681,7 @@ class HaPair:
             _, report = await self.st.health(self.ports[node])
         except Exception:
             return ""
-        return str(report["checks"].get("ha", [{}])[0].get("output", ""))
+        return str(report["checks"].get("lease:renewalAge", [{}])[0].get("output", ""))
 
     async def wait_role(self, node: str, role: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         async def there() -> bool:

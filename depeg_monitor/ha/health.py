@@ -48,6 +48,12 @@ def ha_check(node: HaNode, monotonic: float) -> Check:
 
 
 def with_ha(report: HealthReport, node: HaNode, monotonic: float) -> HealthReport:
-    check = ha_check(node, monotonic)
+    # Keyed lease:renewalAge on /health (the draft's component:measurement), id "ha".
+    check = dataclasses.replace(
+        ha_check(node, monotonic),
+        component="lease",
+        measurement="renewalAge",
+        component_type="system",
+    )
     checks = {**report.checks, "ha": check}
     return dataclasses.replace(report, checks=checks, status=worst(report.status, check.status))
