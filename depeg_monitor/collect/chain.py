@@ -4,7 +4,9 @@ At start-up one aggregate3 of every pool's verify_calls (coin order, decimals, t
 getPool) sets aside, with one warning, the pools that fail (a wrong order would silently give
 the reciprocal; an address without code is the wrong address or the wrong chain). A pool not
 yet verified (the node was down at start-up) is verified before its first poll, never polled
-unverified.
+unverified. A pool set aside is verified again every SET_ASIDE_RECHECK seconds, after a poll
+(the exchanges' delisted-market re-check, through the same Markets bookkeeping), so a node that
+was briefly wrong at start-up costs the pool minutes, not the daemon's lifetime.
 
 Then every poll_interval (a block) one Multicall3 aggregate3 carries every pool's and feed's
 calls plus the block's number and timestamp, so every quote of a poll is from one block and
@@ -49,6 +51,7 @@ from depeg_monitor.collect.http import (
     network_trouble,
     too_large,
 )
+from depeg_monitor.collect.markets import SET_ASIDE_RECHECK, Markets
 from depeg_monitor.collect.pause import Pause
 from depeg_monitor.collect.quality import QualityRules
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
@@ -142,8 +145,10 @@ class ChainCollector:
             p.name: Screen(p.name, quality, metrics, self.log.bind(venue=p.name))
             for p in rules.pools
         }
-        self.verified: set[str] = set()
-        self.set_aside: dict[str, str] = {}  # pool → why it failed verification
+        # Which pools are polled and which are set aside (why), as for an exchange's markets.
+        self.markets = Markets({p.name: p.name for p in rules.pools}, lambda _m, _s: ())
+        self.verified: set[str] = set()  # passed verification (and not set aside since)
+        self._recheck_due = float("inf")  # monotonic time of the set-aside pools' re-check
         self.block: Block | None = None  # the last block read
         self.readings: dict[str, OracleReading] = {}  # feed → its latest reading (context)
         self.feed_errors: dict[str, str] = {}  # feed → why its last reading failed
@@ -155,39 +160,76 @@ class ChainCollector:
         """The pools polled now: verified, not set aside."""
         return [p for n, p in self.pools.items() if n in self.verified]
 
+    @property
+    def set_aside(self) -> dict[str, str]:
+        """Pool → why it failed its verification (verified again every SET_ASIDE_RECHECK s)."""
+        return self.markets.set_aside
+
+    def _aside(self, name: str) -> str:
+        return (
+            f"set aside, failed verification: {self.set_aside[name]} "
+            f"(verified again every {SET_ASIDE_RECHECK:.0f}s)"
+        )
+
     # ------------------------------------------------------------------ start-up
 
     async def start(self) -> None:
         """Verify every pool in one aggregate3; a node down now leaves them to the first poll."""
         deadline = self._clock.monotonic() + max(self.interval, self.rules.timeout)
         try:
-            await self._verify(deadline)
+            await self._verify(self._unverified(), deadline)
         except (VenueError, BudgetExhausted, Waiting) as e:
             self.log.warning(
                 "pools_unverified", error=str(e), action="verified before their first poll"
             )
             self._on_error(e)
 
-    async def _verify(self, deadline: float) -> None:
-        todo = [p for n, p in self.pools.items() if n not in self.verified | set(self.set_aside)]
+    def _unverified(self) -> list[PoolVenue]:
+        """Pools neither verified nor set aside (the node could not say yet)."""
+        return [p for n, p in self.pools.items() if n in self.markets.polled.keys() - self.verified]
+
+    async def _verify(self, todo: Sequence[PoolVenue], deadline: float) -> None:
+        """Verify `todo` in one aggregate3: the good ones are polled, the others set aside."""
         if not todo:
             return
         lists = [verify_calls(p) for p in todo]
         poll = await self._eth_call([c for cs in lists for c in cs], deadline)
-        aside: dict[str, str] = {}
+        verdicts: dict[str, str | None] = {}
         for pool, results in zip(
             todo, evm.split(poll.results, [len(c) for c in lists]), strict=True
         ):
             try:
                 verify(pool, results)
+                verdicts[pool.name] = None
             except VenueError as e:
-                aside[pool.name] = str(e)
-                self.health[pool.name].error(self._clock.now(), f"set aside at start-up: {e}")
-            else:
-                self.verified.add(pool.name)
-        if aside:
-            self.log.warning("pools_set_aside", pools=aside, action="the other pools keep running")
-        self.set_aside |= aside
+                verdicts[pool.name] = str(e)
+        change = self.markets.checked(verdicts)
+        self.verified = (self.verified | set(verdicts)) - set(self.set_aside)
+        now = self._clock.now()
+        for name in set(verdicts) & set(self.set_aside):
+            self.health[name].error(now, self._aside(name), detail=VenueDetail(0))
+        if change.gone:
+            self.log.warning(
+                "pools_set_aside",
+                pools={n: self.set_aside[n] for n in change.gone},
+                action=f"the other pools keep running; verified again in {SET_ASIDE_RECHECK:.0f}s",
+            )
+        if change.back:
+            self.log.info("pools_verified_again", pools=list(change.back))
+        if self.set_aside:
+            self._recheck_due = self._clock.monotonic() + SET_ASIDE_RECHECK
+
+    async def _recheck(self, deadline: float) -> None:
+        """Verify the set-aside pools again once due; they are polled from the next poll on."""
+        if not self.set_aside or self._clock.monotonic() < self._recheck_due:
+            return
+        self._recheck_due = self._clock.monotonic() + SET_ASIDE_RECHECK
+        aside = [self.pools[n] for n in self.set_aside]
+        try:
+            await self._verify(aside, deadline)
+        except (VenueError, BudgetExhausted, Waiting) as e:
+            self.log.info("pools_recheck_failed", error=str(e), action="kept set aside")
+            self._on_error(e)
 
     # ------------------------------------------------------------------ one poll
 
@@ -201,7 +243,7 @@ class ChainCollector:
             return self._fail_all(f"circuit open for {left:.0f}s after repeated failures", True)
         deadline = now + self.interval
         try:
-            await self._verify(deadline)
+            await self._verify(self._unverified(), deadline)
             pools = self.active
             calls = [pool_calls(p) for p in pools] + [chainlink.calls(f) for f in self.rules.feeds]
             poll = await self._eth_call([c for cs in calls for c in cs], deadline)
@@ -230,8 +272,9 @@ class ChainCollector:
             good += got
             if error is not None:
                 errors[pool.name] = error
-        errors |= {n: f"set aside at start-up: {why}" for n, why in self.set_aside.items()}
+        errors |= {n: self._aside(n) for n in self.set_aside}
         self._say(None)
+        await self._recheck(deadline)  # after the poll: a re-check never delays its prices
         return ChainPoll(self.name, poll.block, tuple(good), errors)
 
     def _pool(
@@ -273,9 +316,7 @@ class ChainCollector:
         now = self._clock.now()
         errors = {}
         for name, health in self.health.items():
-            reason = (
-                f"set aside at start-up: {self.set_aside[name]}" if name in self.set_aside else why
-            )
+            reason = self._aside(name) if name in self.set_aside else why
             health.error(now, reason, detail=VenueDetail(0))
             errors[name] = reason
         self._say(why)

@@ -31,7 +31,7 @@ from tenacity import (
 from depeg_monitor.clock import Clock
 from depeg_monitor.collect.breaker import CircuitBreaker
 from depeg_monitor.collect.http import fetch
-from depeg_monitor.collect.markets import Markets
+from depeg_monitor.collect.markets import SET_ASIDE_RECHECK, Markets
 from depeg_monitor.collect.pause import Pause
 from depeg_monitor.collect.quality import QualityRules
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
@@ -59,9 +59,6 @@ STRETCH_HEADROOM = 1.1  # poll no closer than this to a venue's rate limit
 REPEAT_LOG = 600.0
 # An 'unknown market' answer re-reads the listing at most this often (it costs request weight).
 LISTING_RECHECK_GAP = 60.0
-# While a configured market is set aside (unlisted, or refused), the listing is read again this
-# soon rather than at the hourly listing_interval, so a relisting is noticed within minutes.
-LISTING_SET_ASIDE_RECHECK = 300.0
 
 
 class Waiting(Exception):
@@ -170,7 +167,7 @@ class VenueCollector:
             self.log.warning("listing_unavailable", error=str(e), action="keeping the markets")
             if isinstance(e, VenueError) and e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
                 self._on_error(self.spec.listing, e)
-            self._listing_due = now + min(self.rules.listing_interval, LISTING_SET_ASIDE_RECHECK)
+            self._listing_due = now + min(self.rules.listing_interval, SET_ASIDE_RECHECK)
             return False
         change = self.markets.listed(listed)
         if change.gone:
@@ -212,7 +209,7 @@ class VenueCollector:
     def _schedule_listing(self) -> None:
         wait = self.rules.listing_interval
         if self.markets.set_aside:
-            wait = min(wait, LISTING_SET_ASIDE_RECHECK)
+            wait = min(wait, SET_ASIDE_RECHECK)
         self._listing_due = self._clock.monotonic() + wait
 
     async def _recheck_listing(self, deadline: float) -> bool:
@@ -227,9 +224,7 @@ class VenueCollector:
         gone = self.markets.refused(markets, why)
         if not gone:
             return
-        self._listing_due = min(
-            self._listing_due, self._clock.monotonic() + LISTING_SET_ASIDE_RECHECK
-        )
+        self._listing_due = min(self._listing_due, self._clock.monotonic() + SET_ASIDE_RECHECK)
         self.log.warning("markets_set_aside", markets=gone, reason=why, until="next listing check")
 
     # ------------------------------------------------------------------ one poll
