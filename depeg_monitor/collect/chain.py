@@ -57,11 +57,11 @@ from depeg_monitor.collect.quality import QualityRules
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
 from depeg_monitor.collect.schedule import next_slot
 from depeg_monitor.collect.screen import Screen, summary
-from depeg_monitor.health.registry import Component, HealthRegistry, Kind, VenueDetail
+from depeg_monitor.health.registry import Component, HealthRegistry, Kind, OnChain, VenueDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.venues import chainlink, curve, evm, uniswap_v3
-from depeg_monitor.venues.chainlink import OracleReading
+from depeg_monitor.venues.chainlink import Feed, OracleReading
 from depeg_monitor.venues.contract import ErrorKind, Response, VenueError
 from depeg_monitor.venues.evm import Block, Call, Poll, Result
 
@@ -141,6 +141,9 @@ class ChainCollector:
         self.health: dict[str, Component] = {
             p.name: health.component(Kind.VENUE, p.name) for p in rules.pools
         }
+        self.feed_health: dict[str, Component] = {
+            f.name: health.component(Kind.ORACLE, f.name) for f in rules.feeds
+        }
         self._screens = {
             p.name: Screen(p.name, quality, metrics, self.log.bind(venue=p.name))
             for p in rules.pools
@@ -164,6 +167,12 @@ class ChainCollector:
     def set_aside(self) -> dict[str, str]:
         """Pool → why it failed its verification (verified again every SET_ASIDE_RECHECK s)."""
         return self.markets.set_aside
+
+    def _detail(self, quotes: int) -> VenueDetail:
+        """A pool's /health detail: its usable quotes, the chain and the last block read."""
+        b = self.block
+        onchain = OnChain(self.name) if b is None else OnChain(self.name, b.number, b.timestamp)
+        return VenueDetail(quotes, onchain=onchain)
 
     def _aside(self, name: str) -> str:
         return (
@@ -207,7 +216,7 @@ class ChainCollector:
         self.verified = (self.verified | set(verdicts)) - set(self.set_aside)
         now = self._clock.now()
         for name in set(verdicts) & set(self.set_aside):
-            self.health[name].error(now, self._aside(name), detail=VenueDetail(0))
+            self.health[name].error(now, self._aside(name), detail=self._detail(0))
         if change.gone:
             self.log.warning(
                 "pools_set_aside",
@@ -272,7 +281,9 @@ class ChainCollector:
             good += got
             if error is not None:
                 errors[pool.name] = error
-        errors |= {n: self._aside(n) for n in self.set_aside}
+        for name in self.set_aside:  # said with this block, so their /health stays current
+            errors[name] = self._aside(name)
+            self.health[name].error(received, errors[name], detail=self._detail(0))
         self._say(None)
         await self._recheck(deadline)  # after the poll: a re-check never delays its prices
         return ChainPoll(self.name, poll.block, tuple(good), errors)
@@ -287,10 +298,10 @@ class ChainCollector:
         except VenueError as e:
             self._metrics.requests.labels(pool.name, e.kind.value).inc()
             why = f"{e} ({at})"
-            health.error(received, why, detail=VenueDetail(0))
+            health.error(received, why, detail=self._detail(0))
             return [], why
         seen = self._screens[pool.name](quotes, received)
-        detail = VenueDetail(len(seen.good))
+        detail = self._detail(len(seen.good))
         drops = dict(seen.dropped)
         if not seen.good:
             why = f"no usable quotes: {summary(drops)} dropped ({at})"
@@ -304,21 +315,40 @@ class ChainCollector:
         self, block: Block, shares: Sequence[tuple[Result, ...]], received: float
     ) -> None:
         for feed, results in zip(self.rules.feeds, shares, strict=True):
+            health = self.feed_health[feed.name]
             try:
-                self.readings[feed.name] = chainlink.parse(feed, results, block, received)
-                self.feed_errors.pop(feed.name, None)
+                r = chainlink.parse(feed, results, block, received)
             except VenueError as e:
                 if self.feed_errors.get(feed.name) != str(e):
                     self.log.info("oracle_unreadable", feed=feed.name, error=str(e))
                 self.feed_errors[feed.name] = str(e)
+                last = self.readings.get(feed.name)
+                health.error(received, str(e), detail=self._feed_detail(feed, last))
+                continue
+            self.readings[feed.name] = r
+            self.feed_errors.pop(feed.name, None)
+            note = f"stale: updated {r.age:.0f}s before block {r.block_number}" if r.stale else None
+            health.ok(received, note=note, detail=self._feed_detail(feed, r))
+
+    def _feed_detail(self, feed: Feed, r: OracleReading | None) -> OnChain:
+        """A feed's /health detail: its last answer and the block it was read at."""
+        market = f"{feed.coin}/{feed.quote_ccy}"
+        if r is None:
+            return OnChain(self.name, market=market)
+        return OnChain(
+            self.name, r.block_number, r.block_timestamp, r.value, r.updated_at, market=market
+        )
 
     def _fail_all(self, why: str, skipped: bool = False, block: Block | None = None) -> ChainPoll:
         now = self._clock.now()
         errors = {}
         for name, health in self.health.items():
             reason = self._aside(name) if name in self.set_aside else why
-            health.error(now, reason, detail=VenueDetail(0))
+            health.error(now, reason, detail=self._detail(0))
             errors[name] = reason
+        for feed in self.rules.feeds:
+            last = self.readings.get(feed.name)
+            self.feed_health[feed.name].error(now, why, detail=self._feed_detail(feed, last))
         self._say(why)
         return ChainPoll(self.name, block, (), errors, skipped)
 

@@ -7,7 +7,7 @@ The answer follows the health-check RFC draft (application/health+json): pass an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -16,8 +16,10 @@ from depeg_monitor.health.registry import (
     ComponentState,
     HealthRegistry,
     Kind,
+    OnChain,
     StoreDetail,
     StreamDetail,
+    VenueDetail,
 )
 
 Status = Literal["pass", "warn", "fail"]
@@ -47,6 +49,26 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
+def _onchain_json(o: OnChain) -> dict[str, Any]:
+    out: dict[str, Any] = {"chain": o.chain}
+    if o.block is not None:
+        out["block"] = o.block
+        out["blockTime"] = _iso(o.block_ts)
+    if o.market is not None:
+        out["market"] = o.market
+    if o.value is not None:
+        out["value"] = o.value
+        out["updatedAt"] = _iso(o.updated_at)
+    return out
+
+
+def onchain_of(st: ComponentState) -> OnChain | None:
+    """The chain and block a pool's or a feed's state carries (None for an exchange)."""
+    if isinstance(st.detail, OnChain):
+        return st.detail
+    return st.detail.onchain if isinstance(st.detail, VenueDetail) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """One component's line in the report."""
@@ -56,9 +78,12 @@ class Check:
     observed_value: float | None = None
     observed_unit: str | None = None
     time: float | None = None  # when the component last did its job
+    onchain: OnChain | None = None  # a pool's or feed's chain and last block
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
+        if self.onchain is not None:
+            out["onchain"] = _onchain_json(self.onchain)
         if self.observed_value is not None:
             out["observedValue"] = round(self.observed_value, 3)
             if self.observed_unit:
@@ -227,7 +252,9 @@ def evaluate(
             checks[st.key] = _db_check(st, now)
         elif st.kind is Kind.VENUE:
             venues_failing.append(st.failing)
-            checks[st.key] = _age_check(st, now, "answer")
+            checks[st.key] = replace(_age_check(st, now, "answer"), onchain=onchain_of(st))
+        elif st.kind is Kind.ORACLE:  # context: warns when unreadable, never fails the monitor
+            checks[st.key] = replace(_age_check(st, now, "reading"), onchain=onchain_of(st))
         elif st.kind is Kind.CHANNEL:
             checks[st.key] = _channel_check(st, now)
         elif st.kind is Kind.STREAM:
