@@ -30,6 +30,7 @@ the host at most (http.network_trouble).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -325,6 +326,10 @@ class ChainCollector:
                 last = self.readings.get(feed.name)
                 health.error(received, str(e), detail=self._feed_detail(feed, last))
                 continue
+            last = self.readings.get(feed.name)
+            if last is not None:  # a new round moved from the last one's answer
+                before = last.value if r.round_id != last.round_id else last.previous
+                r = dataclasses.replace(r, previous=before)
             self.readings[feed.name] = r
             self.feed_errors.pop(feed.name, None)
             note = f"stale: updated {r.age:.0f}s before block {r.block_number}" if r.stale else None

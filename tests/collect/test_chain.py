@@ -286,3 +286,32 @@ async def test_the_rpc_url_never_shows_in_errors(setup: Setup, clock: ManualCloc
     why = c.health["curve-3pool"].state.error or ""
     assert "refused" in why and "SECRET-KEY" not in why
     assert all("SECRET-KEY" not in str(e) for e in logs)
+
+
+async def test_a_new_chainlink_round_carries_the_answer_it_moved_from(
+    setup: Setup, clock: ManualClock
+) -> None:
+    """USDC steps to 0.975 at t = 60: the USDC/USD feed's next round is read with the answer
+    of the round before it (what detection judges a threshold crossing by); the same round
+    read again keeps it; a first reading has none."""
+    step = {
+        "segments": [
+            {"kind": "calm", "duration": 60},
+            {"kind": "move", "to": 0.975, "duration": 1},
+            {"kind": "hold", "duration": 539},
+        ]
+    }
+    _, c, _ = await setup({"USDC": step})
+    await c.start()
+    await c.poll_once()
+    first = c.readings["chainlink-usdc-usd"]
+    assert first.previous is None and first.value == pytest.approx(1.0, abs=0.003)
+    clock.advance(100)
+    await c.poll_once()
+    moved = c.readings["chainlink-usdc-usd"]
+    assert moved.round_id != first.round_id and moved.value == pytest.approx(0.975, abs=0.001)
+    assert moved.previous == first.value
+    clock.advance(12)
+    await c.poll_once()
+    again = c.readings["chainlink-usdc-usd"]
+    assert again.round_id == moved.round_id and again.previous == first.value
