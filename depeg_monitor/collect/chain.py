@@ -10,9 +10,10 @@ was briefly wrong at start-up costs the pool minutes, not the daemon's lifetime.
 
 Then every poll_interval (a block) one Multicall3 aggregate3 carries every pool's and feed's
 calls plus the block's number and timestamp, so every quote of a poll is from one block and
-its age is known. The request goes through the pieces the REST collector uses: the token
-bucket (providers limit requests per second), retries within the poll's deadline, the Pause
-for a wait the node asks for, the breaker, the bounded body and the Screen. Failures are
+its age is known. The request goes through the REST collector's own request loop
+(request.py: the token bucket — providers limit requests per second —, retries within the
+poll's deadline, the Pause for a wait the node asks for, the bounded body of http.fetch),
+then the breaker and the Screen. Failures are
 classified by evm.parse_poll. What can go wrong, and whom it hurts:
 
 - the node (down, 429, a JSON-RPC error): every pool's health says why; nothing is sent;
@@ -32,30 +33,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from depeg_monitor.clock import Clock
 from depeg_monitor.collect.breaker import CircuitBreaker
 from depeg_monitor.collect.chain_rules import ChainRules, PoolVenue
-from depeg_monitor.collect.collector import DEFAULT_RATE_LIMIT_PAUSE, Sink, Waiting
-from depeg_monitor.collect.http import (
-    ACCEPT_ENCODING,
-    CHUNK,
-    BoundedBody,
-    network_trouble,
-    too_large,
-)
+from depeg_monitor.collect.collector import DEFAULT_RATE_LIMIT_PAUSE, Sink
 from depeg_monitor.collect.markets import SET_ASIDE_RECHECK, Markets
 from depeg_monitor.collect.pause import Pause
 from depeg_monitor.collect.quality import QualityRules
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
+from depeg_monitor.collect.request import RequestLoop, Waiting
 from depeg_monitor.collect.schedule import next_slot
 from depeg_monitor.collect.screen import Screen, summary
 from depeg_monitor.health.registry import Component, HealthRegistry, Kind, OnChain, VenueDetail
@@ -63,14 +56,13 @@ from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.venues import chainlink, curve, evm, uniswap_v3
 from depeg_monitor.venues.chainlink import Feed, OracleReading
-from depeg_monitor.venues.contract import ErrorKind, Response, VenueError
+from depeg_monitor.venues.contract import ErrorKind, Request, VenueError
 from depeg_monitor.venues.evm import Block, Call, Poll, Result
 
 __all__ = ["ChainCollector", "ChainPoll", "ChainRules", "PoolVenue", "build_chain_collectors"]
 
 log = structlog.get_logger(__name__)
 
-T = TypeVar("T")
 # The longest wait a node may ask for (a daily quota resets within a day).
 MAX_WAIT = 24 * 3600.0
 
@@ -135,6 +127,16 @@ class ChainCollector:
             rules.breaker_threshold, rules.poll_interval, rules.breaker_max_backoff
         )
         self.pause = Pause(clock, MAX_WAIT)
+        self._loop = RequestLoop(
+            rules.chain,
+            session,
+            clock,
+            self.bucket,
+            self.pause,
+            metrics,
+            rules.timeout,
+            rules.retry_network,
+        )
         quality = QualityRules(
             rules.price_band, rules.max_block_age, rules.pegs, rules.max_clock_skew
         )
@@ -360,56 +362,17 @@ class ChainCollector:
     # ------------------------------------------------------------------ the request
 
     async def _eth_call(self, calls: Sequence[Call], deadline: float) -> Poll:
+        """POST one aggregate3 of `calls` through the shared request loop (the REST
+        collector's budget, retries within the deadline and bounded read)."""
         rid = next(self._ids)
-        body = evm.poll_request(calls, request_id=rid)
-        return await self._post(body, deadline, lambda r: evm.parse_poll(r, len(calls), rid))
-
-    async def _post(
-        self, body: dict[str, Any], deadline: float, parse: Callable[[Response], T]
-    ) -> T:
-        """POST and parse, with the rate budget and retries bounded by the deadline (the REST
-        collector's _get, for one JSON-RPC request)."""
-
-        def past_deadline(state: RetryCallState) -> bool:
-            return self._clock.monotonic() + state.upcoming_sleep >= deadline
-
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(self._retryable),
-            wait=wait_exponential_jitter(multiplier=0.25, max=4.0, jitter=0.25),
-            stop=past_deadline,
-            sleep=self._clock.sleep,
-            reraise=True,
+        req = Request("", body=evm.poll_request(calls, request_id=rid))
+        return await self._loop.send(
+            self._url,
+            req,
+            deadline,
+            lambda r: evm.parse_poll(r, len(calls), rid),
+            self.rules.max_body,
         )
-        last: VenueError | None = None
-        async for attempt in retrying:
-            with attempt:
-                if self.pause.active():
-                    raise Waiting(self.pause.text())
-                try:
-                    await self.bucket.take(1.0, deadline)
-                except BudgetExhausted:
-                    if last is not None:
-                        raise last from None
-                    raise
-                left = deadline - self._clock.monotonic()
-                time_limit = max(0.05, min(self.rules.timeout, left))
-                try:
-                    resp = await post_json(
-                        self._session, self._url, body, time_limit, self.rules.max_body
-                    )
-                    result = _parsed(parse, resp)
-                except VenueError as e:
-                    self._metrics.requests.labels(self.name, e.kind.value).inc()
-                    last = e
-                    raise
-                self._metrics.requests.labels(self.name, "ok").inc()
-                return result
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
-
-    def _retryable(self, e: BaseException) -> bool:
-        if not isinstance(e, VenueError):
-            return False
-        return e.kind.retryable and (self.rules.retry_network or e.kind is not ErrorKind.NETWORK)
 
     def _on_error(self, e: Exception) -> None:
         if isinstance(e, VenueError) and e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
@@ -452,52 +415,6 @@ class ChainCollector:
                 )
                 for task in pending:
                     task.cancel()
-
-
-async def post_json(
-    session: aiohttp.ClientSession,
-    url: str,
-    body: dict[str, Any],
-    time_limit: float,
-    max_body: int,
-) -> Response:
-    """POST a JSON-RPC body within `time_limit` seconds, keeping at most `max_body` decoded
-    bytes (http.fetch's bounds, for a POST); errors name the host, never the URL."""
-    try:
-        async with session.post(
-            url,
-            json=body,
-            headers={"Accept-Encoding": ACCEPT_ENCODING},
-            timeout=aiohttp.ClientTimeout(total=time_limit),
-            allow_redirects=False,
-            auto_decompress=False,
-        ) as r:
-            try:
-                if r.content_length is not None and r.content_length > max_body:
-                    raise too_large(max_body)
-                reader = BoundedBody(r.headers.get("Content-Encoding"), max_body)
-                async for chunk in r.content.iter_chunked(CHUNK):
-                    reader.feed(chunk)
-                data = reader.finish()
-            except VenueError:
-                r.close()
-                if 200 <= r.status < 300:
-                    raise
-                return Response(r.status, "", dict(r.headers))
-            return Response(r.status, data.decode("utf-8", "replace"), dict(r.headers))
-    except TimeoutError:
-        raise VenueError(ErrorKind.TIMEOUT, f"no answer within {time_limit:.3g}s") from None
-    except aiohttp.ClientError as e:
-        raise VenueError(ErrorKind.NETWORK, network_trouble(e, url)) from None
-
-
-def _parsed(parse: Callable[[Response], T], resp: Response) -> T:
-    try:
-        return parse(resp)
-    except VenueError:
-        raise
-    except Exception as e:
-        raise VenueError(ErrorKind.MALFORMED, f"unreadable answer ({type(e).__name__})") from None
 
 
 def build_chain_collectors(
