@@ -90,6 +90,7 @@ class OracleMove:
     updated_at: float  # when the round was written on chain (epoch seconds)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OracleContext:
     """An oracle's latest answer beside the market: a lagging reference, never a price.
