@@ -79,6 +79,19 @@ class DroppedQuote:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
+class OracleMove:
+    """The oracle's latest round crossed one of the coin's thresholds from the round before:
+    what lending protocols act on. level: the band the new answer is in (NONE: inside minor);
+    previous: the band of the answer it replaced."""
+
+    level: Severity
+    previous: Severity
+    value: float
+    updated_at: float  # when the round was written on chain (epoch seconds)
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
 class OracleContext:
     """An oracle's latest answer beside the market: a lagging reference, never a price.
 
@@ -91,6 +104,7 @@ class OracleContext:
     age: float  # seconds from the answer's update to the cycle
     market: float  # the coin's aggregate USD price it is compared with
     lag: float
+    moved: OracleMove | None = None  # its latest round crossed a threshold
 
 
 @fast_init

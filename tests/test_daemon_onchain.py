@@ -15,7 +15,7 @@ from depeg_monitor.config import Settings, load_settings
 from depeg_monitor.daemon import Daemon
 from depeg_monitor.model import Message
 from depeg_monitor.simulate import SimulatedMarket, load_scenario
-from depeg_monitor.simulate.chain import contracts
+from depeg_monitor.simulate.chain.config import chain_sections
 
 from .test_daemon import tweak
 from .waiting import eventually
@@ -23,56 +23,17 @@ from .waiting import eventually
 REPO = Path(__file__).parents[1]
 SPEED = 10.0  # scenario seconds per wall second: a block every 1.2 s
 POOLS = ("curve-usde-usdc", "univ3-usde-usdt", "curve-3pool")
-MARKETS = {
-    "curve-3pool": ["DAI/USDC", "USDT/USDC"],
-    "curve-usde-usdc": ["USDE/USDC"],
-    "univ3-usde-usdt": ["USDE/USDT"],
-}
-
-
-def pool_settings() -> dict[str, Any]:
-    """The simulator's pools as [pools.X] tables (what a user writes in the TOML)."""
-    out: dict[str, Any] = {}
-    for c in contracts.CURVE_POOLS:
-        if c.venue in POOLS:
-            coins = [
-                {"symbol": t.coin, "address": t.address, "decimals": t.decimals} for t in c.tokens
-            ]
-            out[c.venue] = {"kind": "curve", "address": c.address, "coins": coins}
-    for u in contracts.UNISWAP_V3_POOLS:
-        if u.venue in POOLS:
-            coins = [
-                {"symbol": t.coin, "address": t.address, "decimals": t.decimals} for t in u.tokens
-            ]
-            out[u.venue] = {
-                "kind": "uniswap_v3",
-                "address": u.address,
-                "coins": coins,
-                "fee": u.fee,
-            }
-    for name, markets in MARKETS.items():
-        out[name]["markets"] = markets
-    return out
 
 
 def onchain_settings(market: SimulatedMarket, tmp_path: Path) -> Settings:
+    """The demo's settings with three of the simulator's pools and its USDe feed, as the
+    [chains] / [pools] / [oracles] tables a user writes."""
     settings = demo_settings(
         load_settings(REPO / "config.example.toml"), market.base_urls(), SPEED, tmp_path
     )
-    chain = {"rpc_url": market.rpc_urls()["ethereum"], "poll_interval": 12.0 / SPEED}
-    return tweak(
-        settings,
-        chains={"ethereum": chain},
-        pools=pool_settings(),
-        oracles={
-            "chainlink-usde-usd": {
-                "address": next(f.address for f in contracts.FEEDS if f.coin == "USDE"),
-                "coin": "USDE",
-                "heartbeat": 82800,
-                "threshold_pct": 0.5,
-            }
-        },
-    )
+    url = market.rpc_urls()["ethereum"]
+    sections = chain_sections(url, settings.coins, ["USDE"], 12.0 / SPEED, only=POOLS)
+    return tweak(settings, **sections)
 
 
 Run = tuple[Daemon, SimulatedMarket, list[str], asyncio.Event, asyncio.Task[None]]

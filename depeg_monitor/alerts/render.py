@@ -20,6 +20,7 @@ from depeg_monitor.model import (
     InsufficientData,
     Message,
     OracleContext,
+    OracleMove,
     Pending,
     Severity,
     SideIgnored,
@@ -210,6 +211,8 @@ def _item_lines(item: AlertItem) -> list[str]:
             f"(cheapest {c.cheapest_venue}, dearest {c.dearest_venue})"
         )
     for o in c.oracles:
+        if o.moved is not None:  # the update lenders act on: its own line, first
+            lines.append("  " + oracle_move_line(o, o.moved))
         lines.append("  " + oracle_line(o))
     if s.dropped:
         # Venues whose data could not count: stale, no USD reference, or an outlier print.
@@ -232,6 +235,21 @@ def oracle_line(o: OracleContext) -> str:
         f"Chainlink {pair} {o.value:.4f}, updated {ago} ago; "
         f"market {o.market:.4f} — oracle lags {abs(o.lag) * 100:.1f} %"
     )
+
+
+def oracle_move_line(o: OracleContext, m: OracleMove) -> str:
+    """'Chainlink USDC/USD moved to 0.9712 at 03:14, beyond major — lending protocols
+    liquidate on this'; back: '… moved back to 0.9990 at 05:00, inside minor (was beyond
+    major)'."""
+    at = datetime.fromtimestamp(m.updated_at, UTC).strftime("%H:%M")
+    pair = f"Chainlink {o.coin}/{o.quote_ccy}"
+    if m.level > m.previous:
+        return (
+            f"{pair} moved to {m.value:.4f} at {at}, beyond {m.level.label} — "
+            "lending protocols liquidate on this"
+        )
+    where = "inside minor" if m.level == Severity.NONE else f"beyond {m.level.label} only"
+    return f"{pair} moved back to {m.value:.4f} at {at}, {where} (was beyond {m.previous.label})"
 
 
 def note_lines(alert: Alert) -> list[str]:

@@ -4,13 +4,16 @@ At start-up one aggregate3 of every pool's verify_calls (coin order, decimals, t
 getPool) sets aside, with one warning, the pools that fail (a wrong order would silently give
 the reciprocal; an address without code is the wrong address or the wrong chain). A pool not
 yet verified (the node was down at start-up) is verified before its first poll, never polled
-unverified.
+unverified. A pool set aside is verified again every SET_ASIDE_RECHECK seconds, after a poll
+(the exchanges' delisted-market re-check, through the same Markets bookkeeping), so a node that
+was briefly wrong at start-up costs the pool minutes, not the daemon's lifetime.
 
 Then every poll_interval (a block) one Multicall3 aggregate3 carries every pool's and feed's
 calls plus the block's number and timestamp, so every quote of a poll is from one block and
-its age is known. The request goes through the pieces the REST collector uses: the token
-bucket (providers limit requests per second), retries within the poll's deadline, the Pause
-for a wait the node asks for, the breaker, the bounded body and the Screen. Failures are
+its age is known. The request goes through the REST collector's own request loop
+(request.py: the token bucket — providers limit requests per second —, retries within the
+poll's deadline, the Pause for a wait the node asks for, the bounded body of http.fetch),
+then the breaker and the Screen. Failures are
 classified by evm.parse_poll. What can go wrong, and whom it hurts:
 
 - the node (down, 429, a JSON-RPC error): every pool's health says why; nothing is sent;
@@ -28,45 +31,38 @@ the host at most (http.network_trouble).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from depeg_monitor.clock import Clock
 from depeg_monitor.collect.breaker import CircuitBreaker
 from depeg_monitor.collect.chain_rules import ChainRules, PoolVenue
-from depeg_monitor.collect.collector import DEFAULT_RATE_LIMIT_PAUSE, Sink, Waiting
-from depeg_monitor.collect.http import (
-    ACCEPT_ENCODING,
-    CHUNK,
-    BoundedBody,
-    network_trouble,
-    too_large,
-)
+from depeg_monitor.collect.collector import DEFAULT_RATE_LIMIT_PAUSE, Sink
+from depeg_monitor.collect.markets import SET_ASIDE_RECHECK, Markets
 from depeg_monitor.collect.pause import Pause
 from depeg_monitor.collect.quality import QualityRules
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
+from depeg_monitor.collect.request import RequestLoop, Waiting
 from depeg_monitor.collect.schedule import next_slot
 from depeg_monitor.collect.screen import Screen, summary
-from depeg_monitor.health.registry import Component, HealthRegistry, Kind, VenueDetail
+from depeg_monitor.health.registry import Component, HealthRegistry, Kind, OnChain, VenueDetail
 from depeg_monitor.metrics import Metrics
 from depeg_monitor.model import Quote
 from depeg_monitor.venues import chainlink, curve, evm, uniswap_v3
-from depeg_monitor.venues.chainlink import OracleReading
-from depeg_monitor.venues.contract import ErrorKind, Response, VenueError
+from depeg_monitor.venues.chainlink import Feed, OracleReading
+from depeg_monitor.venues.contract import ErrorKind, Request, VenueError
 from depeg_monitor.venues.evm import Block, Call, Poll, Result
 
 __all__ = ["ChainCollector", "ChainPoll", "ChainRules", "PoolVenue", "build_chain_collectors"]
 
 log = structlog.get_logger(__name__)
 
-T = TypeVar("T")
 # The longest wait a node may ask for (a daily quota resets within a day).
 MAX_WAIT = 24 * 3600.0
 
@@ -131,6 +127,16 @@ class ChainCollector:
             rules.breaker_threshold, rules.poll_interval, rules.breaker_max_backoff
         )
         self.pause = Pause(clock, MAX_WAIT)
+        self._loop = RequestLoop(
+            rules.chain,
+            session,
+            clock,
+            self.bucket,
+            self.pause,
+            metrics,
+            rules.timeout,
+            rules.retry_network,
+        )
         quality = QualityRules(
             rules.price_band, rules.max_block_age, rules.pegs, rules.max_clock_skew
         )
@@ -138,12 +144,17 @@ class ChainCollector:
         self.health: dict[str, Component] = {
             p.name: health.component(Kind.VENUE, p.name) for p in rules.pools
         }
+        self.feed_health: dict[str, Component] = {
+            f.name: health.component(Kind.ORACLE, f.name) for f in rules.feeds
+        }
         self._screens = {
             p.name: Screen(p.name, quality, metrics, self.log.bind(venue=p.name))
             for p in rules.pools
         }
-        self.verified: set[str] = set()
-        self.set_aside: dict[str, str] = {}  # pool → why it failed verification
+        # Which pools are polled and which are set aside (why), as for an exchange's markets.
+        self.markets = Markets({p.name: p.name for p in rules.pools}, lambda _m, _s: ())
+        self.verified: set[str] = set()  # passed verification (and not set aside since)
+        self._recheck_due = float("inf")  # monotonic time of the set-aside pools' re-check
         self.block: Block | None = None  # the last block read
         self.readings: dict[str, OracleReading] = {}  # feed → its latest reading (context)
         self.feed_errors: dict[str, str] = {}  # feed → why its last reading failed
@@ -155,39 +166,82 @@ class ChainCollector:
         """The pools polled now: verified, not set aside."""
         return [p for n, p in self.pools.items() if n in self.verified]
 
+    @property
+    def set_aside(self) -> dict[str, str]:
+        """Pool → why it failed its verification (verified again every SET_ASIDE_RECHECK s)."""
+        return self.markets.set_aside
+
+    def _detail(self, quotes: int) -> VenueDetail:
+        """A pool's /health detail: its usable quotes, the chain and the last block read."""
+        b = self.block
+        onchain = OnChain(self.name) if b is None else OnChain(self.name, b.number, b.timestamp)
+        return VenueDetail(quotes, onchain=onchain)
+
+    def _aside(self, name: str) -> str:
+        return (
+            f"set aside, failed verification: {self.set_aside[name]} "
+            f"(verified again every {SET_ASIDE_RECHECK:.0f}s)"
+        )
+
     # ------------------------------------------------------------------ start-up
 
     async def start(self) -> None:
         """Verify every pool in one aggregate3; a node down now leaves them to the first poll."""
         deadline = self._clock.monotonic() + max(self.interval, self.rules.timeout)
         try:
-            await self._verify(deadline)
+            await self._verify(self._unverified(), deadline)
         except (VenueError, BudgetExhausted, Waiting) as e:
             self.log.warning(
                 "pools_unverified", error=str(e), action="verified before their first poll"
             )
             self._on_error(e)
 
-    async def _verify(self, deadline: float) -> None:
-        todo = [p for n, p in self.pools.items() if n not in self.verified | set(self.set_aside)]
+    def _unverified(self) -> list[PoolVenue]:
+        """Pools neither verified nor set aside (the node could not say yet)."""
+        return [p for n, p in self.pools.items() if n in self.markets.polled.keys() - self.verified]
+
+    async def _verify(self, todo: Sequence[PoolVenue], deadline: float) -> None:
+        """Verify `todo` in one aggregate3: the good ones are polled, the others set aside."""
         if not todo:
             return
         lists = [verify_calls(p) for p in todo]
         poll = await self._eth_call([c for cs in lists for c in cs], deadline)
-        aside: dict[str, str] = {}
+        verdicts: dict[str, str | None] = {}
         for pool, results in zip(
             todo, evm.split(poll.results, [len(c) for c in lists]), strict=True
         ):
             try:
                 verify(pool, results)
+                verdicts[pool.name] = None
             except VenueError as e:
-                aside[pool.name] = str(e)
-                self.health[pool.name].error(self._clock.now(), f"set aside at start-up: {e}")
-            else:
-                self.verified.add(pool.name)
-        if aside:
-            self.log.warning("pools_set_aside", pools=aside, action="the other pools keep running")
-        self.set_aside |= aside
+                verdicts[pool.name] = str(e)
+        change = self.markets.checked(verdicts)
+        self.verified = (self.verified | set(verdicts)) - set(self.set_aside)
+        now = self._clock.now()
+        for name in set(verdicts) & set(self.set_aside):
+            self.health[name].error(now, self._aside(name), detail=self._detail(0))
+        if change.gone:
+            self.log.warning(
+                "pools_set_aside",
+                pools={n: self.set_aside[n] for n in change.gone},
+                action=f"the other pools keep running; verified again in {SET_ASIDE_RECHECK:.0f}s",
+            )
+        if change.back:
+            self.log.info("pools_verified_again", pools=list(change.back))
+        if self.set_aside:
+            self._recheck_due = self._clock.monotonic() + SET_ASIDE_RECHECK
+
+    async def _recheck(self, deadline: float) -> None:
+        """Verify the set-aside pools again once due; they are polled from the next poll on."""
+        if not self.set_aside or self._clock.monotonic() < self._recheck_due:
+            return
+        self._recheck_due = self._clock.monotonic() + SET_ASIDE_RECHECK
+        aside = [self.pools[n] for n in self.set_aside]
+        try:
+            await self._verify(aside, deadline)
+        except (VenueError, BudgetExhausted, Waiting) as e:
+            self.log.info("pools_recheck_failed", error=str(e), action="kept set aside")
+            self._on_error(e)
 
     # ------------------------------------------------------------------ one poll
 
@@ -201,7 +255,7 @@ class ChainCollector:
             return self._fail_all(f"circuit open for {left:.0f}s after repeated failures", True)
         deadline = now + self.interval
         try:
-            await self._verify(deadline)
+            await self._verify(self._unverified(), deadline)
             pools = self.active
             calls = [pool_calls(p) for p in pools] + [chainlink.calls(f) for f in self.rules.feeds]
             poll = await self._eth_call([c for cs in calls for c in cs], deadline)
@@ -230,8 +284,11 @@ class ChainCollector:
             good += got
             if error is not None:
                 errors[pool.name] = error
-        errors |= {n: f"set aside at start-up: {why}" for n, why in self.set_aside.items()}
+        for name in self.set_aside:  # said with this block, so their /health stays current
+            errors[name] = self._aside(name)
+            self.health[name].error(received, errors[name], detail=self._detail(0))
         self._say(None)
+        await self._recheck(deadline)  # after the poll: a re-check never delays its prices
         return ChainPoll(self.name, poll.block, tuple(good), errors)
 
     def _pool(
@@ -244,11 +301,11 @@ class ChainCollector:
         except VenueError as e:
             self._metrics.requests.labels(pool.name, e.kind.value).inc()
             why = f"{e} ({at})"
-            health.error(received, why, detail=VenueDetail(0))
+            health.error(received, why, detail=self._detail(0))
             self._metrics.venue_polled(pool.name, received, usable=False)
             return [], why
         seen = self._screens[pool.name](quotes, received)
-        detail = VenueDetail(len(seen.good))
+        detail = self._detail(len(seen.good))
         drops = dict(seen.dropped)
         if not seen.good:
             why = f"no usable quotes: {summary(drops)} dropped ({at})"
@@ -264,80 +321,62 @@ class ChainCollector:
         self, block: Block, shares: Sequence[tuple[Result, ...]], received: float
     ) -> None:
         for feed, results in zip(self.rules.feeds, shares, strict=True):
+            health = self.feed_health[feed.name]
             try:
-                self.readings[feed.name] = chainlink.parse(feed, results, block, received)
-                self.feed_errors.pop(feed.name, None)
+                r = chainlink.parse(feed, results, block, received)
             except VenueError as e:
                 if self.feed_errors.get(feed.name) != str(e):
                     self.log.info("oracle_unreadable", feed=feed.name, error=str(e))
                 self.feed_errors[feed.name] = str(e)
+                last = self.readings.get(feed.name)
+                health.error(received, str(e), detail=self._feed_detail(feed, last))
+                continue
+            last = self.readings.get(feed.name)
+            if last is not None:  # a new round moved from the last one's answer
+                before = last.value if r.round_id != last.round_id else last.previous
+                r = dataclasses.replace(r, previous=before)
+            self.readings[feed.name] = r
+            self.feed_errors.pop(feed.name, None)
+            note = f"stale: updated {r.age:.0f}s before block {r.block_number}" if r.stale else None
+            health.ok(received, note=note, detail=self._feed_detail(feed, r))
+
+    def _feed_detail(self, feed: Feed, r: OracleReading | None) -> OnChain:
+        """A feed's /health detail: its last answer and the block it was read at."""
+        market = f"{feed.coin}/{feed.quote_ccy}"
+        if r is None:
+            return OnChain(self.name, market=market)
+        return OnChain(
+            self.name, r.block_number, r.block_timestamp, r.value, r.updated_at, market=market
+        )
 
     def _fail_all(self, why: str, skipped: bool = False, block: Block | None = None) -> ChainPoll:
         now = self._clock.now()
         errors = {}
         for name, health in self.health.items():
-            reason = (
-                f"set aside at start-up: {self.set_aside[name]}" if name in self.set_aside else why
-            )
-            health.error(now, reason, detail=VenueDetail(0))
+            reason = self._aside(name) if name in self.set_aside else why
+            health.error(now, reason, detail=self._detail(0))
             self._metrics.venue_polled(name, now, usable=False)
             errors[name] = reason
+        for feed in self.rules.feeds:
+            last = self.readings.get(feed.name)
+            self.feed_health[feed.name].error(now, why, detail=self._feed_detail(feed, last))
         self._say(why)
         return ChainPoll(self.name, block, (), errors, skipped)
 
     # ------------------------------------------------------------------ the request
 
     async def _eth_call(self, calls: Sequence[Call], deadline: float) -> Poll:
+        """POST one aggregate3 of `calls` through the shared request loop (the REST
+        collector's budget, retries within the deadline and bounded read)."""
         rid = next(self._ids)
-        body = evm.poll_request(calls, request_id=rid)
-        return await self._post(body, deadline, lambda r: evm.parse_poll(r, len(calls), rid))
-
-    async def _post(
-        self, body: dict[str, Any], deadline: float, parse: Callable[[Response], T]
-    ) -> T:
-        """POST and parse, with the rate budget and retries bounded by the deadline (the REST
-        collector's _get, for one JSON-RPC request)."""
-
-        def past_deadline(state: RetryCallState) -> bool:
-            return self._clock.monotonic() + state.upcoming_sleep >= deadline
-
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(self._retryable),
-            wait=wait_exponential_jitter(multiplier=0.25, max=4.0, jitter=0.25),
-            stop=past_deadline,
-            sleep=self._clock.sleep,
-            reraise=True,
+        req = Request("", body=evm.poll_request(calls, request_id=rid))
+        return await self._loop.send(
+            self._url,
+            req,
+            deadline,
+            lambda r: evm.parse_poll(r, len(calls), rid),
+            self.rules.max_body,
         )
-        last: VenueError | None = None
-        async for attempt in retrying:
-            with attempt:
-                if self.pause.active():
-                    raise Waiting(self.pause.text())
-                try:
-                    await self.bucket.take(1.0, deadline)
-                except BudgetExhausted:
-                    if last is not None:
-                        raise last from None
-                    raise
-                left = deadline - self._clock.monotonic()
-                time_limit = max(0.05, min(self.rules.timeout, left))
-                try:
-                    resp = await post_json(
-                        self._session, self._url, body, time_limit, self.rules.max_body
-                    )
-                    result = _parsed(parse, resp)
-                except VenueError as e:
-                    self._metrics.requests.labels(self.name, e.kind.value).inc()
-                    last = e
-                    raise
-                self._metrics.requests.labels(self.name, "ok").inc()
-                return result
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
-
-    def _retryable(self, e: BaseException) -> bool:
-        if not isinstance(e, VenueError):
-            return False
-        return e.kind.retryable and (self.rules.retry_network or e.kind is not ErrorKind.NETWORK)
 
     def _on_error(self, e: Exception) -> None:
         if isinstance(e, VenueError) and e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
@@ -380,52 +419,6 @@ class ChainCollector:
                 )
                 for task in pending:
                     task.cancel()
-
-
-async def post_json(
-    session: aiohttp.ClientSession,
-    url: str,
-    body: dict[str, Any],
-    time_limit: float,
-    max_body: int,
-) -> Response:
-    """POST a JSON-RPC body within `time_limit` seconds, keeping at most `max_body` decoded
-    bytes (http.fetch's bounds, for a POST); errors name the host, never the URL."""
-    try:
-        async with session.post(
-            url,
-            json=body,
-            headers={"Accept-Encoding": ACCEPT_ENCODING},
-            timeout=aiohttp.ClientTimeout(total=time_limit),
-            allow_redirects=False,
-            auto_decompress=False,
-        ) as r:
-            try:
-                if r.content_length is not None and r.content_length > max_body:
-                    raise too_large(max_body)
-                reader = BoundedBody(r.headers.get("Content-Encoding"), max_body)
-                async for chunk in r.content.iter_chunked(CHUNK):
-                    reader.feed(chunk)
-                data = reader.finish()
-            except VenueError:
-                r.close()
-                if 200 <= r.status < 300:
-                    raise
-                return Response(r.status, "", dict(r.headers))
-            return Response(r.status, data.decode("utf-8", "replace"), dict(r.headers))
-    except TimeoutError:
-        raise VenueError(ErrorKind.TIMEOUT, f"no answer within {time_limit:.3g}s") from None
-    except aiohttp.ClientError as e:
-        raise VenueError(ErrorKind.NETWORK, network_trouble(e, url)) from None
-
-
-def _parsed(parse: Callable[[Response], T], resp: Response) -> T:
-    try:
-        return parse(resp)
-    except VenueError:
-        raise
-    except Exception as e:
-        raise VenueError(ErrorKind.MALFORMED, f"unreadable answer ({type(e).__name__})") from None
 
 
 def build_chain_collectors(

@@ -8,7 +8,8 @@ it again), and a poll that yields no usable quote shows in /health with the reas
 This is the one module that talks to a venue, so its I/O decisions (listing checks, the
 rescue of a refused batch, retries within a deadline, waits, reporting) stay together here,
 some 400 lines; the pure parts live beside it: markets.py (what is polled), pause.py (waits),
-screen.py and quality.py (the edge's verdict), ratelimit.py, breaker.py, http.py.
+screen.py and quality.py (the edge's verdict), ratelimit.py, breaker.py, request.py (one
+request with its retries, shared with the chain collector), http.py.
 """
 
 from __future__ import annotations
@@ -21,20 +22,14 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    wait_exponential_jitter,
-)
 
 from depeg_monitor.clock import Clock
 from depeg_monitor.collect.breaker import CircuitBreaker
-from depeg_monitor.collect.http import fetch
-from depeg_monitor.collect.markets import Markets
+from depeg_monitor.collect.markets import SET_ASIDE_RECHECK, Markets
 from depeg_monitor.collect.pause import Pause
 from depeg_monitor.collect.quality import QualityRules
 from depeg_monitor.collect.ratelimit import BudgetExhausted, TokenBucket
+from depeg_monitor.collect.request import RequestLoop, Waiting
 from depeg_monitor.collect.rules import CollectorRules
 from depeg_monitor.collect.schedule import next_slot
 from depeg_monitor.collect.screen import Counts, Screen, summary
@@ -59,13 +54,6 @@ STRETCH_HEADROOM = 1.1  # poll no closer than this to a venue's rate limit
 REPEAT_LOG = 600.0
 # An 'unknown market' answer re-reads the listing at most this often (it costs request weight).
 LISTING_RECHECK_GAP = 60.0
-# While a configured market is set aside (unlisted, or refused), the listing is read again this
-# soon rather than at the hourly listing_interval, so a relisting is noticed within minutes.
-LISTING_SET_ASIDE_RECHECK = 300.0
-
-
-class Waiting(Exception):
-    """The venue has asked us to wait: no request goes out until it said we may."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +66,6 @@ class PollResult:
     skipped: bool = False  # paused or circuit open: nothing was asked
     dropped: Counts = ()  # quality drops of this poll: (reason, count)
     cleaned: Counts = ()  # figures ignored in accepted quotes: (reason, count)
-
-
-def _retryable(e: BaseException, network: bool = True) -> bool:
-    if not isinstance(e, VenueError):
-        return False
-    if e.kind is ErrorKind.NETWORK and not network:
-        return False  # a one-shot command: an unreachable host will not be back in a second
-    return e.kind.retryable
 
 
 class VenueCollector:
@@ -126,6 +106,16 @@ class VenueCollector:
         )
         self.screen = Screen(spec.name, quality, metrics, self.log)
         self.pause = Pause(clock, spec.max_wait)
+        self._loop = RequestLoop(
+            spec.name,
+            session,
+            clock,
+            self.bucket,
+            self.pause,
+            metrics,
+            rules.timeout,
+            rules.retry_network,
+        )
         self._listing_due = 0.0  # monotonic time of the next listing check
         self._listing_read: float | None = None  # monotonic time of the last listing attempt
         self._missing: set[str] = set()  # polled markets the last full answer did not have
@@ -170,7 +160,7 @@ class VenueCollector:
             self.log.warning("listing_unavailable", error=str(e), action="keeping the markets")
             if isinstance(e, VenueError) and e.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
                 self._on_error(self.spec.listing, e)
-            self._listing_due = now + min(self.rules.listing_interval, LISTING_SET_ASIDE_RECHECK)
+            self._listing_due = now + min(self.rules.listing_interval, SET_ASIDE_RECHECK)
             return False
         change = self.markets.listed(listed)
         if change.gone:
@@ -212,7 +202,7 @@ class VenueCollector:
     def _schedule_listing(self) -> None:
         wait = self.rules.listing_interval
         if self.markets.set_aside:
-            wait = min(wait, LISTING_SET_ASIDE_RECHECK)
+            wait = min(wait, SET_ASIDE_RECHECK)
         self._listing_due = self._clock.monotonic() + wait
 
     async def _recheck_listing(self, deadline: float) -> bool:
@@ -227,9 +217,7 @@ class VenueCollector:
         gone = self.markets.refused(markets, why)
         if not gone:
             return
-        self._listing_due = min(
-            self._listing_due, self._clock.monotonic() + LISTING_SET_ASIDE_RECHECK
-        )
+        self._listing_due = min(self._listing_due, self._clock.monotonic() + SET_ASIDE_RECHECK)
         self.log.warning("markets_set_aside", markets=gone, reason=why, until="next listing check")
 
     # ------------------------------------------------------------------ one poll
@@ -317,45 +305,8 @@ class VenueCollector:
     async def _get(
         self, req: Request, deadline: float, parse: Callable[[Response], T], max_body: int
     ) -> T:
-        """GET and parse, with the shared rate budget and retries bounded by the deadline.
-
-        Parsing happens inside the attempt so a 5xx, a timeout or garbage is retried alike.
-        """
-
-        def past_deadline(state: RetryCallState) -> bool:
-            return self._clock.monotonic() + state.upcoming_sleep >= deadline
-
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda e: _retryable(e, self.rules.retry_network)),
-            wait=wait_exponential_jitter(multiplier=0.25, max=4.0, jitter=0.25),
-            stop=past_deadline,
-            sleep=self._clock.sleep,
-            reraise=True,
-        )
-        last: VenueError | None = None
-        async for attempt in retrying:
-            with attempt:
-                if self.pause.active():
-                    # Another request of this poll was told to wait: so are we.
-                    raise Waiting(self.pause.text())
-                try:
-                    await self.bucket.take(req.weight, deadline)
-                except BudgetExhausted:
-                    if last is not None:  # the venue's own failure is the better reason
-                        raise last from None
-                    raise
-                left = deadline - self._clock.monotonic()
-                time_limit = max(0.05, min(self.rules.timeout, left))
-                try:
-                    resp = await fetch(self._session, self.base_url, req, time_limit, max_body)
-                    result = _parsed(parse, resp)
-                except VenueError as e:
-                    self._metrics.requests.labels(self.name, e.kind.value).inc()
-                    last = e
-                    raise
-                self._metrics.requests.labels(self.name, "ok").inc()
-                return result
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+        """GET and parse, with the shared rate budget and retries bounded by the deadline."""
+        return await self._loop.send(self.base_url, req, deadline, parse, max_body)
 
     # ------------------------------------------------------------------ waits and errors
 
@@ -491,14 +442,3 @@ class VenueCollector:
         _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
-
-
-def _parsed(parse: Callable[[Response], T], resp: Response) -> T:
-    """The venue module's parse, with a backstop: whatever a parser raises on a hostile answer
-    is a classified malformed answer (retried, counted, breaker-tracked), never a crash."""
-    try:
-        return parse(resp)
-    except VenueError:
-        raise
-    except Exception as e:
-        raise VenueError(ErrorKind.MALFORMED, f"unreadable answer ({type(e).__name__})") from None

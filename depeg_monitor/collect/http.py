@@ -1,4 +1,5 @@
-"""One GET to a venue: a bounded, streamed read, with failures classified (no URL in the text).
+"""One GET to a venue (or a JSON POST to a node): a bounded, streamed read, with failures
+classified (no URL in the text).
 
 Whatever a venue sends, at most `max_body` bytes of answer are ever held: a declared
 Content-Length over the cap is refused before reading, the body is read chunk by chunk and
@@ -112,13 +113,16 @@ async def fetch(
     time_limit: float,
     max_body: int,
 ) -> Response:
-    """GET base_url + req.path within `time_limit` seconds (connect, headers and the whole
-    body), keeping at most `max_body` decoded bytes; a 3xx comes back as it is."""
+    """GET base_url + req.path (POST req.body as JSON, if it has one) within `time_limit`
+    seconds (connect, headers and the whole body), keeping at most `max_body` decoded bytes;
+    a 3xx comes back as it is."""
     url = base_url + req.path
     try:
-        async with session.get(
+        async with session.request(
+            "GET" if req.body is None else "POST",
             url,
             params=list(req.params),
+            json=req.body,
             headers={"Accept-Encoding": ACCEPT_ENCODING},
             timeout=aiohttp.ClientTimeout(total=time_limit),  # also bounds every body read
             allow_redirects=False,

@@ -2,13 +2,19 @@
 
 Pure bookkeeping, no I/O: the collector reads listings and tickers and tells this what it
 learned. A market the venue does not list, or refused as unknown, is *set aside* — never
-forgotten: the next listing that lists it brings it back.
+forgotten: the next listing that lists it brings it back. The chain collector keeps its pools
+here too (a pool that fails its verification is set aside, and verified again).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+# While a configured market is set aside, it is checked again this often (rather than at an
+# hourly listing interval, or never), so a relisting or a node that was briefly wrong is
+# noticed within minutes.
+SET_ASIDE_RECHECK = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +66,20 @@ class Markets:
         if gone:
             self.keys = {k: m for k, m in self.keys.items() if m in self.polled}
         return gone
+
+    def checked(self, verdicts: Mapping[str, str | None]) -> Change:
+        """A re-check's verdict per market (None: good, else why not): the good ones are
+        polled, the others set aside with their reason."""
+        change = Change(
+            gone=tuple(m for m, why in verdicts.items() if why and m not in self.set_aside),
+            back=tuple(m for m, why in verdicts.items() if not why and m in self.set_aside),
+        )
+        for m, why in verdicts.items():
+            if why:
+                self.set_aside[m] = why
+                self.polled.pop(m, None)
+            else:
+                self.set_aside.pop(m, None)
+                self.polled[m] = self.configured[m]
+        self.keys = {k: m for k, m in self.keys.items() if m in self.polled}
+        return change

@@ -3,6 +3,9 @@
 It serves a scenario (by default the USDC/SVB weekend, played 8× faster) on 127.0.0.1, points
 every venue at it, keeps history in a temporary SQLite file, and prints — as they happen — the
 prices per coin and each message exactly as Discord, email and SMS would have received it.
+Configured chains are pointed at the simulated node (never at a real RPC endpoint); for an
+on-chain scenario (usde-dislocation, onchain-all-fall) with no pools configured, the node's
+pools and the scenario's coins' Chainlink feeds are watched, and their prices printed too.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from depeg_monitor.config import Settings
 from depeg_monitor.daemon import Daemon
 from depeg_monitor.logsetup import configure_logging, settings_secrets
 from depeg_monitor.model import Message, Severity
-from depeg_monitor.simulate import ScenarioError, SimulatedMarket
+from depeg_monitor.simulate import Scenario, ScenarioError, SimulatedMarket
+from depeg_monitor.simulate.chain.config import chain_sections
 from depeg_monitor.terminal import printable
 
 # Without --config: the repository's example (its coins and venues); not part of the package.
@@ -73,14 +77,28 @@ def demo_settings(
     speed: float,
     state: Path,
     stream_urls: dict[str, str] | None = None,
+    rpc_urls: dict[str, str] | None = None,
+    onchain: dict[str, Any] | None = None,
 ) -> Settings:
     """The user's coins and venues, aimed at the simulator (its streams too, where given),
-    with every duration scaled."""
+    with every duration scaled. Configured chains poll the simulated node (`rpc_urls`); one it
+    does not serve is left out with its pools and feeds, so a demo never reaches a real RPC
+    endpoint. `onchain`: chains, pools and oracles tables to watch (chain_sections)."""
     data = base.model_dump(mode="python")
     for name, venue in data["venues"].items():
         venue["base_url"] = base_urls.get(name, venue["base_url"])
         venue["stream_url"] = (stream_urls or {}).get(name, venue["stream_url"])
         venue["poll_interval"] = 1.0
+    served = rpc_urls or {}
+    data["chains"] = {
+        name: chain | {"rpc_url": served[name], "poll_interval": chain["poll_interval"] / speed}
+        for name, chain in data["chains"].items()
+        if name in served
+    }
+    for key in ("pools", "oracles"):
+        data[key] = {n: x for n, x in data[key].items() if x["chain"] in data["chains"]}
+    for key, tables in (onchain or {}).items():
+        data[key] = data[key] | tables
     cls = data["classification"]
     for key in ("hold_minor", "hold_major", "hold_critical", "clear_hold"):
         cls[key] = cls[key] / speed
@@ -98,6 +116,36 @@ def demo_settings(
     data["health"].update(port=0, heartbeat_url=None)
     data["logging"] = {"level": "error", "format": "console"}
     return Settings.model_validate(data)
+
+
+def onchain_for(
+    scenario: Scenario, base: Settings, rpc_urls: dict[str, str], speed: float
+) -> dict[str, Any] | None:
+    """What a demo watches on chain when the configuration has no pools: for an on-chain
+    scenario, the simulated node's pools of the configured coins and the Chainlink feeds of
+    the coins the scenario moves (of every configured coin if it moves none)."""
+    url = rpc_urls.get("ethereum")
+    if base.pools or url is None or not scenario.plays_onchain:
+        return None
+    moved = [c for c in scenario.coins if c in base.coins] or list(base.coins)
+    return chain_sections(url, list(base.coins), moved, poll_interval=12.0 / speed)
+
+
+def _onchain_line(daemon: Any) -> str | None:
+    """Each chain's last block, its pools' prices and its feeds' answers; None without one."""
+    parts = []
+    quotes = daemon.book.current()
+    for chain in daemon.chains:
+        block = "no block yet" if chain.block is None else f"block {chain.block.number}"
+        pools = []
+        for name in chain.pools:
+            got = " ".join(
+                f"{q.coin} {q.price:.4f} {q.quote_ccy}" for q in quotes if q.venue == name
+            )
+            pools.append(f"{name} {got or 'n/a'}")
+        feeds = [f"Chainlink {r.coin}/{r.quote_ccy} {r.value:.4f}" for r in chain.readings.values()]
+        parts.append(f"{printable(chain.name)} {block}: " + " · ".join(pools + feeds))
+    return "         " + "; ".join(parts) if parts else None
 
 
 def _price_line(elapsed: float, daemon: Any) -> str:
@@ -142,13 +190,21 @@ async def _demo(args: argparse.Namespace) -> int:
         market = SimulatedMarket(scenario, clock)
         await market.start()
         try:
+            rpc_urls = market.rpc_urls()
             settings = demo_settings(
-                base, market.base_urls(), args.speed, Path(tmp), market.stream_urls()
+                base,
+                market.base_urls(),
+                args.speed,
+                Path(tmp),
+                market.stream_urls(),
+                rpc_urls,
+                onchain_for(scenario, base, rpc_urls, args.speed),
             )
             daemon = Daemon(settings, clock, dict(channels))
             print(
                 f"demo: scenario {scenario.scenario.name} at {args.speed:g}× on 127.0.0.1:"
                 f"{market.port}; {len(settings.coins)} coins on {len(settings.venues)} venues"
+                + (f" and {len(settings.pools)} on-chain pools" if settings.pools else "")
             )
             stop, ready = asyncio.Event(), asyncio.Event()
             task = asyncio.create_task(daemon.run(stop, ready))
@@ -160,6 +216,8 @@ async def _demo(args: argparse.Namespace) -> int:
                     await asyncio.wait_for(asyncio.shield(task), timeout=PRICE_EVERY)
                 elapsed = clock.monotonic() - started
                 print(_price_line(elapsed, daemon), flush=True)
+                if (line := _onchain_line(daemon)) is not None:
+                    print(line, flush=True)
                 calm = all(s == Severity.NONE for s in daemon.state.last_severity.values())
                 if (market.finished and calm) or elapsed > limit:
                     break

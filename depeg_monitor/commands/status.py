@@ -1,6 +1,6 @@
-"""`depeg-monitor status`: whether the daemon is running, current prices, firing alerts (and
-who acknowledged them), silences, the latest alerts with who heard them, and component
-health — from the database."""
+"""`depeg-monitor status`: whether the daemon is running, current prices, on-chain pools and
+feeds (block, its age, price), firing alerts (and who acknowledged them), silences, the latest
+alerts with who heard them, and component health — from the database."""
 
 from __future__ import annotations
 
@@ -19,7 +19,14 @@ from depeg_monitor.model import Severity
 from depeg_monitor.store.alert_history import OpenAck
 from depeg_monitor.store.db import sqlite_file
 from depeg_monitor.store.db import where as describe_place
-from depeg_monitor.store.status import AlertRow, DeliveryRow, NoSchema, StatusView, read_status
+from depeg_monitor.store.status import (
+    AlertRow,
+    DeliveryRow,
+    NoSchema,
+    OnChainRow,
+    StatusView,
+    read_status,
+)
 from depeg_monitor.terminal import printable
 
 # The daemon writes health rows every health.history_interval; this many intervals without
@@ -125,6 +132,28 @@ def _acked(o: OpenAck, now: float) -> str:
     return f"{said} — since escalated to {o.peak.label}: reminders back"
 
 
+def _onchain(o: OnChainRow, now: float) -> str:
+    """A pool or feed: its chain, last block and that block's age, what it read, and why not."""
+    where = printable(o.chain)
+    if o.block is None:
+        where += " no block read yet"
+    else:
+        age = "" if o.block_ts is None else f" ({span(now - o.block_ts)} old)"
+        where += f" block {o.block}{age}"
+    if o.feed:
+        market = printable(o.market or "")
+        read = "no reading yet" if o.value is None else f"Chainlink {market} {o.value:.5f}"
+        if o.value is not None and o.updated_at is not None:
+            read += f", updated {span(now - o.updated_at)} ago"
+    else:
+        read = (
+            ", ".join(f"{printable(c)} {p:.5f} {printable(q)}" for c, q, p in o.prices)
+            or "no price recorded"
+        )
+    error = f"  {printable(o.error)}" if o.error else ""
+    return f"  {printable(o.name):<20} {printable(o.status):<5} {where}  {read}{error}"
+
+
 def render(view: StatusView, now: float, expect: Expect) -> list[str]:
     """The status report; every text read from the database is escaped for the terminal
     (health errors carry venues' own messages, delivery errors channels' ones)."""
@@ -138,6 +167,9 @@ def render(view: StatusView, now: float, expect: Expect) -> list[str]:
         )
     if not view.prices:
         lines.append("  (no prices recorded yet)")
+    if view.onchain:
+        lines.append("on-chain pools and feeds:")
+        lines += [_onchain(o, now) for o in sorted(view.onchain, key=lambda o: (o.feed, o.name))]
     lines.append("firing alerts:")
     acks = {o.ack.coin: o for o in view.acks}
     for f in view.firing:

@@ -38,7 +38,7 @@ class Detector:
         readings = list(self.oracles()) if self.oracles is not None else []
         for coin, snapshot in self.aggregator.aggregate(quotes, now).items():
             if readings:
-                snapshot = with_oracles(snapshot, readings, now)
+                snapshot = with_oracles(snapshot, readings, now, self._coins[coin].levels)
             assessment, self._states[coin] = classify(
                 snapshot, self._states.get(coin), self._coins[coin], self._classify, now
             )

@@ -16,8 +16,10 @@ from depeg_monitor.health.registry import (
     ComponentState,
     HealthRegistry,
     Kind,
+    OnChain,
     StoreDetail,
     StreamDetail,
+    VenueDetail,
 )
 
 Status = Literal["pass", "warn", "fail"]
@@ -47,6 +49,26 @@ def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
+def _onchain_json(o: OnChain) -> dict[str, Any]:
+    out: dict[str, Any] = {"chain": o.chain}
+    if o.block is not None:
+        out["block"] = o.block
+        out["blockTime"] = iso(o.block_ts)
+    if o.market is not None:
+        out["market"] = o.market
+    if o.value is not None:
+        out["value"] = o.value
+        out["updatedAt"] = iso(o.updated_at)
+    return out
+
+
+def onchain_of(st: ComponentState) -> OnChain | None:
+    """The chain and block a pool's or a feed's state carries (None for an exchange)."""
+    if isinstance(st.detail, OnChain):
+        return st.detail
+    return st.detail.onchain if isinstance(st.detail, VenueDetail) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """One component's line in the report."""
@@ -61,9 +83,12 @@ class Check:
     component: str = ""
     measurement: str = "status"
     component_type: str = "component"  # the draft's componentType: component, datastore, system
+    onchain: OnChain | None = None  # a pool's or feed's chain and last block
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
+        if self.onchain is not None:
+            out["onchain"] = _onchain_json(self.onchain)
         if self.observed_value is not None:
             out["observedValue"] = round(self.observed_value, 3)
             if self.observed_unit:
@@ -232,7 +257,11 @@ def evaluate(
             check = _named(_db_check(st, now), "database", "writeAge", "datastore")
         elif st.kind is Kind.VENUE:
             venues_failing.append(st.failing)
-            check = _named(_age_check(st, now, "answer"), st.name, "answerAge")
+            answer = replace(_age_check(st, now, "answer"), onchain=onchain_of(st))
+            check = _named(answer, st.name, "answerAge")
+        elif st.kind is Kind.ORACLE:  # context: warns when unreadable, never fails the monitor
+            reading = replace(_age_check(st, now, "reading"), onchain=onchain_of(st))
+            check = _named(reading, st.name, "readingAge")
         elif st.kind is Kind.CHANNEL:
             check = _named(_channel_check(st, now), st.name, "deliveryAge")
         elif st.kind is Kind.STREAM:

@@ -25,12 +25,27 @@ class Kind(enum.Enum):
     CHANNEL = "notifier"
     TASK = "task"
     STREAM = "stream"
+    ORACLE = "oracle"  # a Chainlink feed: context for alerts, never a venue
+
+
+@dataclass(frozen=True, slots=True)
+class OnChain:
+    """Where an on-chain venue or feed last read: its chain and block (None: no block read
+    yet), and for a feed its answer and when that was written on chain."""
+
+    chain: str
+    block: int | None = None
+    block_ts: float | None = None  # the block's timestamp (epoch seconds)
+    value: float | None = None  # a feed's answer
+    updated_at: float | None = None  # a feed's updatedAt (epoch seconds)
+    market: str | None = None  # a feed's pair, "USDC/USD"
 
 
 @dataclass(frozen=True, slots=True)
 class VenueDetail:
     quotes: int = 0  # usable quotes in the last poll
     set_aside: tuple[str, ...] = ()  # configured markets not polled now (unlisted, refused)
+    onchain: OnChain | None = None  # a pool: its chain and last block
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +78,7 @@ class StreamDetail:
     refused: tuple[str, ...] = ()  # markets the venue refused to stream
 
 
-Detail = VenueDetail | StoreDetail | OutboxDetail | ChannelDetail | StreamDetail | None
+Detail = VenueDetail | StoreDetail | OutboxDetail | ChannelDetail | StreamDetail | OnChain | None
 
 
 @dataclass(slots=True)

@@ -263,6 +263,7 @@ class ScenarioInfo(_Frozen):
     time_scale: float = Field(1.0, gt=0)  # scenario seconds per wall-clock second
     seed: int = 0
     noise: float = Field(0.0002, ge=0, lt=0.5)  # default ± noise of every path
+    onchain: bool = False  # the demo watches the simulated pools and feeds too
 
 
 class Scenario(_Frozen):
@@ -326,6 +327,20 @@ class Scenario(_Frozen):
     def enabled_venues(self) -> tuple[str, ...]:
         """Venues served: every known venue unless the scenario disables it."""
         return tuple(v for v in VENUE_NAMES if self.venue(v).enabled)
+
+    @property
+    def plays_onchain(self) -> bool:
+        """Whether the scenario is about on-chain venues (`onchain = true`, or a pool, the
+        feeds or the node given figures, a path or faults): the demo then watches the simulated
+        pools and feeds."""
+        if not self.chain_enabled:
+            return False
+        named = {
+            *self.venues,
+            *(v for c in self.coins.values() for v in c.venues),
+            *(f.venue for f in self.faults),
+        }
+        return self.scenario.onchain or bool(named & set(CHAIN_VENUES))
 
     @property
     def chain_enabled(self) -> bool:

@@ -74,6 +74,9 @@ class OracleReading:
     heartbeat: float
     threshold_pct: float
     ts_received: float
+    # The answer of the round before this one, as the reader saw it (None until it has seen
+    # a new round): what an update moved from.
+    previous: float | None = None
 
     @property
     def age(self) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from depeg_monitor.model import Quote
 
@@ -50,12 +51,14 @@ class VenueError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One GET: the documented path (appended to base_url), its query, and its limiter cost."""
+    """One GET (or, with a JSON body, one POST: a JSON-RPC call): the documented path
+    (appended to base_url), its query, and its limiter cost."""
 
     path: str
     params: tuple[tuple[str, str], ...] = ()
     weight: float = 1.0
     symbols: tuple[str, ...] = ()  # the request spellings it asks for (empty: all / listing)
+    body: Any = field(default=None, compare=False)  # JSON sent as a POST; None: a GET
 
 
 @dataclass(frozen=True, slots=True)

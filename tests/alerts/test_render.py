@@ -17,6 +17,7 @@ from depeg_monitor.model import (
     Fact,
     InsufficientData,
     OracleContext,
+    OracleMove,
     Pending,
     Severity,
     SideIgnored,
@@ -265,3 +266,31 @@ def test_an_oracle_reading_is_a_context_line_with_its_age_and_lag(mk: Any) -> No
         "Chainlink USDC/USD 0.9990, updated 3 h ago; market 0.9612 — oracle lags 3.8 %" in msg.body
     )
     assert "Chainlink" not in render(one(mk)).body
+
+
+def test_an_oracle_update_crossing_a_threshold_is_its_own_context_line(mk: Any) -> None:
+    """A Chainlink round that crossed into major is said on a line of its own — what it moved
+    to, when (UTC), beyond which level, and why it matters — before the usual oracle line."""
+    moved = OracleMove(Severity.MAJOR, Severity.NONE, 0.9712, T - 3 * 60)  # at 03:01 UTC
+    oracle = OracleContext(
+        "chainlink-usdc-usd", "USDC", "USD", 0.9712, 180.0, 0.9612, -0.0103, moved
+    )
+    body = render(one(mk, context=SnapshotContext(oracles=(oracle,)))).body.splitlines()
+    line = "  Chainlink USDC/USD moved to 0.9712 at 03:01, beyond major — "
+    line += "lending protocols liquidate on this"
+    at = body.index(line)
+    assert body[at + 1].startswith("  Chainlink USDC/USD 0.9712, updated 3 min ago; market")
+
+
+def test_an_oracle_update_back_inside_says_where_it_came_from(mk: Any) -> None:
+    """A round back inside every threshold, or down a level, says so and what it was beyond."""
+    back = OracleMove(Severity.NONE, Severity.MAJOR, 0.9990, T)
+    down = OracleMove(Severity.MAJOR, Severity.CRITICAL, 0.9800, T)
+    for move, said in (
+        (back, "moved back to 0.9990 at 03:04, inside minor (was beyond major)"),
+        (down, "moved back to 0.9800 at 03:04, beyond major only (was beyond critical)"),
+    ):
+        oracle = OracleContext("f", "USDC", "USD", move.value, 1.0, 0.99, 0.0, move)
+        body = render(one(mk, context=SnapshotContext(oracles=(oracle,)))).body
+        assert f"Chainlink USDC/USD {said}" in body, body
+        assert "liquidate" not in body

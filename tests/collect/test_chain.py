@@ -1,6 +1,6 @@
 """The chain collector against the simulator's JSON-RPC node on 127.0.0.1: one aggregate3 per
 poll, prices per pool type, one pool's revert hurting that pool alone, a stale block, a 429's
-wait, and a pool without code set aside at start-up."""
+wait, and a pool without code set aside at start-up and verified again later."""
 
 from __future__ import annotations
 
@@ -222,7 +222,57 @@ async def test_an_address_without_code_is_set_aside_at_start_up(setup: Setup) ->
     poll = await c.poll_once()
     assert {q.venue for q in poll.quotes} == set(MARKETS) - {"univ3-usde-usdt"}
     why = c.health["univ3-usde-usdt"].state.error or ""
-    assert why.startswith("set aside at start-up")
+    assert why.startswith("set aside, failed verification") and "getPool" in why, why
+    assert "verified again every 300s" in why
+
+
+async def test_a_pool_set_aside_at_start_up_is_verified_again_and_polled(
+    setup: Setup, clock: ManualClock
+) -> None:
+    """A node wrong about one pool at start-up (no code there for 200 s) costs that pool one
+    re-check interval, not the daemon's lifetime: a re-check while still wrong keeps it aside
+    without a second warning, the first one after the node is right brings it back, polled
+    and passing, while the other pools were polled all along."""
+    faults = [{"venue": "univ3-usde-usdt", "kind": "no_code", "start": 0, "end": 200}]
+    market, c, _ = await setup(faults=faults, poll_interval=12.0)
+    with capture_logs() as logs:
+        await c.start()
+        assert set(c.set_aside) == {"univ3-usde-usdt"}
+        clock.advance(150)
+        asked = market.requests["ethereum"]
+        poll = await c.poll_once()
+        assert market.requests["ethereum"] == asked + 1  # not due: the poll alone
+        assert "univ3-usde-usdt" not in {q.venue for q in poll.quotes}
+        clock.advance(160)  # 310 s: due, and the node is right again
+        poll = await c.poll_once()
+        assert market.requests["ethereum"] == asked + 3  # the poll, then the re-check
+        assert "univ3-usde-usdt" not in {q.venue for q in poll.quotes}
+        assert not c.set_aside and "univ3-usde-usdt" in c.verified
+        clock.advance(12)
+        poll = await c.poll_once()
+    assert {q.venue for q in poll.quotes} == set(MARKETS)
+    assert not poll.errors and not c.health["univ3-usde-usdt"].state.failing
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["pools_set_aside"]
+
+
+async def test_a_pool_still_wrong_at_its_re_check_stays_aside_quietly(
+    setup: Setup, clock: ManualClock
+) -> None:
+    """While the node keeps answering wrongly for a pool, each re-check (every 300 s) keeps it
+    set aside with its reason in /health; the warning was said once."""
+    faults = [{"venue": "univ3-usde-usdt", "kind": "no_code", "start": 0, "end": 600}]
+    market, c, _ = await setup(faults=faults)
+    with capture_logs() as logs:
+        await c.start()
+        for step, requests in ((301, 2), (290, 1)):  # due at 300 s, then at 601 s
+            clock.advance(step)
+            asked = market.requests["ethereum"]
+            poll = await c.poll_once()
+            assert market.requests["ethereum"] == asked + requests  # the poll (+ the re-check)
+            assert "univ3-usde-usdt" in poll.errors
+    assert set(c.set_aside) == {"univ3-usde-usdt"} and "univ3-usde-usdt" not in c.verified
+    assert "getPool" in (c.health["univ3-usde-usdt"].state.error or "")
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["pools_set_aside"]
 
 
 async def test_the_rpc_url_never_shows_in_errors(setup: Setup, clock: ManualClock) -> None:
@@ -236,3 +286,32 @@ async def test_the_rpc_url_never_shows_in_errors(setup: Setup, clock: ManualCloc
     why = c.health["curve-3pool"].state.error or ""
     assert "refused" in why and "SECRET-KEY" not in why
     assert all("SECRET-KEY" not in str(e) for e in logs)
+
+
+async def test_a_new_chainlink_round_carries_the_answer_it_moved_from(
+    setup: Setup, clock: ManualClock
+) -> None:
+    """USDC steps to 0.975 at t = 60: the USDC/USD feed's next round is read with the answer
+    of the round before it (what detection judges a threshold crossing by); the same round
+    read again keeps it; a first reading has none."""
+    step = {
+        "segments": [
+            {"kind": "calm", "duration": 60},
+            {"kind": "move", "to": 0.975, "duration": 1},
+            {"kind": "hold", "duration": 539},
+        ]
+    }
+    _, c, _ = await setup({"USDC": step})
+    await c.start()
+    await c.poll_once()
+    first = c.readings["chainlink-usdc-usd"]
+    assert first.previous is None and first.value == pytest.approx(1.0, abs=0.003)
+    clock.advance(100)
+    await c.poll_once()
+    moved = c.readings["chainlink-usdc-usd"]
+    assert moved.round_id != first.round_id and moved.value == pytest.approx(0.975, abs=0.001)
+    assert moved.previous == first.value
+    clock.advance(12)
+    await c.poll_once()
+    again = c.readings["chainlink-usdc-usd"]
+    assert again.round_id == moved.round_id and again.previous == first.value

@@ -459,3 +459,27 @@ def test_garbage_is_malformed_or_decoded_never_a_crash(
         kinds.append(e.kind)
     assert kinds in ([], [ErrorKind.MALFORMED])
     assert len(out) <= 4 * KiB
+
+
+async def test_a_request_with_a_json_body_is_posted_and_its_answer_bounded_alike() -> None:
+    """A JSON-RPC call goes out as a POST with its body as JSON; the answer is held to the
+    same byte budget as a GET's (an oversized one is refused, naming no URL)."""
+    seen: list[object] = []
+
+    async def rpc(request: web.Request) -> web.Response:
+        seen.append((request.method, await request.json()))
+        return web.Response(text=JSON if request.query.get("big") is None else "x" * 2 * KiB)
+
+    app = web.Application()
+    app.router.add_post("/rpc", rpc)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
+    async with TestServer(app, host="127.0.0.1") as server, make_session() as session:
+        base = str(server.make_url("")).rstrip("/")
+        resp = await fetch(session, base, Request("/rpc", body=body), 10.0, MiB)
+        assert resp.status == 200 and json.loads(resp.text)["symbol"] == "USDCUSDT"
+        big = Request("/rpc", params=(("big", "1"),), body=body)
+        with pytest.raises(VenueError) as info:
+            await fetch(session, base, big, 10.0, KiB)
+    assert seen == [("POST", body), ("POST", body)]
+    assert info.value.kind is ErrorKind.MALFORMED and "larger than 1 KiB" in str(info.value)
+    assert base not in str(info.value)

@@ -295,9 +295,12 @@ async def test_pools_are_venues_of_the_table_with_their_block() -> None:
     from depeg_monitor.clock import SystemClock
     from depeg_monitor.commands.quotes import poll_chains, render
     from depeg_monitor.simulate import SimulatedMarket, parse_scenario
+    from depeg_monitor.simulate.chain.config import pool_tables
 
     from ..test_daemon import tweak
-    from ..test_daemon_onchain import pool_settings
+    from ..test_daemon_onchain import POOLS
+
+    pools = pool_tables({"USDC", "USDT", "DAI", "USDE"}, only=POOLS)
 
     market = SimulatedMarket(parse_scenario({"scenario": {"duration": 600}}), SystemClock())
     await market.start()
@@ -306,10 +309,10 @@ async def test_pools_are_venues_of_the_table_with_their_block() -> None:
             load_settings(None, {}),
             coins={"USDE": {}},
             chains={"ethereum": {"rpc_url": market.rpc_urls()["ethereum"]}},
-            pools=pool_settings(),
+            pools=pools,
         )
         results, blocks = await poll_chains(settings)
-        assert {r.venue for r in results if r.quotes} == set(pool_settings())
+        assert {r.venue for r in results if r.quotes} == set(POOLS)
         table = "\n".join(render(results) + blocks)
         assert "curve-usde-usdc" in table and "USDE" in table
         assert blocks[1] == "on-chain:" and blocks[2].startswith("  ethereum: block ")

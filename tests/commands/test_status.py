@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -392,6 +393,74 @@ level = "error"
         assert "(expected every 0.5 s)" in out
     finally:
         await market.stop()
+
+
+async def test_status_shows_each_pool_and_feed_with_its_block_and_price(tmp_path: Path) -> None:
+    """A real daemon polling the simulated chain on the USDe day: status lists each pool
+    with its chain, last block and that block's age and its last price, the Chainlink feed
+    with its answer, and a pool whose address has no code with why it was set aside."""
+    from ..test_daemon import tweak
+    from ..test_daemon_onchain import SPEED, onchain_settings
+
+    clock = SystemClock()
+    market = SimulatedMarket(scenarios.load("usde-dislocation").with_time_scale(SPEED), clock)
+    await market.start()
+    try:
+        nowhere = "0x" + "ab" * 20  # no contract there: set aside at start-up
+        coins = [
+            {"symbol": "USDE", "address": "0x" + "cd" * 20, "decimals": 18},
+            {"symbol": "USDC", "address": "0x" + "ef" * 20, "decimals": 6},
+        ]
+        settings = tweak(
+            onchain_settings(market, tmp_path),
+            database={"flush_interval": 0.1},
+            health={"history_interval": 0.5},
+            pools={
+                "curve-nowhere": {
+                    "kind": "curve",
+                    "address": nowhere,
+                    "coins": coins,
+                    "markets": ["USDE/USDC"],
+                }
+            },
+        )
+        daemon = Daemon(settings, clock, {n: TerminalChannel(n, str) for n in settings.channels})
+        stop, ready = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(daemon.run(stop, ready))
+        await asyncio.wait_for(ready.wait(), 30)
+        cfg = write_config(tmp_path, tmp_path / "demo.db", "[health]\nhistory_interval = 0.5\n")
+        rpc_url = market.rpc_urls()["ethereum"]
+        try:
+            loop = asyncio.get_running_loop()
+            until = loop.time() + 30
+            while True:
+                done = await asyncio.to_thread(_status, cfg)
+                assert done.returncode == 0, done.stderr
+                lines = {line.split()[0]: line for line in done.stdout.splitlines() if line}
+                if all(
+                    "block" in lines.get(p, "") and "no price" not in lines.get(p, "")
+                    for p in ("curve-usde-usdc", "univ3-usde-usdt", "chainlink-usde-usd")
+                ) and all("block" in lines.get(p, "") for p in ("curve-nowhere", "curve-3pool")):
+                    break
+                assert loop.time() < until, done.stdout
+                await asyncio.sleep(0.2)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+    finally:
+        await market.stop()
+    out = done.stdout
+    assert "on-chain pools and feeds:" in out
+    block = r"ethereum block \d+ \([\d.]+ s old\)"
+    par = r"(0\.99|1\.00)\d+"
+    assert re.search(rf"curve-usde-usdc +pass +{block}  USDE {par} USDC", out), out
+    assert re.search(rf"univ3-usde-usdt +pass +{block}  USDE {par} USDT", out), out
+    assert re.search(rf"curve-3pool +pass +{block}  DAI {par} USDC, USDT {par} USDC", out), out
+    assert re.search(rf"chainlink-usde-usd +pass +{block}  Chainlink USDE/USD {par}, updated", out)
+    (aside,) = [line for line in out.splitlines() if line.startswith("  curve-nowhere")]
+    assert re.search(rf"curve-nowhere +warn +{block}  no price recorded  set aside, failed", aside)
+    assert "no contract at the address" in aside, aside
+    assert rpc_url not in out
 
 
 def test_status_on_a_database_without_schema_fails_clearly(

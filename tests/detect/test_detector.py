@@ -1,11 +1,17 @@
-"""The detector: aggregate + classify per cycle, and restoring firing state after a restart."""
+"""The detector: aggregate + classify per cycle, oracle context judged by each coin's own
+thresholds, and restoring firing state after a restart."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from depeg_monitor.alerts.render import render
 from depeg_monitor.config import Settings
 from depeg_monitor.detect.detector import Detector
-from depeg_monitor.model import InsufficientData, Quote, Severity
+from depeg_monitor.model import Alert, AlertItem, AlertKind, InsufficientData, Quote, Severity
 from depeg_monitor.rules import detection_rules
+
+from .test_oracles import reading
 
 T0 = 1_700_000_000.0
 RULES = detection_rules(Settings(coins={"USDC": {}, "USDT": {}, "DAI": {"min_venues": 3}}))
@@ -54,3 +60,23 @@ def test_each_coin_is_judged_by_its_own_rules() -> None:
     usdt, dai = Detector(RULES).step(quotes(1.0, T0), T0)[1:]
     assert usdt.facts == (InsufficientData(0, 2),)
     assert dai.facts == (InsufficientData(0, 3),)
+
+
+def test_an_oracle_round_crossing_the_coins_own_threshold_reaches_the_next_message() -> None:
+    """USDC (major from 2 % here) with Chainlink's new round at 0.9750 after 0.9990: the
+    cycle's assessment carries the crossing judged by USDC's own levels, and the message
+    built from it says so on its own line; DAI's feed at the same values is DAI's business."""
+    rules = detection_rules(
+        Settings(coins={"USDC": {"thresholds": {"minor": 0.005, "major": 0.02, "critical": 0.05}}})
+    )
+    d = Detector(rules)
+    now = T0 + 10
+    crossed = reading(value=0.9750, updated=now - 30, previous=0.9990, ts_received=now - 1)
+    crossed = replace(crossed, block_timestamp=now - 2)
+    d.oracles = lambda: [crossed, replace(crossed, feed="chainlink-dai-usd", coin="DAI")]
+    (usdc,) = d.step(quotes(0.97, now), now)
+    (o,) = usdc.snapshot.context.oracles
+    assert o.moved is not None and o.moved.level == Severity.MAJOR  # 2.5 %: major, not critical
+    item = AlertItem("USDC", usdc.severity, AlertKind.FIRST, usdc)
+    body = render(Alert("a", now, usdc.severity, AlertKind.FIRST, (item,), ())).body
+    assert "Chainlink USDC/USD moved to 0.9750 at 22:13, beyond major — lending protocols" in body
