@@ -9,12 +9,35 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from depeg_monitor.model import Severity
 from depeg_monitor.store import alert_history
 from depeg_monitor.store.db import SchemaTooNew, create_engine, upgrade
 from depeg_monitor.store.schema import SCHEMA_VERSION, schema_version
 from depeg_monitor.store.times import to_dt
+
+
+async def _old_alert(conn: AsyncConnection, severity: Severity) -> None:
+    """An alert row 'a1' for USDC as an older schema's daemon wrote it."""
+    await conn.execute(
+        text(
+            "INSERT INTO alerts (id, ts, severity, kind, coins, title, body)"
+            " VALUES ('a1', :ts, :severity, 'first', 'USDC', :title, 'body')"
+        ),
+        {"ts": to_dt(1_700_000_000.0), "severity": int(severity), "title": severity.name},
+    )
+
+
+async def _old_pending_sms(conn: AsyncConnection, attempts: int) -> None:
+    """Alert a1's SMS delivery, still pending after `attempts` tries."""
+    await conn.execute(
+        text(
+            "INSERT INTO deliveries (alert_id, channel, status, attempts, created_at,"
+            " updated_at) VALUES ('a1', 'sms', 'pending', :attempts, :ts, :ts)"
+        ),
+        {"ts": to_dt(1_700_000_000.0), "attempts": attempts},
+    )
 
 
 async def test_upgrade_creates_schema_once_and_records_version(db_url: str) -> None:
@@ -42,20 +65,8 @@ async def test_a_version_1_database_keeps_its_pending_deliveries_through_the_upg
             for column in ("first_tried_at", "sent_at", "claim_token"):
                 await conn.execute(text(f"ALTER TABLE deliveries DROP COLUMN {column}"))
             await conn.execute(text("UPDATE schema_version SET version = 1"))
-            await conn.execute(
-                text(
-                    "INSERT INTO alerts (id, ts, severity, kind, coins, title, body)"
-                    " VALUES ('a1', :ts, 3, 'first', 'USDC', 'CRITICAL', 'body')"
-                ),
-                {"ts": to_dt(1_700_000_000.0)},
-            )
-            await conn.execute(
-                text(
-                    "INSERT INTO deliveries (alert_id, channel, status, attempts, created_at,"
-                    " updated_at) VALUES ('a1', 'sms', 'pending', 3, :ts, :ts)"
-                ),
-                {"ts": to_dt(1_700_000_000.0)},
-            )
+            await _old_alert(conn, Severity.CRITICAL)
+            await _old_pending_sms(conn, attempts=3)
         assert await upgrade(engine) == SCHEMA_VERSION
         pending, known = await alert_history.pending_deliveries(engine)
         assert [(p.channel, p.attempts, p.first_tried_at) for p in pending] == [("sms", 3, None)]
@@ -76,13 +87,7 @@ async def test_a_version_2_database_gains_the_acks_table_and_keeps_its_alerts(
             await conn.execute(text("DROP TABLE acks"))
             await conn.execute(text("ALTER TABLE deliveries DROP COLUMN claim_token"))
             await conn.execute(text("UPDATE schema_version SET version = 2"))
-            await conn.execute(
-                text(
-                    "INSERT INTO alerts (id, ts, severity, kind, coins, title, body)"
-                    " VALUES ('a1', :ts, 2, 'first', 'USDC', 'MAJOR', 'body')"
-                ),
-                {"ts": to_dt(1_700_000_000.0)},
-            )
+            await _old_alert(conn, Severity.MAJOR)
         assert await upgrade(engine) == SCHEMA_VERSION == 4
         async with engine.connect() as conn:
             versions = (await conn.execute(select(schema_version.c.version))).scalars().all()
@@ -107,20 +112,8 @@ async def test_a_version_3_database_gains_the_lease_table_and_delivery_claims(
             await conn.execute(text("DROP TABLE leases"))
             await conn.execute(text("ALTER TABLE deliveries DROP COLUMN claim_token"))
             await conn.execute(text("UPDATE schema_version SET version = 3"))
-            await conn.execute(
-                text(
-                    "INSERT INTO alerts (id, ts, severity, kind, coins, title, body)"
-                    " VALUES ('a1', :ts, 3, 'first', 'USDC', 'CRITICAL', 'body')"
-                ),
-                {"ts": to_dt(1_700_000_000.0)},
-            )
-            await conn.execute(
-                text(
-                    "INSERT INTO deliveries (alert_id, channel, status, attempts, created_at,"
-                    " updated_at) VALUES ('a1', 'sms', 'pending', 1, :ts, :ts)"
-                ),
-                {"ts": to_dt(1_700_000_000.0)},
-            )
+            await _old_alert(conn, Severity.CRITICAL)
+            await _old_pending_sms(conn, attempts=1)
         assert await upgrade(engine) == SCHEMA_VERSION == 4
         async with engine.connect() as conn:
             claims = (await conn.execute(text("SELECT claim_token FROM deliveries"))).all()
