@@ -21,9 +21,8 @@ from depeg_monitor.commands.database import (
 from depeg_monitor.config import Settings
 from depeg_monitor.store.db import sqlite_file
 from depeg_monitor.store.db import where as describe_place
-from depeg_monitor.store.history import SchemaTooOld
 from depeg_monitor.store.schema import SCHEMA_VERSION
-from depeg_monitor.store.status import NoSchema
+from depeg_monitor.store.status import NoSchema, SchemaTooOld
 from depeg_monitor.terminal import printable
 
 T = TypeVar("T")

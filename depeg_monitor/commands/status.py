@@ -5,24 +5,19 @@ alerts with who heard them, and component health — from the database."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from depeg_monitor.commands.database import DB_ERRORS, database_url, db_problem, opened
 from depeg_monitor.commands.logs import quiet_logging
+from depeg_monitor.commands.reading import Failed, read_database
 from depeg_monitor.commands.settings import settings_or_exit
 from depeg_monitor.config import Settings
 from depeg_monitor.model import Severity
 from depeg_monitor.store.alert_history import OpenAck
-from depeg_monitor.store.db import sqlite_file
-from depeg_monitor.store.db import where as describe_place
 from depeg_monitor.store.status import (
     AlertRow,
     DeliveryRow,
-    NoSchema,
     OnChainRow,
     StatusView,
     read_status,
@@ -206,44 +201,13 @@ def render(view: StatusView, now: float, expect: Expect) -> list[str]:
     return lines
 
 
-async def _read(settings: Settings, now: float) -> StatusView:
-    async with opened(settings) as engine:
-        return await read_status(engine, now)
-
-
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     quiet_logging(settings)
-    try:
-        url = database_url(settings)
-        db_file = sqlite_file(url)
-    except DB_ERRORS as e:  # a URL that does not parse
-        return db_problem("status", e, settings)
-    if db_file is not None and not db_file.is_file():
-        # Opening it would create an empty file; say what is missing instead.
-        where = printable(str(db_file))
-        how = (
-            "database.url"
-            if settings.database.url is not None
-            else "no database.url: $STATE_DIRECTORY, else data/ beside the configuration file"
-        )
-        print(
-            f"status: no database at {where} ({how}) — has the daemon run with this configuration?",
-            file=sys.stderr,
-        )
-        return 1
     now = time.time()
-    try:
-        view = asyncio.run(_read(settings, now))
-    except NoSchema:
-        where = printable(describe_place(url))
-        print(
-            f"status: the database ({where}) has no tables yet — the daemon creates them when "
-            "it starts, or run `depeg-monitor db upgrade`",
-            file=sys.stderr,
-        )
-        return 1
-    except DB_ERRORS as e:
-        return db_problem("status", e, settings)
+    read = read_database("status", settings, lambda engine: read_status(engine, now))
+    if isinstance(read, Failed):
+        return read.code
+    view = read.value
     print("\n".join(render(view, now, Expect.of(settings))))
     return 0

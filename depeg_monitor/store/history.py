@@ -13,37 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from depeg_monitor.store.db import current_version
 from depeg_monitor.store.schema import (
-    SCHEMA_VERSION,
     aggregates,
     alert_items,
     alerts,
     deliveries,
     quotes,
 )
-from depeg_monitor.store.status import NoSchema
+from depeg_monitor.store.status import check_schema
 from depeg_monitor.store.times import from_dt, to_dt
 
 MAX_POINTS = 2000  # per venue series; a chart is ~1200 pixels wide
-
-
-class SchemaTooOld(Exception):
-    """The database's schema predates this version (the daemon or `db upgrade` brings it up)."""
-
-    def __init__(self, found: int) -> None:
-        super().__init__(found)
-        self.found = found
-
-
-async def _check_schema(conn: AsyncConnection) -> None:
-    version = await current_version(conn)
-    if version is None:
-        raise NoSchema
-    if version < SCHEMA_VERSION:
-        raise SchemaTooOld(version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +73,7 @@ async def read_alerts(
         about = select(alert_items.c.alert_id).where(alert_items.c.coin == coin)
         q = q.where(alerts.c.id.in_(about))
     async with engine.connect() as conn:
-        await _check_schema(conn)
+        await check_schema(conn)
         rows = (await conn.execute(q)).all()
         ids = [r.id for r in rows]
         items: dict[str, list[PastItem]] = {}
@@ -213,7 +195,7 @@ async def read_history(
         .where(quotes.c.coin == coin)
     )
     async with engine.connect() as conn:
-        await _check_schema(conn)
+        await check_schema(conn)
         points = tuple(
             AggregatePoint(
                 from_dt(r.ts),

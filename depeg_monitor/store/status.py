@@ -14,6 +14,7 @@ from depeg_monitor.model import Silence
 from depeg_monitor.store.alert_history import OpenAck, list_silences, open_acks
 from depeg_monitor.store.db import current_version
 from depeg_monitor.store.schema import (
+    SCHEMA_VERSION,
     aggregates,
     alert_items,
     alerts,
@@ -31,6 +32,23 @@ POOL_QUOTE_WINDOW = 60.0
 
 class NoSchema(Exception):
     """The database has no depeg-monitor tables: neither the daemon nor `db upgrade` ran."""
+
+
+class SchemaTooOld(Exception):
+    """The database's schema predates this version (the daemon or `db upgrade` brings it up)."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(found)
+        self.found = found
+
+
+async def check_schema(conn: AsyncConnection) -> None:
+    """What a report reads is there: tables, and of this version (NoSchema, SchemaTooOld)."""
+    version = await current_version(conn)
+    if version is None:
+        raise NoSchema
+    if version < SCHEMA_VERSION:
+        raise SchemaTooOld(version)
 
 
 # Kinds that close a coin's alert, or that are not about a coin at all.
@@ -195,8 +213,7 @@ async def read_status(engine: AsyncEngine, now: float, recent: int = RECENT_ALER
     )
     recent_q = select(alerts).order_by(alerts.c.ts.desc(), alerts.c.id).limit(recent)
     async with engine.connect() as conn:
-        if await current_version(conn) is None:
-            raise NoSchema
+        await check_schema(conn)
         prices = [
             PriceRow(r.coin, from_dt(r.ts), r.price, r.deviation, r.venues_used, r.severity)
             for r in await conn.execute(price_q)

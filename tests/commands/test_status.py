@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from depeg_monitor.cli import main
 from depeg_monitor.clock import SystemClock
@@ -27,7 +27,7 @@ from depeg_monitor.daemon import Daemon
 from depeg_monitor.model import Alert, AlertItem, AlertKind, DeliveryStatus, Message, Severity
 from depeg_monitor.simulate import SimulatedMarket
 from depeg_monitor.store import alert_history
-from depeg_monitor.store.db import create_engine
+from depeg_monitor.store.db import create_engine, upgrade
 from depeg_monitor.store.schema import (
     SCHEMA_VERSION,
     aggregates,
@@ -472,6 +472,30 @@ def test_status_on_a_database_without_schema_fails_clearly(
     assert main(["status", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err
     assert "has no tables yet" in err and "db upgrade" in err and len(err.splitlines()) == 1
+
+
+def test_status_on_a_database_of_an_older_version_says_to_upgrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database a previous version left (schema 2, no acks table) gives exit 1 and the
+    upgrade to run, in one line, instead of an OperationalError."""
+    db = tmp_path / "old.db"
+
+    async def make_old() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{db}")
+        try:
+            await upgrade(engine)
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP TABLE acks"))
+                await conn.execute(text("UPDATE schema_version SET version = 2"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(make_old())
+    cfg = write_config(tmp_path, db)
+    assert main(["status", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert "schema version 2" in err and "db upgrade" in err and len(err.splitlines()) == 1
 
 
 def test_status_without_a_database_file_creates_nothing(
