@@ -19,7 +19,8 @@ from depeg_monitor.commands.status import LATE_AFTER, span
 from depeg_monitor.mask import mask_personal
 from depeg_monitor.model import Ack, Severity
 from depeg_monitor.store.alert_history import list_acks
-from depeg_monitor.store.history import PastAlert, PastDelivery, PastItem, read_alerts
+from depeg_monitor.store.history import PastAlert, PastItem, read_alerts
+from depeg_monitor.store.status import DeliveryRow
 from depeg_monitor.terminal import printable
 
 
@@ -51,14 +52,14 @@ def _safe(text: str | None) -> str:
     return printable(mask_personal(text or ""))
 
 
-def outcome_time(d: PastDelivery) -> float | None:
+def outcome_time(d: DeliveryRow) -> float | None:
     """When the delivery got its outcome: taken, given up on, or (pending) not yet."""
     if d.sent_at is not None:
         return d.sent_at
     return None if d.status == "pending" else d.updated_at
 
 
-def _delivery(d: PastDelivery) -> str:
+def _delivery(d: DeliveryRow) -> str:
     text = f"{_safe(d.channel):<12} {_safe(d.status)}"
     when = outcome_time(d)
     if when is not None:
@@ -120,7 +121,7 @@ def render(found: Found, since: float, coin: str | None) -> list[str]:
     return lines
 
 
-def _delivery_json(d: PastDelivery) -> dict[str, Any]:
+def _delivery_json(d: DeliveryRow) -> dict[str, Any]:
     return {
         "channel": mask_personal(d.channel),
         "status": d.status,

@@ -22,22 +22,10 @@ from depeg_monitor.store.schema import (
     deliveries,
     quotes,
 )
-from depeg_monitor.store.status import check_schema
+from depeg_monitor.store.status import DeliveryRow, check_schema, delivery_row
 from depeg_monitor.store.times import from_dt, to_dt
 
 MAX_POINTS = 2000  # per venue series; a chart is ~1200 pixels wide
-
-
-@dataclass(frozen=True, slots=True)
-class PastDelivery:
-    channel: str
-    status: str  # a DeliveryStatus value
-    attempts: int
-    error: str | None  # free of secrets, as the outbox recorded it
-    fallback_for: str | None  # the failed channel this one stood in for
-    created_at: float
-    updated_at: float  # the last outcome: when it was taken, failed or expired
-    sent_at: float | None  # when the channel took it
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +48,7 @@ class PastAlert:
     title: str  # the rendered headline: the why, in words
     suppressed: str | None  # why it was recorded but not sent
     items: tuple[PastItem, ...]
-    deliveries: tuple[PastDelivery, ...]
+    deliveries: tuple[DeliveryRow, ...]
 
 
 async def read_alerts(
@@ -77,7 +65,7 @@ async def read_alerts(
         rows = (await conn.execute(q)).all()
         ids = [r.id for r in rows]
         items: dict[str, list[PastItem]] = {}
-        heard: dict[str, list[PastDelivery]] = {}
+        heard: dict[str, list[DeliveryRow]] = {}
         # In chunks: a database takes only so many bound parameters in one IN (…).
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
@@ -94,18 +82,7 @@ async def read_alerts(
                 select(deliveries).where(deliveries.c.alert_id.in_(chunk)).order_by(deliveries.c.id)
             )
             for d in await conn.execute(delivery_q):
-                heard.setdefault(d.alert_id, []).append(
-                    PastDelivery(
-                        d.channel,
-                        d.status,
-                        d.attempts,
-                        d.error,
-                        d.fallback_for,
-                        from_dt(d.created_at),
-                        from_dt(d.updated_at),
-                        None if d.sent_at is None else from_dt(d.sent_at),
-                    )
-                )
+                heard.setdefault(d.alert_id, []).append(delivery_row(d))
     return [
         PastAlert(
             r.id,

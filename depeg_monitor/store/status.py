@@ -148,7 +148,22 @@ class DeliveryRow:
     error: str | None  # free of secrets, as the outbox recorded it
     fallback_for: str | None  # the failed channel this one stood in for
     created_at: float  # recorded (and first tried) at
+    updated_at: float  # the last outcome: when it was taken, failed or expired
     sent_at: float | None  # when the channel took it
+
+
+def delivery_row(d: Any) -> DeliveryRow:
+    """A deliveries table row as read (status and the alerts report share it)."""
+    return DeliveryRow(
+        d.channel,
+        d.status,
+        d.attempts,
+        d.error,
+        d.fallback_for,
+        from_dt(d.created_at),
+        from_dt(d.updated_at),
+        None if d.sent_at is None else from_dt(d.sent_at),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,17 +257,7 @@ async def read_status(engine: AsyncEngine, now: float, recent: int = RECENT_ALER
                 .order_by(deliveries.c.id)
             )
             for d in await conn.execute(delivery_q):
-                heard.setdefault(d.alert_id, []).append(
-                    DeliveryRow(
-                        d.channel,
-                        d.status,
-                        d.attempts,
-                        d.error,
-                        d.fallback_for,
-                        from_dt(d.created_at),
-                        None if d.sent_at is None else from_dt(d.sent_at),
-                    )
-                )
+                heard.setdefault(d.alert_id, []).append(delivery_row(d))
     recent_rows = [
         AlertRow(
             r.id,
